@@ -1,0 +1,3 @@
+from pathgrad.cli.main import main
+
+raise SystemExit(main())

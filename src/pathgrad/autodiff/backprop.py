@@ -1,0 +1,128 @@
+"""The reverse sweep: multiply along each path, sum across paths.
+
+`backprop` is the functional core: it takes output nodes (or leaves) and their seed gradients
+and returns the gradient of every leaf it reached, and of any node asked for in `capture`.
+`Tensor.backward` and `pathgrad.autograd.grad` are thin shells over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pathgrad.autodiff import grad_mode
+from pathgrad.autodiff.node import Node
+from pathgrad.autodiff.toposort import dependency_counts
+from pathgrad.errors import GradientShapeError
+
+FREED_GRAPH_MESSAGE = (
+    "backward through {name}: its saved values were freed by an earlier backward. Pass "
+    "retain_graph=True to the first backward() if you need to go through the graph twice, or "
+    "recompute the forward pass."
+)
+
+
+def backprop(
+    roots: list,
+    seeds: list,
+    wrap: Callable[[Any, Node], Any],
+    *,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    capture: frozenset[int] = frozenset(),
+) -> tuple[dict[int, Any], list]:
+    """Gradients of sum(seed * root) for every leaf reached (keyed by id) and for `capture` nodes.
+
+    A node runs once every consumer has sent its gradient, so each gradient is complete (summed
+    across paths) before it is used. `wrap(array, node)` makes the tensor a rule sees as `out`
+    for ops that save their output. Returns (gradients by id, leaves reached in order).
+    """
+    counts = dependency_counts(roots)
+    grads: dict[int, Any] = {}
+    leaves: list = []
+    for root, seed in zip(roots, seeds):
+        key = id(root)
+        if type(root) is not Node and key not in grads:
+            leaves.append(root)
+        grads[key] = seed if key not in grads else grads[key] + seed
+    # roots that no other root depends on start the sweep, each once
+    ready = list({id(r): r for r in roots if type(r) is Node and counts[id(r)] == 0}.values())
+    captured: dict[int, Any] = {}
+    previous_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            parents = node.parents
+            grad = grads.pop(id(node), None)
+            if grad is None:
+                input_grads: Any = (None,) * len(parents)
+            else:
+                if node.hooks is not None:
+                    grad = _run_hooks(node.hooks, grad)
+                if capture and id(node) in capture:
+                    captured[id(node)] = grad
+                input_grads = _call_rule(node, grad, wrap, retain_graph)
+            for position, (parent, input_grad) in enumerate(zip(parents, input_grads)):
+                if parent is None:
+                    continue
+                is_node = type(parent) is Node
+                key = id(parent)
+                if input_grad is not None:
+                    # check it against its input, then add it to what other paths sent
+                    data = input_grad.data
+                    expected = parent if is_node else parent.data
+                    if data.shape != expected.shape or data.dtype != expected.dtype:
+                        _mismatch(node, position, data, expected.shape, expected.dtype)
+                    previous = grads.get(key)
+                    if previous is None:
+                        grads[key] = input_grad
+                        if not is_node:
+                            leaves.append(parent)
+                    else:
+                        grads[key] = previous + input_grad
+                if is_node:
+                    remaining = counts[key] - 1
+                    if remaining:
+                        counts[key] = remaining
+                    else:
+                        ready.append(parent)
+    finally:
+        grad_mode.enabled = previous_mode
+    grads.update(captured)
+    return grads, leaves
+
+
+def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple:
+    """Run the node's VJP: one gradient per input, in order."""
+    vjp = node.vjp
+    if vjp is None:
+        raise RuntimeError(FREED_GRAPH_MESSAGE.format(name=node.name))
+    saved = node.saved_out
+    input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
+    if not retain_graph:
+        node.release()
+    if len(node.parents) == 1:
+        return (input_grads,)
+    if len(input_grads) != len(node.parents):
+        raise GradientShapeError(
+            f"the rule of {node.name} returned {len(input_grads)} gradients for "
+            f"{len(node.parents)} inputs"
+        )
+    return input_grads
+
+
+def _mismatch(node: Node, position: int, data: Any, shape: tuple, dtype: Any) -> None:
+    """The engine checks and never fixes: a wrong shape or dtype is a bug in the rule."""
+    raise GradientShapeError(
+        f"the rule of {node.name} returned a gradient of shape {data.shape} and dtype "
+        f"{data.dtype} for input {position}, which has shape {shape} and dtype {dtype}"
+    )
+
+
+def _run_hooks(hooks: list, grad: Any) -> Any:
+    for hook in list(hooks):
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    return grad

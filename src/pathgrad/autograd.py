@@ -1,0 +1,71 @@
+"""`Tensor.backward` and `pathgrad.autograd.grad`: thin shells over the functional core,
+`autodiff.backprop`, which returns gradients and stores none."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pathgrad.autodiff.backprop import backprop
+from pathgrad.autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from pathgrad.tensor import Tensor, _root, _seed, _wrap_saved_output, run_backward
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of `outputs` with respect to `inputs`, returned, not stored in `.grad`.
+
+    >>> (g,) = pg.autograd.grad((x * x).sum(), x)
+    """
+    outputs = [outputs] if type(outputs) is Tensor else list(outputs)
+    inputs_list = [inputs] if type(inputs) is Tensor else list(inputs)
+    if grad_outputs is None or type(grad_outputs) is Tensor:
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each"
+        )
+    for position, t in enumerate(inputs_list):
+        if type(t) is not Tensor or not t.requires_grad:
+            raise RuntimeError(f"grad: input {position} does not require grad")
+    roots = [_root(o) for o in outputs]
+    seeds = [_seed(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = frozenset(id(t.grad_fn) for t in inputs_list if t.grad_fn is not None)
+    grads, _ = backprop(
+        roots,
+        seeds,
+        _wrap_saved_output,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        capture=capture,
+    )
+    results = []
+    for position, t in enumerate(inputs_list):
+        g = grads.get(id(t.grad_fn) if t.grad_fn is not None else id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {position} (shape {t.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        results.append(g)
+    return tuple(results)
+
+
+__all__ = [
+    "backprop",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "no_grad",
+    "run_backward",
+    "set_grad_enabled",
+]

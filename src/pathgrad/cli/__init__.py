@@ -1,0 +1,1 @@
+"""The `pathgrad` command."""

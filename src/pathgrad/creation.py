@@ -1,0 +1,161 @@
+"""Making tensors: `tensor` and the factories, with PyTorch's default dtypes, and pathgrad's one
+random generator (`manual_seed` reseeds it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pathgrad.ops.shape import sizes_argument
+from pathgrad.tensor import DEFAULT_FLOAT, DEFAULT_INT, Tensor, _non_float_grad_message, as_tensor
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+float = float32
+double = float64
+long = int64
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed pathgrad's random generator, so rand/randn/randint repeat."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+    return _generator
+
+
+def default_generator() -> np.random.Generator:
+    return _generator
+
+
+def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
+    if requires_grad and data.dtype.kind != "f":
+        raise TypeError(_non_float_grad_message(data.dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data`.
+
+    Python floats become float32 and ints int64, as PyTorch; ndarrays keep their dtype.
+
+    >>> pg.tensor([[1.0, 2.0]], requires_grad=True)
+    tensor([[1., 2.]], requires_grad=True)
+    """
+    if type(data) is Tensor:
+        data = data.data
+    source = as_tensor(data, dtype).data
+    return _finish(np.array(source, copy=True), requires_grad)
+
+
+def _sized(sizes: tuple, dtype: Any, default: np.dtype) -> tuple[tuple[int, ...], np.dtype]:
+    return sizes_argument(sizes), np.dtype(default if dtype is None else dtype)
+
+
+def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    return _finish(np.zeros(shape, dtype), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    return _finish(np.ones(shape, dtype), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    return _finish(np.empty(shape, dtype), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of `size` filled with `fill_value` (dtype from the value, as PyTorch)."""
+    if dtype is None:
+        dtype = as_tensor(fill_value).dtype
+    return _finish(np.full(sizes_argument((size,)), fill_value, dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    """start, start + step, ... below end; int64 for integer arguments, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        whole = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = DEFAULT_INT if whole else DEFAULT_FLOAT
+    return _finish(np.arange(start, end, step).astype(dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+    return _finish(
+        np.linspace(start, end, steps).astype(DEFAULT_FLOAT if dtype is None else dtype),
+        requires_grad,
+    )
+
+
+def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=DEFAULT_FLOAT if dtype is None else dtype), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+    """Uniform on [0, 1)."""
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    return _finish(_generator.random(shape, dtype=np.float64).astype(dtype), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+    """Standard normal."""
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    return _finish(_generator.standard_normal(shape).astype(dtype), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, requires_grad=False) -> Tensor:
+    """Integers from [low, high) (or [0, low) when high is omitted), int64 by default."""
+    if high is None:
+        low, high = 0, low
+    data = _generator.integers(low, high, size=sizes_argument((size,)))
+    return _finish(np.asarray(data).astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
+
+
+def _like(t: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+    t = as_tensor(t)
+    return t.shape, t.dtype if dtype is None else np.dtype(dtype)
+
+
+def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return zeros(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return ones(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return empty(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return rand(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return randn(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def randint_like(t, low, high=None, dtype=None, requires_grad=False) -> Tensor:
+    shape, dtype = _like(t, dtype)
+    return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad)

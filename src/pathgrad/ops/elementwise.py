@@ -1,0 +1,290 @@
+"""Elementwise primitives. Binary ones see operands already broadcast to one shape (see
+broadcast.py), so every rule returns gradients of its inputs' shapes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pathgrad.ops.registry import as_tensor, needs_grad, op, value
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+@op("add", inputs=2, broadcast=True)
+def add(x, y):
+    def vjp(grad):
+        return grad, grad
+
+    return value(x) + value(y), vjp
+
+
+@op("sub", inputs=2, broadcast=True)
+def sub(x, y):
+    def vjp(grad):
+        return grad, (-grad if needs_grad(y) else None)
+
+    return value(x) - value(y), vjp
+
+
+@op("mul", inputs=2, broadcast=True)
+def mul(x, y):
+    def vjp(grad):
+        return (grad * y if needs_grad(x) else None), (grad * x if needs_grad(y) else None)
+
+    return value(x) * value(y), vjp
+
+
+@op("div", inputs=2, broadcast=True)
+def div(x, y):
+    def vjp(grad):
+        # d(x/y)/dy = -x / y^2
+        return (grad / y if needs_grad(x) else None), (
+            -grad * x / (y * y) if needs_grad(y) else None
+        )
+
+    return value(x) / value(y), vjp
+
+
+@op("pow", inputs=2, broadcast=True, saves_out=True)
+def pow(x, y):
+    def vjp(grad, out):
+        return (_pow_grad_base(grad, x, y) if needs_grad(x) else None), (
+            _pow_grad_exponent(grad, x, y, out) if needs_grad(y) else None
+        )
+
+    return np.power(value(x), value(y)), vjp
+
+
+def _pow_grad_base(grad, x, y):
+    # d x^y / dx = y x^(y-1); a zero exponent has zero gradient even at x = 0, as PyTorch
+    if type(y) in (int, float):
+        return grad * 0.0 if y == 0 else grad * (y * x ** (y - 1))
+    return grad * where(y == 0, 0.0, y * x ** (y - 1))
+
+
+def _pow_grad_exponent(grad, x, y, out):
+    # d x^y / dy = x^y log x; taken as 0 where x = 0 and y >= 0, as PyTorch
+    if type(x) in (int, float):
+        return grad * (out * math.log(x)) if x != 0 else grad * (y * 0.0)
+    return grad * where((x == 0) & (y >= 0), 0.0, out * log(x))
+
+
+@op("maximum", inputs=2, broadcast=True)
+def maximum(x, y):
+    xd, yd = value(x), value(y)
+    out = np.maximum(xd, yd)
+
+    def vjp(grad):
+        # ties share the gradient equally, as PyTorch
+        to_x = np.where(xd == yd, 0.5, xd > yd).astype(out.dtype)
+        return (grad * to_x if needs_grad(x) else None), (
+            grad * (1 - to_x) if needs_grad(y) else None
+        )
+
+    return out, vjp
+
+
+@op("minimum", inputs=2, broadcast=True)
+def minimum(x, y):
+    xd, yd = value(x), value(y)
+    out = np.minimum(xd, yd)
+
+    def vjp(grad):
+        to_x = np.where(xd == yd, 0.5, xd < yd).astype(out.dtype)
+        return (grad * to_x if needs_grad(x) else None), (
+            grad * (1 - to_x) if needs_grad(y) else None
+        )
+
+    return out, vjp
+
+
+@op("where", inputs=3, broadcast=True)
+def where(condition, x, y):
+    """`x` where `condition` holds, else `y`; the gradient goes to the branch that was taken."""
+    mask = value(condition)
+    if type(mask) is not np.ndarray or mask.dtype != np.bool_:
+        mask = np.asarray(mask, dtype=bool)
+
+    def vjp(grad):
+        return (
+            None,
+            (where(mask, grad, 0.0) if needs_grad(x) else None),
+            (where(mask, 0.0, grad) if needs_grad(y) else None),
+        )
+
+    return np.where(mask, value(x), value(y)), vjp
+
+
+@op("neg")
+def neg(x):
+    def vjp(grad):
+        return -grad
+
+    return np.negative(x.data), vjp
+
+
+@op("abs")
+def abs(x):
+    def vjp(grad):
+        # the gradient at 0 is 0, as PyTorch
+        return grad * np.sign(x.data)
+
+    return np.abs(x.data), vjp
+
+
+@op("exp", saves_out=True)
+def exp(x):
+    def vjp(grad, out):
+        return grad * out
+
+    return np.exp(x.data), vjp
+
+
+@op("log")
+def log(x):
+    def vjp(grad):
+        return grad / x
+
+    return np.log(x.data), vjp
+
+
+@op("log1p")
+def log1p(x):
+    def vjp(grad):
+        return grad / (x + 1)
+
+    return np.log1p(x.data), vjp
+
+
+@op("sqrt", saves_out=True)
+def sqrt(x):
+    def vjp(grad, out):
+        return grad / (out * 2)
+
+    return np.sqrt(x.data), vjp
+
+
+@op("sin")
+def sin(x):
+    def vjp(grad):
+        return grad * cos(x)
+
+    return np.sin(x.data), vjp
+
+
+@op("cos")
+def cos(x):
+    def vjp(grad):
+        return grad * -sin(x)
+
+    return np.cos(x.data), vjp
+
+
+@op("tanh", saves_out=True)
+def tanh(x):
+    def vjp(grad, out):
+        # d tanh = 1 - tanh^2
+        return grad * (1 - out * out)
+
+    return np.tanh(x.data), vjp
+
+
+@op("sigmoid", saves_out=True)
+def sigmoid(x):
+    def vjp(grad, out):
+        # d sigmoid = sigmoid (1 - sigmoid)
+        return grad * (out * (1 - out))
+
+    # exp(-|x|) never overflows: x >= 0 gives 1 / (1 + e), x < 0 gives e / (1 + e)
+    data = x.data
+    e = np.exp(-np.abs(data))
+    return np.where(data >= 0, 1, e) / (1 + e), vjp
+
+
+@op("relu", saves_out=True)
+def relu(x):
+    def vjp(grad, out):
+        # the gradient at 0 is 0, as PyTorch
+        return grad * (out > 0)
+
+    return np.maximum(x.data, 0), vjp
+
+
+@op("erf")
+def erf(x):
+    """The error function, exact to double precision (math.erf per element)."""
+
+    def vjp(grad):
+        # d erf = 2 / sqrt(pi) exp(-x^2)
+        return grad * (exp(-(x * x)) * TWO_OVER_SQRT_PI)
+
+    data = x.data
+    return _erf(data).astype(data.dtype) if data.ndim else np.asarray(
+        math.erf(data), data.dtype
+    ), vjp
+
+
+@op("clamp")
+def clamp(x, min=None, max=None):
+    """Limit to [min, max]; at a bound the gradient passes, as PyTorch's."""
+    if min is None and max is None:
+        raise ValueError("clamp: give at least one of min and max")
+    data = x.data
+    inside = np.ones(data.shape, dtype=bool)
+    if min is not None:
+        inside &= data >= min
+    if max is not None:
+        inside &= data <= max
+
+    def vjp(grad):
+        return grad * inside
+
+    return np.clip(data, min, max).astype(data.dtype, copy=False), vjp
+
+
+@op("softplus")
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta; linear above `threshold`, as PyTorch.
+
+    A primitive for stability: logaddexp never overflows where the composite would.
+    """
+    scaled = x.data * beta
+    out = np.where(scaled > threshold, x.data, np.logaddexp(0, scaled) / beta)
+
+    def vjp(grad):
+        z = x * beta
+        return grad * where(z > threshold, 1.0, sigmoid(z))
+
+    return out.astype(x.data.dtype, copy=False), vjp
+
+
+def silu(x):
+    """x * sigmoid(x), composed."""
+    return x * sigmoid(x)
+
+
+def gelu(x, approximate: str = "none"):
+    """x * Phi(x) with the exact erf (PyTorch's default) or its tanh approximation."""
+    x = as_tensor(x)
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * (tanh(inner) + 1) * 0.5
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+    return x * (erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
+
+
+def square(x):
+    return x * x
+
+
+def rsqrt(x):
+    return 1 / sqrt(x)
+
+
+def sign(x):
+    """Not differentiable: -1, 0 or 1 per element, as a plain tensor."""
+    return as_tensor(np.sign(as_tensor(x).data))

@@ -1,0 +1,170 @@
+"""Indexing. The VJP of a lookup adds the gradient back at the looked-up places, so repeated
+indices accumulate, as an embedding lookup `C[X]` needs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pathgrad.errors import op_context
+from pathgrad.ops.registry import as_tensor, normalize_dims, op
+
+
+def normalize_index(index) -> tuple[tuple, bool]:
+    """`index` as a tuple NumPy takes (tensors and lists become arrays) and whether it is
+    advanced (holds an array), i.e. may repeat positions."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    items = []
+    advanced = False
+    for item in index:
+        if hasattr(item, "grad_fn"):
+            item = item.data
+        elif isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray):
+            advanced = True
+            if item.dtype.kind not in "iub":
+                raise IndexError(
+                    f"getitem: tensors used as indices must be integer or bool, not {item.dtype}"
+                )
+        items.append(item)
+    if not advanced and Ellipsis not in items:
+        # a trailing ... keeps a full integer index a 0-d view rather than a NumPy scalar
+        items.append(Ellipsis)
+    return tuple(items), advanced
+
+
+def _describe(index: tuple) -> str:
+    shown = []
+    for item in index:
+        if isinstance(item, np.ndarray):
+            shown.append(f"array{item.shape}")
+        elif item is Ellipsis:
+            shown.append("...")
+        else:
+            shown.append(repr(item))
+    return "[" + ", ".join(shown) + "]"
+
+
+@op("getitem")
+def getitem(x, index):
+    """x[index] with ints, slices, None, ..., integer arrays or tensors and boolean masks."""
+    index, advanced = (
+        index if isinstance(index, _Normalized) else _Normalized(*normalize_index(index))
+    )
+    try:
+        out = x.data[index]
+    except IndexError as error:
+        raise IndexError(
+            f"{op_context('getitem')}: index {_describe(index)} does not fit a tensor of shape "
+            f"{x.data.shape}: {error}"
+        ) from None
+    shape = x.data.shape
+
+    def vjp(grad):
+        return index_put_zeros(grad, shape, _Normalized(index, advanced))
+
+    return out, vjp
+
+
+class _Normalized(tuple):
+    """An index already normalized, with its `advanced` flag, so rules do not redo the work."""
+
+    def __new__(cls, index: tuple, advanced: bool):
+        return super().__new__(cls, (index, advanced))
+
+
+@op("index_put_zeros")
+def index_put_zeros(values, shape, index):
+    """Zeros of `shape` with `values` added at `index`: the VJP of getitem."""
+    positions, advanced = index
+    out = np.zeros(shape, dtype=values.data.dtype)
+    if advanced:
+        np.add.at(out, positions, values.data)
+    else:
+        out[positions] = values.data
+
+    def vjp(grad):
+        return getitem(grad, index)
+
+    return out, vjp
+
+
+def _gather_positions(op_name, shape, dim, index):
+    """Check an index for gather/scatter and return NumPy positions and the axis."""
+    ndim = len(shape)
+    (axis,) = normalize_dims(dim, ndim, op_name)
+    if index.ndim != ndim:
+        raise IndexError(
+            f"{op_context(op_name)}: index has {index.ndim} dims, the tensor {ndim} "
+            f"(shape {shape}); they must match"
+        )
+    for d in range(ndim):
+        if d != axis and index.shape[d] > shape[d]:
+            raise IndexError(
+                f"{op_context(op_name)}: index of shape {index.shape} is larger than the tensor "
+                f"of shape {shape} at dim {d}"
+            )
+    if index.size and (index.min() < 0 or index.max() >= shape[axis]):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise IndexError(
+            f"{op_context(op_name)}: index {bad} is out of range for dim {dim} of size "
+            f"{shape[axis]}"
+        )
+    positions = list(np.indices(index.shape, sparse=True))
+    positions[axis] = index
+    return tuple(positions)
+
+
+@op("gather")
+def gather(x, dim, index):
+    """out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for other dims), as PyTorch."""
+    index = as_tensor(index).data
+    if index.dtype.kind not in "iu":
+        raise IndexError(f"gather: index must be an integer tensor, not {index.dtype}")
+    shape = x.data.shape
+    positions = _gather_positions("gather", shape, dim, index)
+
+    def vjp(grad):
+        return scatter_add_zeros(grad, dim, index, shape)
+
+    return x.data[positions], vjp
+
+
+@op("scatter_add_zeros")
+def scatter_add_zeros(src, dim, index, shape):
+    """Zeros of `shape` with src[i][j] added at [index[i][j]][j] (dim 0): the VJP of gather."""
+    positions = _gather_positions("scatter_add", shape, dim, index)
+    out = np.zeros(shape, dtype=src.data.dtype)
+    np.add.at(out, positions, src.data)
+
+    def vjp(grad):
+        return gather(grad, dim, index)
+
+    return out, vjp
+
+
+def index_select(x, dim, index):
+    """The entries at `index` (1-D, integer) along `dim`."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "index_select")
+    index = as_tensor(index)
+    if index.ndim > 1:
+        raise IndexError(f"index_select: index must be 1-D, got shape {index.shape}")
+    return x[(slice(None),) * axis + (index.data.reshape(-1),)]
+
+
+@op("one_hot", differentiable=False)
+def one_hot(x, num_classes=-1):
+    """Class indices to one-hot rows (int64), as PyTorch's F.one_hot."""
+    labels = x.data
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor of class indices, not {labels.dtype}")
+    if num_classes == -1:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise IndexError(
+            f"{op_context('one_hot')}: class values must be in [0, {num_classes}), got "
+            f"[{labels.min()}, {labels.max()}]"
+        )
+    return np.eye(num_classes, dtype=np.int64)[labels], None

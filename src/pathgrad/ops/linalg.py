@@ -1,0 +1,83 @@
+"""Matrix products. One primitive, for operands of two or more dims whose batch dims already
+agree; `matmul` handles NumPy's other cases (1-D operands, broadcast batch dims) around it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pathgrad.errors import ShapeError, op_context
+from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
+from pathgrad.ops.registry import as_tensor, needs_grad, op
+from pathgrad.ops.shape import reshape, squeeze, unsqueeze
+
+
+@op("matmul", inputs=2)
+def batched_matmul(a, b):
+    """a @ b for a (..., n, k) and b (..., k, m); every operand that needs a gradient already
+    has the full batch shape, so no rule reduces."""
+
+    def vjp(grad):
+        # dL/da = dL/dd @ b^T, dL/db = a^T @ dL/dd (the seed derivation)
+        return (grad @ b.mT if needs_grad(a) else None), (a.mT @ grad if needs_grad(b) else None)
+
+    return np.matmul(a.data, b.data), vjp
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules: 1-D with 1-D (dot), 1-D with N-D, N-D with 1-D, and
+    N-D batched with broadcast batch dims."""
+    a, b = as_tensor(a), as_tensor(b)
+    a_data, b_data = a.data, b.data
+    a_shape, b_shape = a_data.shape, b_data.shape
+    if len(a_shape) == 2 and len(b_shape) == 2 and a_data.dtype == b_data.dtype:
+        if a_shape[1] != b_shape[0]:
+            _inner_mismatch(a_shape, b_shape)
+        return batched_matmul(a, b)
+    if not a_shape or not b_shape:
+        raise ShapeError(
+            f"{op_context('matmul')}: {a_shape} @ {b_shape}: both operands need at least one "
+            "dimension (use * for a scalar)"
+        )
+    if a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
+        _inner_mismatch(a_shape, b_shape)
+    left = unsqueeze(a, 0) if len(a_shape) == 1 else a
+    right = unsqueeze(b, 1) if len(b_shape) == 1 else b
+    batch = broadcast_shapes("matmul", left.data.shape[:-2], right.data.shape[:-2])
+    dtype = np.result_type(a.data.dtype, b.data.dtype)
+    left, right = (
+        expand_as_needed(t, batch + t.data.shape[-2:], dtype) if needs_grad(t) else t
+        for t in (left, right)
+    )
+    out = batched_matmul(left, right)
+    if len(a_shape) == 1 and len(b_shape) == 1:
+        return reshape(out, ())
+    if len(a_shape) == 1:
+        return squeeze(out, -2)
+    if len(b_shape) == 1:
+        return squeeze(out, -1)
+    return out
+
+
+def _inner_mismatch(a_shape, b_shape):
+    inner_a = a_shape[-1]
+    inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+    raise ShapeError(
+        f"{op_context('matmul')}: {a_shape} @ {b_shape}: inner dimensions {inner_a} and "
+        f"{inner_b} differ"
+    )
+
+
+def dot(a, b):
+    """Inner product of two 1-D tensors."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(
+            f"{op_context('dot')}: expects two 1-D tensors, got {a.shape} and {b.shape}"
+        )
+    return matmul(a, b)
+
+
+def outer(a, b):
+    """a[i] * b[j] for 1-D a and b."""
+    a, b = as_tensor(a), as_tensor(b)
+    return unsqueeze(a, 1) * unsqueeze(b, 0)

@@ -1,0 +1,281 @@
+"""Reductions. A reduction's rule spreads the gradient back with `broadcast_to`, the inverse of
+the one reducer, so reductions and broadcasting share one pair of ops."""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from pathgrad.ops.broadcast import broadcast_to
+from pathgrad.ops.elementwise import maximum, minimum, where
+from pathgrad.ops.index import gather
+from pathgrad.ops.registry import as_tensor, normalize_dims, op
+from pathgrad.ops.shape import reshape, squeeze
+
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+
+
+def kept_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
+    """`shape` with the reduced `dims` kept as size 1."""
+    return tuple(1 if axis in dims else size for axis, size in enumerate(shape))
+
+
+def unreduce(grad, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool):
+    """A reduced gradient spread back over the reduced dims: every element fed the reduction."""
+    if not keepdim:
+        grad = reshape(grad, kept_shape(shape, dims))
+    return broadcast_to(grad, shape)
+
+
+@op("sum")
+def sum(x, dim=None, keepdim=False):
+    dims = normalize_dims(dim, x.data.ndim, "sum")
+    out = x.data.sum(axis=dims, keepdims=keepdim)
+
+    def vjp(grad):
+        return unreduce(grad, x.data.shape, dims, keepdim)
+
+    return out, vjp
+
+
+def mean(x, dim=None, keepdim=False):
+    """sum / count, composed."""
+    x = as_tensor(x)
+    dims = normalize_dims(dim, x.ndim, "mean")
+    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+    return sum(x, dims, keepdim) / count
+
+
+def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    """Variance with Bessel's correction by default, as PyTorch; two passes, so a large offset
+    (1e8 + small noise) loses no accuracy."""
+    x = as_tensor(x)
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    dims = normalize_dims(dim, x.ndim, "var")
+    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+    centered = x - mean(x, dims, keepdim=True)
+    return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
+
+
+@op("std", saves_out=True)
+def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    """sqrt(var). A primitive so that zero spread has a zero gradient, as PyTorch, where the
+    composite sqrt(var) gives 0 * inf = NaN."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "std")
+    count = int(np.prod([data.shape[d] for d in dims])) if dims else 1
+    out = np.std(data, axis=dims, ddof=correction, keepdims=keepdim)
+
+    def vjp(grad, out):
+        # d std / dx = (x - mean) / ((n - correction) std), taken as 0 where std is 0
+        shape = data.shape
+        spread = unreduce(out, shape, dims, keepdim)
+        zero = spread.data == 0
+        safe = where(zero, 1.0, spread)
+        centered = x - mean(x, dims, keepdim=True)
+        scaled = where(zero, 0.0, unreduce(grad, shape, dims, keepdim))
+        return centered * scaled / (safe * builtins.max(count - correction, 0))
+
+    return out, vjp
+
+
+@op("amax")
+def amax(x, dim=None, keepdim=False):
+    """Largest value over `dim`; tied maxima share the gradient equally, as PyTorch."""
+    return _extreme(x, dim, keepdim, np.max, "amax")
+
+
+@op("amin")
+def amin(x, dim=None, keepdim=False):
+    """Smallest value over `dim`; tied minima share the gradient equally, as PyTorch."""
+    return _extreme(x, dim, keepdim, np.min, "amin")
+
+
+def _extreme(x, dim, keepdim, reducer, name):
+    data = x.data
+    if data.size == 0:
+        raise ValueError(f"{name}: the tensor of shape {data.shape} is empty")
+    dims = normalize_dims(dim, data.ndim, name)
+    kept = reducer(data, axis=dims, keepdims=True)
+    hit = data == kept
+    share = (hit / hit.sum(axis=dims, keepdims=True)).astype(data.dtype)
+
+    def vjp(grad):
+        return unreduce(grad, data.shape, dims, keepdim) * share
+
+    return (kept if keepdim else _squeeze(kept, dims)), vjp
+
+
+def _squeeze(array, dims):
+    return array.reshape([s for axis, s in enumerate(array.shape) if axis not in dims])
+
+
+@op("argmax", differentiable=False)
+def argmax(x, dim=None, keepdim=False):
+    """Index of the first largest value; over the flattened tensor when `dim` is None."""
+    return _arg_extreme(x, dim, keepdim, np.argmax, "argmax")
+
+
+@op("argmin", differentiable=False)
+def argmin(x, dim=None, keepdim=False):
+    """Index of the first smallest value; over the flattened tensor when `dim` is None."""
+    return _arg_extreme(x, dim, keepdim, np.argmin, "argmin")
+
+
+def _arg_extreme(x, dim, keepdim, finder, name):
+    data = x.data
+    if data.size == 0:
+        raise ValueError(f"{name}: the tensor of shape {data.shape} is empty")
+    if dim is None:
+        out = np.asarray(finder(data))
+        return (out.reshape((1,) * data.ndim) if keepdim else out).astype(np.int64), None
+    (axis,) = normalize_dims(dim, data.ndim, name)
+    return finder(data, axis=axis, keepdims=keepdim).astype(np.int64), None
+
+
+def max(x, dim=None, keepdim=False):
+    """max(x): the largest value (ties share the gradient); max(x, dim): (values, indices), the
+    gradient going to the index returned; max(x, other): the elementwise maximum."""
+    if dim is None:
+        return amax(x)
+    if not isinstance(dim, int):
+        return maximum(x, dim)
+    return _reduce_with_indices(x, dim, keepdim, argmax, max_result)
+
+
+def min(x, dim=None, keepdim=False):
+    """min(x), min(x, dim) -> (values, indices), or min(x, other), as `max`."""
+    if dim is None:
+        return amin(x)
+    if not isinstance(dim, int):
+        return minimum(x, dim)
+    return _reduce_with_indices(x, dim, keepdim, argmin, min_result)
+
+
+def _reduce_with_indices(x, dim, keepdim, finder, result):
+    x = as_tensor(x)
+    indices = finder(x, dim, keepdim=True)
+    values = gather(x, dim, indices)
+    if not keepdim:
+        values, indices = squeeze(values, dim), squeeze(indices, dim)
+    return result(values, indices)
+
+
+@op("prod", saves_out=True)
+def prod(x, dim=None, keepdim=False):
+    """Product over `dim`. Zeros are handled exactly: with one zero its gradient is the product
+    of the rest, as PyTorch. (With two or more zeros the first gradient is 0, right, but the
+    second derivative between two zeros is not recovered.)"""
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "prod")
+    out = data.prod(axis=dims, keepdims=keepdim)
+
+    def vjp(grad, out):
+        shape = data.shape
+        spread_grad = unreduce(grad, shape, dims, keepdim)
+        spread_out = unreduce(out, shape, dims, keepdim)
+        zero = data == 0
+        if not zero.any():
+            return spread_grad * spread_out / x
+        safe = where(zero, 1.0, x)
+        single_zero = zero.sum(axis=dims, keepdims=True) == 1
+        rest = where(single_zero, prod(safe, dims, keepdim=True), 0.0)
+        return spread_grad * where(zero, broadcast_to(rest, shape), spread_out / safe)
+
+    return out, vjp
+
+
+@op("logsumexp", saves_out=True)
+def logsumexp(x, dim, keepdim=False):
+    """log(sum(exp(x))) with the max taken out first, so it is finite for inputs up to +-1e4."""
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "logsumexp")
+    shift = _finite_max(data, dims)
+    out = np.log(np.exp(data - shift).sum(axis=dims, keepdims=True)) + shift
+    if not keepdim:
+        out = _squeeze(out, dims)
+
+    def vjp(grad, out):
+        # d logsumexp / dx = softmax(x)
+        shape = data.shape
+        return (
+            unreduce(grad, shape, dims, keepdim) * (x - unreduce(out, shape, dims, keepdim)).exp()
+        )
+
+    return out, vjp
+
+
+def _finite_max(data, dims):
+    shift = data.max(axis=dims, keepdims=True) if data.size else np.zeros(())
+    return np.where(np.isfinite(shift), shift, 0)
+
+
+@op("softmax", saves_out=True)
+def softmax(x, dim):
+    """exp(x) / sum(exp(x)) over `dim`, shifted by the max so it never overflows."""
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "softmax")
+    e = np.exp(data - _finite_max(data, dims))
+    out = e / e.sum(axis=dims, keepdims=True)
+
+    def vjp(grad, out):
+        # d softmax: out * (grad - sum(grad * out))
+        return out * (grad - sum(grad * out, dims, keepdim=True))
+
+    return out, vjp
+
+
+@op("log_softmax", saves_out=True)
+def log_softmax(x, dim):
+    """x - logsumexp(x): a fused primitive, stable where log(softmax(x)) underflows to -inf."""
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "log_softmax")
+    shifted = data - _finite_max(data, dims)
+    out = shifted - np.log(np.exp(shifted).sum(axis=dims, keepdims=True))
+
+    def vjp(grad, out):
+        return grad - out.exp() * sum(grad, dims, keepdim=True)
+
+    return out, vjp
+
+
+@op("norm_2", saves_out=True)
+def norm_2(x, dim=None, keepdim=False):
+    """The 2-norm; its gradient at the zero vector is 0, as PyTorch."""
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "norm")
+    out = np.sqrt((data * data).sum(axis=dims, keepdims=keepdim))
+
+    def vjp(grad, out):
+        # d |x| / dx = x / |x|
+        shape = data.shape
+        spread = unreduce(out, shape, dims, keepdim)
+        zero = spread.data == 0
+        scaled = where(zero, 0.0, unreduce(grad, shape, dims, keepdim))
+        return x * (scaled / where(zero, 1.0, spread))
+
+    return out, vjp
+
+
+def norm(x, p="fro", dim=None, keepdim=False):
+    """The p-norm over `dim` (all elements when None): p = 2 or 'fro', 1, inf, -inf or any
+    other positive number."""
+    x = as_tensor(x)
+    if p in ("fro", 2, 2.0):
+        return norm_2(x, dim, keepdim)
+    magnitude = x.abs()
+    if p == 1:
+        return sum(magnitude, dim, keepdim)
+    if p == float("inf"):
+        return amax(magnitude, dim, keepdim)
+    if p == float("-inf"):
+        return amin(magnitude, dim, keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return sum(magnitude**p, dim, keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: p must be 'fro', inf, -inf or a positive number, not {p!r}")

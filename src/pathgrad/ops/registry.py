@@ -1,0 +1,125 @@
+"""The one registry of primitive ops: name -> definition. The test suite walks it.
+
+An op's forward takes tensors (and Python numbers, which stay weak under NEP 50) and returns
+`(out, vjp)`: `out` an ndarray, `vjp(grad)` (or `vjp(grad, out)` for ops that save their
+output) returning one gradient per input, written in pathgrad's own tensor ops.
+
+The registry sits below `pathgrad.tensor`, so it cannot build tensors itself: `tensor.py`
+binds the engine that runs and records an op (`bind_engine`) when it is imported.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+NUMBER_TYPES = (int, float, bool)
+
+
+class OpDefinition:
+    """What the engine needs to know about a primitive."""
+
+    __slots__ = ("name", "forward", "inputs", "broadcast", "saves_out", "differentiable")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        inputs: int | str,
+        broadcast: bool,
+        saves_out: bool,
+        differentiable: bool,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.inputs = inputs
+        self.broadcast = broadcast
+        self.saves_out = saves_out
+        self.differentiable = differentiable
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+REGISTRY: dict[str, OpDefinition] = {}
+
+
+def _unbound(*args: Any) -> Any:
+    raise RuntimeError("pathgrad's engine is not bound: import pathgrad, not pathgrad.ops alone")
+
+
+# Set by pathgrad.tensor at import (`bind_engine`): running an op builds tensors, and tensors
+# sit above the ops in the layering, so the registry is handed the engine rather than importing it.
+_apply: Callable[..., Any] = _unbound
+_as_tensor: Callable[[Any], Any] = _unbound
+
+
+def bind_engine(apply: Callable[..., Any], as_tensor: Callable[[Any], Any]) -> None:
+    global _apply, _as_tensor
+    _apply, _as_tensor = apply, as_tensor
+
+
+def as_tensor(x: Any) -> Any:
+    """A tensor for `x` (tensors pass through); for composites that read shapes first."""
+    return _as_tensor(x)
+
+
+def op(
+    name: str,
+    *,
+    inputs: int | str = 1,
+    broadcast: bool = False,
+    saves_out: bool = False,
+    differentiable: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a primitive. `inputs` counts the leading tensor arguments ("sequence": one list).
+
+    `broadcast=True` ops have their tensor inputs brought to one shape and dtype by explicit,
+    recorded `broadcast_to` and cast ops before the forward runs, so every rule sees equal
+    shapes and returns gradients of the input's shape: broadcasting is undone in one place.
+    """
+
+    def register(forward: Callable[..., Any]) -> Callable[..., Any]:
+        if name in REGISTRY:
+            raise ValueError(f"op {name!r} is registered twice")
+        definition = OpDefinition(name, forward, inputs, broadcast, saves_out, differentiable)
+        REGISTRY[name] = definition
+
+        @functools.wraps(forward)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return _apply(definition, args, kwargs)
+
+        call.definition = definition  # type: ignore[attr-defined]
+        return call
+
+    return register
+
+
+def value(x: Any) -> Any:
+    """The ndarray of a tensor, or a Python number as it is (numbers stay weak, as NEP 50 says)."""
+    return x if type(x) in NUMBER_TYPES else x.data
+
+
+def normalize_dims(dim: Any, ndim: int, op_name: str) -> tuple[int, ...]:
+    """`dim` (None, int or tuple) as a sorted tuple of non-negative axes; None means all."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    rank = max(ndim, 1)
+    normalized = []
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(
+                f"{op_name}: dim {d} is out of range for a tensor with {ndim} dimensions "
+                f"(expected a dim in [{-rank}, {rank - 1}])"
+            )
+        normalized.append(d % rank if ndim else 0)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{op_name}: dim {dim} names a dimension twice")
+    return tuple(sorted(normalized)) if ndim else ()
+
+
+def needs_grad(x: Any) -> bool:
+    """Whether input `x` wants a gradient, so rules skip work for constants and numbers."""
+    return type(x) not in NUMBER_TYPES and x.requires_grad

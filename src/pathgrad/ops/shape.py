@@ -1,0 +1,252 @@
+"""Shape primitives: views where NumPy gives views, each rule undoing its own move."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pathgrad.errors import ShapeError, op_context
+from pathgrad.ops.broadcast import broadcast_to
+from pathgrad.ops.registry import as_tensor, normalize_dims, op
+
+
+def sizes_argument(sizes: tuple) -> tuple:
+    """`f(2, 3)` and `f((2, 3))` both mean the sizes (2, 3), as in PyTorch."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        return tuple(sizes[0])
+    return tuple(sizes)
+
+
+def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[int, ...]:
+    """`shape` with a -1 filled in, or a ShapeError naming both shapes and element counts."""
+    count = int(np.prod(source))
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    known = int(np.prod([s for s in shape if s != -1]))
+    if len(unknown) > 1 or any(s < -1 for s in shape):
+        raise ShapeError(f"{op_context(op_name)}: invalid shape {shape}: at most one -1")
+    if unknown and known and count % known == 0:
+        shape = tuple(count // known if s == -1 else s for s in shape)
+    if int(np.prod(shape)) != count or -1 in shape:
+        raise ShapeError(
+            f"{op_context(op_name)}: cannot reshape a tensor of shape {source} ({count} "
+            f"elements) to {shape}"
+        )
+    return tuple(shape)
+
+
+@op("reshape")
+def reshape(x, *shape):
+    """The same elements in a new shape (a view when NumPy can make one); -1 is inferred."""
+    source = x.data.shape
+    shape = sizes_argument(shape)
+    if shape != source:
+        shape = resolve_shape("reshape", source, shape)
+
+    def vjp(grad):
+        return reshape(grad, source)
+
+    return x.data.reshape(shape), vjp
+
+
+def view(x, *shape):
+    """`reshape` under PyTorch's other name."""
+    return reshape(x, *shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    (first,) = normalize_dims(start_dim, x.ndim, "flatten")
+    (last,) = normalize_dims(end_dim, x.ndim, "flatten")
+    if first > last:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    merged = int(np.prod(x.shape[first : last + 1]))
+    return reshape(x, x.shape[:first] + (merged,) + x.shape[last + 1 :])
+
+
+@op("transpose")
+def transpose(x, dim0, dim1):
+    """Swap two dims (a view)."""
+    data = x.data
+    rank = data.ndim or 1
+    if not (-rank <= dim0 < rank and -rank <= dim1 < rank):
+        normalize_dims((dim0, dim1), data.ndim, "transpose")  # raises, naming the dim
+
+    def vjp(grad):
+        return transpose(grad, dim0, dim1)
+
+    return data.swapaxes(dim0, dim1) if data.ndim else data, vjp
+
+
+@op("permute")
+def permute(x, *dims):
+    """Reorder dims (a view); `dims` must name each dim once."""
+    dims = sizes_argument(dims)
+    ndim = x.data.ndim
+    if len(dims) != ndim:
+        raise ShapeError(
+            f"{op_context('permute')}: {len(dims)} dims {dims} given for a tensor of shape "
+            f"{x.data.shape}"
+        )
+    axes = tuple(d % ndim for d in dims) if ndim else ()
+    if sorted(axes) != list(range(ndim)):
+        raise ShapeError(f"{op_context('permute')}: dims {dims} must name each dim once")
+    inverse = tuple(int(i) for i in np.argsort(axes))
+
+    def vjp(grad):
+        return permute(grad, inverse)
+
+    return np.transpose(x.data, axes), vjp
+
+
+@op("squeeze")
+def squeeze(x, dim=None):
+    """Drop size-1 dims (only those in `dim` when given; others are left, as PyTorch)."""
+    source = x.data.shape
+    dims = normalize_dims(dim, len(source), "squeeze")
+    shape = tuple(s for axis, s in enumerate(source) if not (axis in dims and s == 1))
+
+    def vjp(grad):
+        return reshape(grad, source)
+
+    return x.data.reshape(shape), vjp
+
+
+@op("unsqueeze")
+def unsqueeze(x, dim):
+    """Insert a size-1 dim at `dim` (from -ndim-1 to ndim)."""
+    source = x.data.shape
+    ndim = len(source)
+    if not -ndim - 1 <= dim <= ndim:
+        raise IndexError(
+            f"unsqueeze: dim {dim} is out of range for a tensor with {ndim} dimensions "
+            f"(expected a dim in [{-ndim - 1}, {ndim}])"
+        )
+    axis = dim % (ndim + 1)
+
+    def vjp(grad):
+        return reshape(grad, source)
+
+    return np.expand_dims(x.data, axis), vjp
+
+
+def expand(x, *sizes):
+    """Broadcast to `sizes`; -1 keeps a dim's size."""
+    x = as_tensor(x)
+    sizes = sizes_argument(sizes)
+    lead = len(sizes) - x.ndim
+    shape = tuple(
+        x.shape[i - lead] if size == -1 and i >= lead else size for i, size in enumerate(sizes)
+    )
+    return broadcast_to(x, shape)
+
+
+@op("flip")
+def flip(x, dims):
+    """Reverse the order along `dims`."""
+    axes = normalize_dims(dims, x.data.ndim, "flip")
+
+    def vjp(grad):
+        return flip(grad, axes)
+
+    return np.flip(x.data, axes), vjp
+
+
+@op("repeat")
+def repeat(x, *sizes):
+    """Tile the tensor `sizes[i]` times along dim i, as PyTorch's repeat (NumPy's tile)."""
+    sizes = sizes_argument(sizes)
+    source = x.data.shape
+    if len(sizes) < len(source):
+        raise ShapeError(
+            f"{op_context('repeat')}: {len(sizes)} repeat counts for a tensor of shape "
+            f"{source}; give at least {len(source)}"
+        )
+    padded = (1,) * (len(sizes) - len(source)) + source
+
+    def vjp(grad):
+        # each copy gets its slice of the gradient; the copies' slices add up
+        interleaved = tuple(v for pair in zip(sizes, padded) for v in pair)
+        copies = tuple(range(0, 2 * len(sizes), 2))
+        return reshape(grad.reshape(interleaved).sum(copies), source)
+
+    return np.tile(x.data, sizes), vjp
+
+
+@op("cat", inputs="sequence")
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim."""
+    arrays = [t.data for t in tensors]
+    if not arrays:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    ndim = arrays[0].ndim
+    if ndim == 0:
+        raise ShapeError(f"{op_context('cat')}: zero-dimensional tensors cannot be joined")
+    (axis,) = normalize_dims(dim, ndim, "cat")
+    for position, a in enumerate(arrays):
+        other = a.shape[:axis] + a.shape[axis + 1 :]
+        first = arrays[0].shape[:axis] + arrays[0].shape[axis + 1 :]
+        if a.ndim != ndim or other != first:
+            raise ShapeError(
+                f"{op_context('cat')}: tensor {position} has shape {a.shape}, tensor 0 has "
+                f"{arrays[0].shape}: all dims but dim {dim} must match"
+            )
+    bounds = np.cumsum([0] + [a.shape[axis] for a in arrays])
+
+    def vjp(grad):
+        return tuple(
+            narrow(grad, axis, int(start), int(stop - start))
+            for start, stop in zip(bounds[:-1], bounds[1:])
+        )
+
+    return np.concatenate(arrays, axis=axis), vjp
+
+
+def stack(tensors, dim=0):
+    """Join tensors along a new dim."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"{op_context('stack')}: all tensors need one shape, got {sorted(shapes)}")
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def narrow(x, dim, start, length):
+    """The slice start:start+length along `dim` (a view)."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "narrow")
+    return x[(slice(None),) * axis + (slice(start, start + length),)]
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "split")
+    total = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [min(step, total - start) for start in range(0, total, step)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != total:
+            raise ShapeError(
+                f"{op_context('split')}: sizes {sizes} add up to {sum(sizes)}, but dim {dim} "
+                f"has size {total}"
+            )
+    starts = np.cumsum([0] + sizes[:-1])
+    return tuple(narrow(x, axis, int(s), n) for s, n in zip(starts, sizes))
+
+
+def chunk(x, chunks, dim=0):
+    """`chunks` pieces of equal size along `dim` (the last may be smaller), as PyTorch."""
+    x = as_tensor(x)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    (axis,) = normalize_dims(dim, x.ndim, "chunk")
+    step = -(-x.shape[axis] // chunks) if x.shape[axis] else 1
+    return split(x, step, axis)

@@ -1,0 +1,197 @@
+"""One table of sample calls for every op: the gradcheck sweep, the PyTorch oracle and the
+second-order sweep all read it. Each case is `fn(lib, *inputs)`, where `lib` is pathgrad or a
+PyTorch namespace with the same names, so one line serves both libraries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pathgrad.ops.index import _Normalized, index_put_zeros, normalize_index, scatter_add_zeros
+
+ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
+POSITIVE = "positive"  # in [0.5, 2]
+
+
+@dataclass
+class Case:
+    op: str
+    fn: Callable[..., Any]
+    shapes: list[tuple[int, ...]]
+    domain: str = ANY
+    values: list[Any] | None = None  # explicit inputs instead of random ones
+    torch: bool = True  # False where PyTorch has no same-named equivalent
+    eps: float = 1e-6
+    tolerance: float = 1e-5
+    second_order: bool = True
+    id: str = field(default="")
+
+
+def inputs_for(case: Case, seed: int = 0) -> list[np.ndarray]:
+    if case.values is not None:
+        return [np.array(v, dtype=np.float64) for v in case.values]
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for shape in case.shapes:
+        if case.domain == POSITIVE:
+            arrays.append(rng.uniform(0.5, 2.0, size=shape))
+        else:
+            magnitude = rng.uniform(0.2, 1.5, size=shape)
+            arrays.append(magnitude * rng.choice([-1.0, 1.0], size=shape))
+    return arrays
+
+
+def _put(x, lib):
+    return index_put_zeros(x, (5, 3), _Normalized(*normalize_index((np.array([0, 2, 0]),))))
+
+
+CASES: list[Case] = [
+    Case("add", lambda L, x, y: x + y, [(3, 4), (4,)]),
+    Case("add", lambda L, x, y: x + y, [(2, 1, 3), (4, 1)]),
+    Case("add", lambda L, x: 2.5 + x, [(3,)]),
+    Case("sub", lambda L, x, y: x - y, [(3, 1), (1, 4)]),
+    Case("sub", lambda L, x: 1.5 - x, [(3,)]),
+    Case("mul", lambda L, x, y: x * y, [(2, 3, 4), (3, 1)]),
+    Case("mul", lambda L, x: x * 3.0, [(2, 2)]),
+    Case("div", lambda L, x, y: x / y, [(3, 4), (4,)], domain=POSITIVE),
+    Case("div", lambda L, x: 2.0 / x, [(3,)], domain=POSITIVE),
+    Case("pow", lambda L, x, y: x**y, [(3, 4), (1, 4)], domain=POSITIVE),
+    Case("pow", lambda L, x: x**3, [(3, 2)]),
+    Case("pow", lambda L, x: 2.0**x, [(3,)]),
+    Case("maximum", lambda L, x, y: L.maximum(x, y), [(3, 4), (4,)]),
+    Case("minimum", lambda L, x, y: L.minimum(x, y), [(2, 1), (1, 3)]),
+    Case("where", lambda L, x, y: L.where(x > 0, x, y), [(3, 4), (4,)]),
+    Case("neg", lambda L, x: -x, [(2, 3)]),
+    Case("abs", lambda L, x: x.abs(), [(2, 3)]),
+    Case("exp", lambda L, x: x.exp(), [(2, 3)]),
+    Case("log", lambda L, x: x.log(), [(2, 3)], domain=POSITIVE),
+    Case("log1p", lambda L, x: x.log1p(), [(2, 3)], domain=POSITIVE),
+    Case("sqrt", lambda L, x: x.sqrt(), [(2, 3)], domain=POSITIVE),
+    Case("sin", lambda L, x: x.sin(), [(2, 3)]),
+    Case("cos", lambda L, x: x.cos(), [(2, 3)]),
+    Case("tanh", lambda L, x: x.tanh(), [(2, 3)]),
+    Case("sigmoid", lambda L, x: x.sigmoid(), [(2, 3)]),
+    Case("relu", lambda L, x: x.relu(), [(2, 3)]),
+    Case("erf", lambda L, x: x.erf(), [(2, 3)]),
+    Case("clamp", lambda L, x: x.clamp(-0.5, 0.7), [(3, 4)], values=[[[-1.0, -0.3, 0.2, 1.2]] * 3]),
+    Case("clamp", lambda L, x: x.clamp(min=0.1), [(4,)], values=[[-1.0, -0.3, 0.2, 1.2]]),
+    Case(
+        "softplus",
+        lambda L, x: L.softplus(x, beta=2.0, threshold=3.0),
+        [(2, 3)],
+        values=[[[0.5, -1.0, 2.0], [1.7, -3.0, 0.2]]],
+    ),
+    Case("broadcast_to", lambda L, x: x.broadcast_to((2, 3, 4)), [(3, 1)]),
+    Case("sum_to_shape", lambda L, x: L.sum_to_shape(x, (3, 1)), [(2, 3, 4)], torch=False),
+    Case(
+        "to",
+        lambda L, x: x.to(L.float32).to(L.float64) * 2,
+        [(3,)],
+        eps=1e-2,
+        tolerance=1e-3,
+        torch=False,
+        second_order=False,
+    ),
+    Case("sum", lambda L, x: x.sum(), [(2, 3)]),
+    Case("sum", lambda L, x: x.sum(1), [(2, 3, 4)]),
+    Case("sum", lambda L, x: x.sum((0, 2), keepdim=True), [(2, 3, 4)]),
+    Case("std", lambda L, x: x.std(1), [(3, 4)]),
+    Case("std", lambda L, x: x.std(correction=0), [(3, 4)]),
+    Case("amax", lambda L, x: x.amax(1), [(3, 4)]),
+    Case("amax", lambda L, x: x.amax(), [(3, 4)]),
+    Case("amin", lambda L, x: x.amin((0, 1), keepdim=True), [(3, 4)]),
+    Case("prod", lambda L, x: x.prod(1), [(3, 4)]),
+    Case(
+        "prod",
+        lambda L, x: x.prod(),
+        [(5,)],
+        values=[[0.5, 0.0, 1.5, -2.0, 1.2]],
+        second_order=False,
+    ),
+    Case("logsumexp", lambda L, x: x.logsumexp(1), [(3, 4)]),
+    Case("logsumexp", lambda L, x: x.logsumexp((0, 1), keepdim=True), [(3, 4)]),
+    Case("softmax", lambda L, x: x.softmax(1), [(3, 4)]),
+    Case("softmax", lambda L, x: x.softmax(0), [(3, 4)]),
+    Case("log_softmax", lambda L, x: x.log_softmax(-1), [(3, 4)]),
+    Case("norm_2", lambda L, x: x.norm(), [(3, 4)]),
+    Case("norm_2", lambda L, x: x.norm(dim=1, keepdim=True), [(3, 4)]),
+    Case("reshape", lambda L, x: x.reshape(4, -1), [(2, 3, 2)]),
+    Case("reshape", lambda L, x: x.view(6), [(2, 3)]),
+    Case("transpose", lambda L, x: x.transpose(0, 2), [(2, 3, 4)]),
+    Case("transpose", lambda L, x: x.mT, [(2, 3, 4)]),
+    Case("permute", lambda L, x: x.permute(2, 0, 1), [(2, 3, 4)]),
+    Case("squeeze", lambda L, x: x.squeeze(1), [(2, 1, 3)]),
+    Case("squeeze", lambda L, x: x.squeeze(), [(1, 3, 1)]),
+    Case("unsqueeze", lambda L, x: x.unsqueeze(-1), [(2, 3)]),
+    Case("flip", lambda L, x: x.flip((0, 1)), [(2, 3)]),
+    Case("repeat", lambda L, x: x.repeat(2, 1, 3), [(2, 3)]),
+    Case("cat", lambda L, x, y: L.cat([x, y], 1), [(2, 3), (2, 4)]),
+    Case("cat", lambda L, x, y: L.cat([x, y, x], 0), [(1, 3), (2, 3)]),
+    Case("getitem", lambda L, x: x[1:, ::2], [(3, 5)]),
+    Case("getitem", lambda L, x: x[0, None, ..., -1], [(3, 4, 5)]),
+    Case("getitem", lambda L, x: x[L.tensor([0, 2, 0, 0])], [(3, 4)]),
+    Case("getitem", lambda L, x: x[:, [1, 1, 3]], [(3, 4)]),
+    Case("getitem", lambda L, x: x[x > 0], [(3, 4)]),
+    Case("index_put_zeros", lambda L, x: _put(x, L), [(3, 3)], torch=False),
+    Case("gather", lambda L, x: x.gather(1, L.tensor([[0, 0], [2, 1], [3, 3]])), [(3, 4)]),
+    Case("gather", lambda L, x: x.gather(0, L.tensor([[0, 2, 2, 1]])), [(3, 4)]),
+    Case(
+        "scatter_add_zeros",
+        lambda L, x: scatter_add_zeros(x, 0, np.array([[0, 2], [0, 1]]), (3, 2)),
+        [(2, 2)],
+        torch=False,
+    ),
+    Case("matmul", lambda L, x, y: x @ y, [(3, 4), (4, 2)]),
+    Case("matmul", lambda L, x, y: x @ y, [(4,), (4,)]),
+    Case("matmul", lambda L, x, y: x @ y, [(4,), (4, 3)]),
+    Case("matmul", lambda L, x, y: x @ y, [(3, 4), (4,)]),
+    Case("matmul", lambda L, x, y: x @ y, [(2, 1, 3, 4), (5, 4, 2)]),
+    Case("matmul", lambda L, x, y: x @ y, [(4,), (2, 4, 3)]),
+    Case("matmul", lambda L, x, y: x @ y, [(2, 3, 4), (4,)]),
+]
+
+# Compositions of primitives: no rules of their own, checked all the same.
+COMPOSITE_CASES: list[Case] = [
+    Case("mean", lambda L, x: x.mean(), [(3, 4)]),
+    Case("mean", lambda L, x: x.mean((0, 2), keepdim=True), [(2, 3, 4)]),
+    Case("var", lambda L, x: x.var(1), [(3, 4)]),
+    Case("var", lambda L, x: x.var(correction=0), [(3, 4)]),
+    Case("max", lambda L, x: x.max(), [(3, 4)]),
+    Case("max", lambda L, x: x.max(1)[0], [(3, 4)]),
+    Case("min", lambda L, x: x.min(0, keepdim=True).values, [(3, 4)]),
+    Case("gelu", lambda L, x: L.gelu(x), [(2, 3)]),
+    Case("gelu", lambda L, x: L.gelu(x, approximate="tanh"), [(2, 3)]),
+    Case("silu", lambda L, x: L.silu(x), [(2, 3)]),
+    Case("stack", lambda L, x, y: L.stack([x, y], 1), [(2, 3), (2, 3)]),
+    Case("split", lambda L, x: x.split([1, 3], 1)[1], [(2, 4)]),
+    Case("chunk", lambda L, x: x.chunk(3, 0)[2], [(5, 2)]),
+    Case("expand", lambda L, x: x.expand(2, -1, 4), [(3, 1)]),
+    Case("flatten", lambda L, x: x.flatten(1), [(2, 3, 4)]),
+    Case("index_select", lambda L, x: x.index_select(1, L.tensor([2, 0, 2])), [(3, 4)]),
+    Case("norm", lambda L, x: x.norm(p=1, dim=1), [(3, 4)]),
+    Case("norm", lambda L, x: x.norm(p=3), [(3, 4)]),
+    Case("norm", lambda L, x: x.norm(p=float("inf"), dim=0), [(3, 4)]),
+    Case("dot", lambda L, x, y: L.dot(x, y), [(4,), (4,)]),
+    Case("outer", lambda L, x, y: L.outer(x, y), [(3,), (2,)]),
+    Case("narrow", lambda L, x: L.narrow(x, 1, 1, 2), [(2, 4)]),
+]
+
+ALL_CASES = CASES + COMPOSITE_CASES
+for number, case in enumerate(ALL_CASES):
+    case.id = f"{case.op}-{number}"
+
+
+def torch_namespace():
+    """PyTorch under pathgrad's names (the few that live in torch.nn.functional)."""
+    import types
+
+    import torch
+    import torch.nn.functional as F
+
+    names = {n: getattr(torch, n) for n in dir(torch) if not n.startswith("_")}
+    names.update(softplus=F.softplus, gelu=F.gelu, silu=F.silu, one_hot=F.one_hot)
+    names["dot"] = torch.dot
+    return types.SimpleNamespace(**names)

@@ -1,0 +1,90 @@
+"""The layering holds: imports point one way (NumPy <- ops, autodiff <- tensor <- the rest)."""
+
+import ast
+import pathlib
+
+import pathgrad as pg
+
+PACKAGE = pathlib.Path(pg.__file__).parent
+
+# module prefix -> the pathgrad modules it must not import
+FORBIDDEN = {
+    "pathgrad.ops": ("pathgrad.tensor", "pathgrad.autograd", "pathgrad.creation", "pathgrad.cli"),
+    "pathgrad.autodiff": ("pathgrad.ops", "pathgrad.tensor", "pathgrad.autograd", "pathgrad.cli"),
+    "pathgrad.errors": ("pathgrad.",),
+    "pathgrad.tensor": (
+        "pathgrad.autograd",
+        "pathgrad.creation",
+        "pathgrad.cli",
+        "pathgrad.gradcheck",
+    ),
+}
+
+
+def _module_name(path: pathlib.Path) -> str:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_imports_point_one_way():
+    violations = []
+    for path in PACKAGE.rglob("*.py"):
+        module = _module_name(path)
+        for prefix, forbidden in FORBIDDEN.items():
+            if module == prefix or module.startswith(prefix + "."):
+                for imported in _imports(path):
+                    if imported.startswith(forbidden):
+                        violations.append(f"{module} imports {imported}")
+    assert not violations, violations
+
+
+def test_engine_imports_only_numpy():
+    third_party = set()
+    stdlib = {
+        "__future__",
+        "builtins",
+        "collections",
+        "dataclasses",
+        "functools",
+        "math",
+        "os",
+        "sys",
+        "typing",
+        "argparse",
+        "weakref",
+        "contextlib",
+        "itertools",
+        "types",
+        "warnings",
+    }
+    for path in PACKAGE.rglob("*.py"):
+        for imported in _imports(path):
+            top = imported.split(".")[0]
+            if top not in stdlib and top not in ("pathgrad", "numpy"):
+                third_party.add(f"{_module_name(path)}: {imported}")
+    assert not third_party, third_party
+
+
+def test_no_rule_reduces_on_its_own():
+    """Broadcasting has one home: only broadcast.py may sum a gradient back to a shape."""
+    offenders = []
+    for path in (PACKAGE / "ops").glob("*.py"):
+        if path.name == "broadcast.py":
+            continue
+        source = path.read_text()
+        if "sum_to_shape(" in source:
+            offenders.append(path.name)
+    assert not offenders

@@ -1,0 +1,146 @@
+"""Backward behaves as PyTorch's: accumulation, paths, retain_graph, grad modes, long chains."""
+
+import gc
+import time
+
+import numpy as np
+import pytest
+
+import pathgrad as pg
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3 + 2, 3 + 4])
+
+
+def test_a_tensor_used_twice_sums_its_paths():
+    x = pg.tensor(2.0, requires_grad=True)
+    y = x * x + x  # paths: x*x (twice) and +x
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * 2.0 + 1)
+
+
+def test_diamond_graph_gradient_is_complete_before_use():
+    x = pg.tensor([0.5, -1.0], dtype=pg.float64, requires_grad=True)
+    a = x.tanh()
+    b = a * 2
+    c = a.exp()
+    (b * c).sum().backward()
+    t = np.tanh([0.5, -1.0])
+    np.testing.assert_allclose(x.grad.numpy(), (2 * np.exp(t) + 2 * t * np.exp(t)) * (1 - t**2))
+
+
+def test_second_backward_through_freed_graph_says_so():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-6)
+
+
+def test_backward_frees_saved_values():
+    x = pg.randn(3, requires_grad=True)
+    y = x.tanh()
+    node = y.grad_fn
+    y.sum().backward()
+    assert node.vjp is None and node.saved_out is None
+
+
+def test_backward_with_gradient_weights_outputs():
+    x = pg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x
+    y.backward(pg.tensor([1.0, 0.0, 2.0]))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 0.0, 12.0])
+
+
+def test_leaf_grad_is_writable_and_aliases_nothing():
+    a = pg.tensor([1.0, 2.0], requires_grad=True)
+    b = pg.tensor([3.0, 4.0], requires_grad=True)
+    seed = pg.tensor([1.0, 1.0])
+    (a + b).backward(seed)
+    a.grad.data[0] = 100.0
+    assert b.grad.data[0] == 1.0 and seed.data[0] == 1.0
+
+
+def test_no_grad_records_nothing_and_restores_mode():
+    x = pg.tensor([1.0], requires_grad=True)
+    with pg.no_grad():
+        y = x * 2
+        assert not pg.is_grad_enabled()
+    assert pg.is_grad_enabled()
+    assert y.grad_fn is None and not y.requires_grad
+
+
+def test_no_grad_as_decorator_and_enable_grad_inside():
+    x = pg.tensor([1.0], requires_grad=True)
+
+    @pg.no_grad()
+    def f():
+        with pg.enable_grad():
+            inner = x * 2
+        return x * 2, inner
+
+    outer, inner = f()
+    assert outer.grad_fn is None and inner.grad_fn is not None
+    assert pg.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_call_and_context():
+    x = pg.tensor([1.0], requires_grad=True)
+    with pg.set_grad_enabled(False):
+        assert (x * 2).grad_fn is None
+    assert pg.is_grad_enabled()
+    pg.set_grad_enabled(False)
+    try:
+        assert (x * 2).grad_fn is None
+    finally:
+        pg.set_grad_enabled(True)
+    assert (x * 2).grad_fn is not None
+
+
+def test_backward_records_no_graph_by_default():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    (x.tanh() * x).sum().backward()
+    assert x.grad.grad_fn is None and not x.grad.requires_grad
+
+
+def test_detach_cuts_the_graph():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 2).detach() * x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_integer_and_bool_outputs_do_not_require_grad():
+    x = pg.tensor([1.0, -2.0], requires_grad=True)
+    assert not (x > 0).requires_grad
+    assert not x.argmax().requires_grad
+
+
+def test_million_op_chain_backpropagates_without_recursion():
+    x = pg.tensor([1.0], requires_grad=True)
+    y = x
+    start = time.perf_counter()
+    for _ in range(1_000_000):
+        y = y * 1.0
+    forward = time.perf_counter() - start
+    start = time.perf_counter()
+    y.backward()
+    backward = time.perf_counter() - start
+    assert x.grad.item() == 1.0
+    # linear, not quadratic: backward costs a small multiple of the forward
+    assert backward < 4 * forward + 1.0
+    del y
+    gc.collect()

@@ -1,0 +1,115 @@
+"""Bad input gets a clear error that names the op, the shapes and the user's line."""
+
+import re
+
+import pytest
+
+import pathgrad as pg
+
+
+def test_matmul_inner_dimensions_name_shapes_and_line():
+    a, b = pg.ones(2, 3), pg.ones(4, 5)
+    with pytest.raises(pg.ShapeError) as error:
+        a @ b  # the line the message must name
+    message = str(error.value)
+    assert re.search(
+        r"matmul at test_errors\.py:\d+: \(2, 3\) @ \(4, 5\): inner dimensions 3 and 4 differ",
+        message,
+    )
+    line = int(re.search(r"test_errors\.py:(\d+)", message).group(1))
+    assert "a @ b" in open(__file__).read().splitlines()[line - 1]
+
+
+def test_batched_matmul_mismatch_names_both_shapes():
+    with pytest.raises(pg.ShapeError, match=r"\(2, 3, 4\) @ \(5, 2\): inner dimensions 4 and 5"):
+        pg.ones(2, 3, 4) @ pg.ones(5, 2)
+
+
+def test_failed_broadcast_names_op_shapes_and_dim():
+    x = pg.ones(3, 4, requires_grad=True)
+    with pytest.raises(
+        pg.ShapeError,
+        match=r"add at test_errors\.py:\d+: shapes \(3, 4\) and \(5,\) cannot be broadcast.*dim -1",
+    ):
+        x + pg.ones(5)
+    with pytest.raises(
+        pg.ShapeError, match=r"mul at test_errors\.py:\d+: shapes \(3, 4\) and \(2, 4\)"
+    ):
+        pg.ones(3, 4) * pg.ones(2, 4)  # not recording: the same message
+
+
+def test_backward_on_non_scalar_names_the_shape():
+    y = pg.ones(2, 3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"scalar output.*shape \(2, 3\)"):
+        y.backward()
+
+
+def test_backward_gradient_of_wrong_shape():
+    y = pg.ones(2, 3, requires_grad=True) * 2
+    with pytest.raises(
+        RuntimeError, match=r"gradient has shape \(3,\) but the output has shape \(2, 3\)"
+    ):
+        y.backward(pg.ones(3))
+
+
+def test_requires_grad_on_integer_data_is_a_type_error():
+    with pytest.raises(TypeError, match="floating"):
+        pg.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        pg.arange(3).requires_grad_()
+    with pytest.raises(TypeError, match="floating"):
+        pg.zeros(2, dtype=pg.int64, requires_grad=True)
+
+
+def test_out_of_range_index_is_an_index_error():
+    x = pg.ones(3, 2, requires_grad=True)
+    with pytest.raises(
+        IndexError,
+        match=r"getitem at test_errors\.py:\d+: index \[5, \.\.\.\] does not fit a tensor "
+        r"of shape \(3, 2\)",
+    ):
+        x[5]
+    with pytest.raises(IndexError, match="shape"):
+        x[pg.tensor([0, 3])]
+    with pytest.raises(IndexError, match="out of range"):
+        x.gather(0, pg.tensor([[0, 7]]))
+    with pytest.raises(IndexError, match="dim 2 is out of range"):
+        x.sum(2)
+
+
+def test_reshape_names_both_shapes_and_counts():
+    with pytest.raises(
+        pg.ShapeError,
+        match=r"reshape at test_errors\.py:\d+: cannot reshape a tensor of shape \(2, 3\) "
+        r"\(6 elements\) to \(4, 2\)",
+    ):
+        pg.ones(2, 3).reshape(4, 2)
+
+
+def test_backward_without_graph_explains():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        pg.ones(2).sum().backward()
+
+
+def test_cat_mismatch_names_tensor_and_shapes():
+    with pytest.raises(pg.ShapeError, match=r"tensor 1 has shape \(2, 4\), tensor 0 has \(3, 4\)"):
+        pg.cat([pg.ones(3, 4), pg.ones(2, 4)], dim=1)
+
+
+def test_engine_names_a_rule_that_returns_a_wrong_shape(monkeypatch):
+    from pathgrad.ops import elementwise
+
+    definition = elementwise.exp.definition
+    forward = definition.forward
+
+    def broken(x):
+        out, vjp = forward(x)
+        return out, lambda grad, out_: (grad * out_).sum()  # forgot to keep the shape
+
+    monkeypatch.setattr(definition, "forward", broken)
+    x = pg.ones(3, requires_grad=True)
+    with pytest.raises(
+        pg.GradientShapeError,
+        match=r"rule of exp returned a gradient of shape \(\) .* shape \(3,\)",
+    ):
+        x.exp().sum().backward()

@@ -1,0 +1,104 @@
+"""Tensor basics: dtypes as PyTorch's, factories, conversions, repr."""
+
+import numpy as np
+import pytest
+
+import pathgrad as pg
+
+
+def test_python_floats_become_float32_and_ints_int64():
+    assert pg.tensor([1.0, 2.0]).dtype == np.float32
+    assert pg.tensor([1, 2]).dtype == np.int64
+    assert pg.tensor(3.5).dtype == np.float32
+    assert pg.tensor([True]).dtype == np.bool_
+
+
+def test_ndarrays_keep_their_dtype_and_tensor_copies():
+    a = np.arange(3, dtype=np.float64)
+    t = pg.tensor(a)
+    assert t.dtype == np.float64
+    a[0] = 9
+    assert t.data[0] == 0
+
+
+def test_promotion_follows_numpy_2():
+    x = pg.ones(2)  # float32
+    assert (x * 2.5).dtype == np.float32  # Python numbers are weak (NEP 50)
+    assert (x + pg.ones(2, dtype=pg.float64)).dtype == np.float64
+    assert (pg.arange(3) * 1.5).dtype == np.float64
+
+
+def test_factories():
+    pg.manual_seed(3)
+    first = pg.randn(2, 3).numpy().copy()
+    pg.manual_seed(3)
+    assert np.array_equal(first, pg.randn(2, 3).numpy())
+    assert pg.zeros(2, 3).shape == (2, 3) and pg.zeros((2, 3)).dtype == np.float32
+    assert pg.ones(2).tolist() == [1.0, 1.0]
+    assert pg.full((2,), 7).dtype == np.int64 and pg.full((2,), 7.0).dtype == np.float32
+    assert pg.arange(5).dtype == np.int64 and pg.arange(0.0, 1.0, 0.5).tolist() == [0.0, 0.5]
+    assert pg.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]
+    assert np.array_equal(pg.eye(2).numpy(), np.eye(2))
+    assert pg.empty(4).shape == (4,)
+    r = pg.rand(1000)
+    assert r.dtype == np.float32 and 0 <= r.numpy().min() and r.numpy().max() < 1
+    i = pg.randint(0, 5, (100,))
+    assert i.dtype == np.int64 and set(i.tolist()) <= set(range(5))
+    like = pg.randn(2, 3, dtype=pg.float64)
+    for f in (pg.zeros_like, pg.ones_like, pg.empty_like, pg.rand_like, pg.randn_like):
+        made = f(like)
+        assert made.shape == (2, 3) and made.dtype == np.float64
+    assert pg.full_like(like, 2.0).numpy().max() == 2.0
+    assert pg.randint_like(like, 3).shape == (2, 3)
+    assert pg.zeros(2, requires_grad=True).requires_grad
+
+
+def test_attributes_and_conversions():
+    x = pg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size() == (2, 3) and x.size(1) == 3
+    assert x.numel() == 6 and x.dim() == 2
+    assert x.T.shape == (3, 2) and x.mT.shape == (3, 2)
+    assert x.is_leaf and x.grad is None and x.grad_fn is None
+    y = x * 2
+    assert not y.is_leaf and y.grad_fn.name == "mul"
+    assert np.asarray(x) is x.data and x.numpy() is x.data
+    assert x[0, 1].item() == 2.0 and x.tolist()[1] == [4.0, 5.0, 6.0]
+    assert not x.detach().requires_grad and x.detach().data is x.data
+    z = pg.zeros(2)
+    assert z.requires_grad_() is z and z.requires_grad
+    with pytest.raises(ValueError, match="one element"):
+        x.item()
+
+
+def test_numpy_operands_on_either_side():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0], dtype=np.float32) * x
+    assert isinstance(y, pg.Tensor)
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 4.0]
+
+
+def test_repr_like_pytorch():
+    assert repr(pg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)) == (
+        "tensor([[1., 2.],\n        [3., 4.]], requires_grad=True)"
+    )
+    assert repr(pg.tensor([1.5, 2.0])) == "tensor([1.5000, 2.0000])"
+    assert repr(pg.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(pg.tensor(3.5)) == "tensor(3.5000)"
+    assert repr(pg.tensor([1.0, 2.0], dtype=pg.float64) * 2) == (
+        "tensor([2., 4.], dtype=pathgrad.float64)"
+    )
+    assert repr(pg.tensor([1e-8, 1.0])) == "tensor([1.0000e-08, 1.0000e+00])"
+    assert repr(pg.tensor([1.0], requires_grad=True) * 2) == "tensor([2.], grad_fn=<MulBackward>)"
+
+
+def test_shape_helpers():
+    x = pg.arange(12.0).reshape(3, 4)
+    assert [p.shape for p in x.split(2, 1)] == [(3, 2), (3, 2)]
+    assert [p.shape for p in x.chunk(2, 0)] == [(2, 4), (1, 4)]
+    assert pg.stack([x, x]).shape == (2, 3, 4)
+    values, indices = x.max(1)
+    assert values.tolist() == [3.0, 7.0, 11.0] and indices.tolist() == [3, 3, 3]
+    assert x.argmax().item() == 11 and x.argmin(0).tolist() == [0, 0, 0, 0]
+    assert pg.one_hot(pg.tensor([0, 2]), 3).tolist() == [[1, 0, 0], [0, 0, 1]]
+    assert (x > 5).dtype == np.bool_ and ((x > 5) & (x < 8)).sum().item() == 2

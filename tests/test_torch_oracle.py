@@ -1,0 +1,62 @@
+"""PyTorch as the oracle: forward values and gradients in float64, for every case it has."""
+
+import numpy as np
+import pytest
+
+import pathgrad as pg
+from op_cases import ALL_CASES, inputs_for, torch_namespace
+
+torch = pytest.importorskip("torch")
+TORCH = torch_namespace() if torch else None
+
+
+def _run_both(case, arrays, weights_seed=7):
+    ours = [pg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_ours = case.fn(pg, *ours)
+    out_theirs = case.fn(TORCH, *theirs)
+    weights = np.random.default_rng(weights_seed).standard_normal(out_ours.shape)
+    (out_ours * pg.tensor(weights)).sum().backward()
+    (out_theirs * torch.tensor(weights)).sum().backward()
+    return ours, theirs, out_ours, out_theirs
+
+
+@pytest.mark.parametrize("case", [c for c in ALL_CASES if c.torch], ids=lambda c: c.id)
+def test_matches_pytorch(case):
+    arrays = inputs_for(case)
+    ours, theirs, out_ours, out_theirs = _run_both(case, arrays)
+    np.testing.assert_allclose(
+        out_ours.numpy(), out_theirs.detach().numpy(), rtol=1e-12, atol=1e-12
+    )
+    for x, t in zip(ours, theirs):
+        expected = np.zeros(x.shape) if t.grad is None else t.grad.numpy()
+        got = np.zeros(x.shape) if x.grad is None else x.grad.numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+TIES = [
+    ("max at ties", lambda L, x: x.max(), [[1.0, 3.0, 3.0]]),
+    ("max(dim) at ties", lambda L, x: x.max(0)[0], [[1.0, 3.0, 3.0]]),
+    ("amax at ties", lambda L, x: x.amax(), [[3.0, 1.0, 3.0, 3.0]]),
+    ("abs at 0", lambda L, x: x.abs(), [[0.0, -1.0, 2.0]]),
+    ("relu at 0", lambda L, x: x.relu(), [[0.0, -1.0, 2.0]]),
+    ("clamp at bounds", lambda L, x: x.clamp(0.0, 1.0), [[0.0, 1.0, 2.0, -1.0]]),
+    ("maximum at ties", lambda L, x, y: L.maximum(x, y), [[1.0, 2.0], [1.0, 3.0]]),
+    ("std of a constant", lambda L, x: x.std(), [[2.0, 2.0, 2.0]]),
+    ("norm at zero", lambda L, x: x.norm(), [[0.0, 0.0]]),
+    ("prod with one zero", lambda L, x: x.prod(), [[0.0, 2.0, 1.0, 3.0]]),
+    ("prod with two zeros", lambda L, x: x.prod(), [[0.0, 2.0, 0.0, 3.0]]),
+    ("pow 0 ** y", lambda L, x, y: x**y, [[0.0, 2.0], [0.0, 3.0]]),
+    ("sqrt at 0", lambda L, x: x.sqrt(), [[0.0, 4.0]]),
+]
+
+
+@pytest.mark.parametrize("name, fn, values", TIES, ids=[t[0] for t in TIES])
+def test_ties_and_kinks_match_pytorch(name, fn, values):
+    arrays = [np.array(v, dtype=np.float64) for v in values]
+    ours = [pg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    fn(pg, *ours).sum().backward()
+    fn(TORCH, *theirs).sum().backward()
+    for x, t in zip(ours, theirs):
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
