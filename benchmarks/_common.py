@@ -16,6 +16,9 @@ def pin_threads(argv: list[str]) -> int:
         threads = int(argv[argv.index("--threads") + 1])
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
+    # OpenMP threads that spin after their work would steal the cores from whichever library
+    # is timed next in an interleaved run
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return threads
 
 

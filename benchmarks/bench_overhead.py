@@ -67,7 +67,10 @@ def main() -> None:
     def make_pg():
         return pg.tensor(data, requires_grad=True)
 
-    for title, chain in (("x * 1.000001, x + 0.5", arithmetic_chain), ("(x * 0.5).tanh()", smooth_chain)):
+    for title, chain in (
+        ("x * 1.000001, x + 0.5", arithmetic_chain),
+        ("(x * 0.5).tanh()", smooth_chain),
+    ):
         runs = {"pathgrad": library_run(pg, make_pg, chain, length)}
         if torch is not None:
             runs["torch"] = library_run(

@@ -63,33 +63,40 @@ def backprop(
                 if capture and id(node) in capture:
                     captured[id(node)] = grad
                 input_grads = _call_rule(node, grad, wrap, retain_graph)
-            for position, (parent, input_grad) in enumerate(zip(parents, input_grads)):
+            position = 0
+            for parent in parents:
+                input_grad = input_grads[position]
+                position += 1
                 if parent is None:
                     continue
-                is_node = type(parent) is Node
                 key = id(parent)
-                if input_grad is not None:
-                    # check it against its input, then add it to what other paths sent
-                    data = input_grad.data
-                    expected = parent if is_node else parent.data
-                    if data.shape != expected.shape or data.dtype != expected.dtype:
-                        _mismatch(node, position, data, expected.shape, expected.dtype)
-                    previous = grads.get(key)
-                    if previous is None:
-                        grads[key] = input_grad
-                        if not is_node:
-                            leaves.append(parent)
-                    else:
-                        grads[key] = previous + input_grad
-                if is_node:
+                if type(parent) is Node:
+                    if input_grad is not None:
+                        data = input_grad.data
+                        if data.shape != parent.shape or data.dtype != parent.dtype:
+                            _mismatch(node, position - 1, data, parent.shape, parent.dtype)
+                        previous = grads.get(key)
+                        grads[key] = input_grad if previous is None else previous + input_grad
                     remaining = counts[key] - 1
                     if remaining:
                         counts[key] = remaining
                     else:
                         ready.append(parent)
+                elif input_grad is not None:
+                    data = input_grad.data
+                    expected = parent.data
+                    if data.shape != expected.shape or data.dtype != expected.dtype:
+                        _mismatch(node, position - 1, data, expected.shape, expected.dtype)
+                    previous = grads.get(key)
+                    if previous is None:
+                        grads[key] = input_grad
+                        leaves.append(parent)
+                    else:
+                        grads[key] = previous + input_grad
     finally:
         grad_mode.enabled = previous_mode
-    grads.update(captured)
+    if captured:
+        grads.update(captured)
     return grads, leaves
 
 
