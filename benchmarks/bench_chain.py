@@ -77,8 +77,9 @@ def main() -> None:
     # y * 1.000001 + 0 is two ops, so half as many steps make the long chain
     long = child("pathgrad", long_ops // 2)
     print(
-        f"{long_ops:,}-op chain: forward {long['forward']:.2f} s, backward {long['backward']:.2f} s "
-        f"({long['backward'] / long['forward']:.2f}x the forward), peak memory "
+        f"{long_ops:,}-op chain: forward {long['forward']:.2f} s, "
+        f"backward {long['backward']:.2f} s ({long['backward'] / long['forward']:.2f}x the "
+        "forward), peak memory "
         f"{long['peak_mb']:.0f} MB"
     )
 
