@@ -38,7 +38,8 @@ from pathgrad.creation import (
     zeros_like,
 )
 from pathgrad.errors import GradientShapeError, ShapeError
-from pathgrad.gradcheck import GradcheckError, gradcheck
+from pathgrad.func import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from pathgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from pathgrad.ops.broadcast import broadcast_shapes, broadcast_to, sum_to_shape
 from pathgrad.ops.compare import eq, ge, gt, isfinite, isnan, le, lt, ne
 from pathgrad.ops.elementwise import (
@@ -161,7 +162,17 @@ __all__ = [
     "gather",
     "ge",
     "gelu",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "value_and_grad",
+    "vjp",
     "gt",
     "index_select",
     "int32",

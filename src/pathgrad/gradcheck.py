@@ -162,3 +162,44 @@ def gradcheck(
             f"{op_element}, it gives {op_value:.10g} where differences give {op_numerical:.10g}"
         )
     raise GradcheckError(message)
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Check second derivatives: the gradient of sum(v * fn(x)), built with create_graph=True,
+    is itself gradchecked against central differences (v random, fixed)."""
+    inputs = _float64_inputs(_as_tuple(inputs))
+    checked = [i for i, t in enumerate(inputs) if type(t) is Tensor and t.requires_grad]
+    rng = np.random.default_rng(1)
+    weights: list[np.ndarray] = []
+
+    def first_gradients(*xs):
+        with enable_grad():  # the finite differences call this under no_grad
+            return _first_gradients(xs)
+
+    def _first_gradients(xs):
+        outputs = _differentiable_outputs(fn(*xs))
+        if not weights:
+            weights.extend(rng.standard_normal(o.shape) for o in outputs)
+        wanted = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
+        leaves = [xs[i] for i in checked]
+        if not wanted:
+            return tuple(Tensor(np.zeros_like(x.data)) for x in leaves)
+        grads = autograd.grad(
+            [o for o, _ in wanted],
+            leaves,
+            grad_outputs=[Tensor(w) for _, w in wanted],
+            create_graph=True,
+            allow_unused=True,
+        )
+        return tuple(
+            Tensor(np.zeros_like(x.data)) if g is None else g for g, x in zip(grads, leaves)
+        )
+
+    return gradcheck(first_gradients, inputs, eps, atol, rtol, raise_exception)

@@ -7,13 +7,14 @@ forward and, when recording, links a Node to the output.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from pathgrad.autodiff import grad_mode
-from pathgrad.autodiff.backprop import backprop
+from pathgrad.autodiff.backprop import RETAIN_GRAD, backprop
 from pathgrad.autodiff.node import Node
 from pathgrad.ops import broadcast, compare, elementwise, index, linalg, reduce, registry, shape
 from pathgrad.ops.registry import NUMBER_TYPES
@@ -145,6 +146,54 @@ class Tensor:
             )
         self.requires_grad = requires_grad
         return self
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is computed; a tensor it returns
+        replaces the gradient. Returns a handle whose `remove()` takes the hook off."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_hook: this tensor does not require grad, so no gradient will reach it"
+            )
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        else:
+            if self.grad_fn.hooks is None:
+                self.grad_fn.hooks = {}
+            hooks = self.grad_fn.hooks
+        handle = HookHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` after backward, as leaves do."""
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("retain_grad: this tensor does not require grad")
+            return  # leaves keep their gradient anyway
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        # a weak reference: the graph must not keep its outputs alive (no cycles)
+        target = weakref.ref(self)
+
+        def store(grad):
+            tensor = target()
+            if tensor is None:
+                return
+            if grad_mode.enabled:  # create_graph: the stored gradient keeps its graph
+                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+            else:  # a copy: the sweep may hand the same array to other inputs
+                previous = tensor.grad
+                tensor.grad = Tensor(
+                    grad.data.copy() if previous is None else previous.data + grad.data
+                )
+
+        if self.grad_fn.hooks is None:
+            self.grad_fn.hooks = {}
+        # stored under its own key, which the sweep runs after every other hook, as PyTorch
+        self.grad_fn.hooks[RETAIN_GRAD] = store
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (weighted by `gradient`)."""
@@ -438,6 +487,20 @@ class Tensor:
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+
+class HookHandle:
+    """Returned by `register_hook`; `remove()` takes the hook off."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict) -> None:
+        HookHandle._next_id += 1
+        self.id = HookHandle._next_id
+        self._hooks = hooks
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
 
 
 def _non_float_grad_message(dtype: np.dtype) -> str:
@@ -737,7 +800,7 @@ _NOTHING: frozenset[int] = frozenset()
 
 def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]) -> None:
     """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out."""
-    if leaf._hooks is not None and leaf.grad_fn is None:
+    if leaf._hooks is not None:
         for hook in list(leaf._hooks.values()):
             replaced = hook(grad)
             if replaced is not None:

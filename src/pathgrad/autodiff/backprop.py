@@ -127,9 +127,17 @@ def _mismatch(node: Node, position: int, data: Any, shape: tuple, dtype: Any) ->
     )
 
 
-def _run_hooks(hooks: list, grad: Any) -> Any:
-    for hook in list(hooks):
-        replaced = hook(grad)
-        if replaced is not None:
-            grad = replaced
+RETAIN_GRAD = "retain_grad"
+
+
+def _run_hooks(hooks: dict, grad: Any) -> Any:
+    """A non-leaf tensor's hooks, in the order registered (a returned tensor replaces grad),
+    then `retain_grad`'s, which sees the final gradient."""
+    for key, hook in list(hooks.items()):
+        if key != RETAIN_GRAD:
+            replaced = hook(grad)
+            if replaced is not None:
+                grad = replaced
+    if RETAIN_GRAD in hooks:
+        hooks[RETAIN_GRAD](grad)
     return grad
