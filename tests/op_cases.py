@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad.ops.index import _Normalized, index_put_zeros, normalize_index, scatter_add_zeros
+from pathgrad.ops.index import (
+    _Normalized,
+    index_put,
+    index_put_zeros,
+    normalize_index,
+    scatter_add_zeros,
+)
 
 ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
 POSITIVE = "positive"  # in [0.5, 2]
@@ -64,6 +70,11 @@ CASES: list[Case] = [
     Case("minimum", lambda L, x, y: L.minimum(x, y), [(2, 1), (1, 3)]),
     Case("where", lambda L, x, y: L.where(x > 0, x, y), [(3, 4), (4,)]),
     Case("neg", lambda L, x: -x, [(2, 3)]),
+    Case("clone", lambda L, x: x.clone() * 2, [(2, 3)]),
+    Case(
+        "index_put", lambda L, x, v: index_put(x, v, (slice(1, 3),)), [(4, 3), (2, 3)], torch=False
+    ),
+    Case("index_put", lambda L, x, v: index_put(x, v, ([0, 2],)), [(3, 2), (2, 2)], torch=False),
     Case("abs", lambda L, x: x.abs(), [(2, 3)]),
     Case("exp", lambda L, x: x.exp(), [(2, 3)]),
     Case("log", lambda L, x: x.log(), [(2, 3)], domain=POSITIVE),

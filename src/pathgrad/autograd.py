@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pathgrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from pathgrad.tensor import Tensor, _root, _seed, _wrap_saved_output, run_backward
@@ -61,6 +62,10 @@ def grad(
 
 
 __all__ = [
+    "AnomalyError",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "set_detect_anomaly",
     "backprop",
     "enable_grad",
     "grad",

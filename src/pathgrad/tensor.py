@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad.autodiff import grad_mode
+from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.backprop import RETAIN_GRAD, backprop
 from pathgrad.autodiff.node import Node
+from pathgrad.errors import ShapeError, op_context, user_frame_location
 from pathgrad.ops import broadcast, compare, elementwise, index, linalg, reduce, registry, shape
 from pathgrad.ops.registry import NUMBER_TYPES
 
@@ -30,9 +31,15 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__", "__dict__")
-    # Rarely set, so class defaults rather than per-tensor stores on every op's hot path.
+    # Rarely set, so class defaults rather than per-tensor stores on every op's hot path:
+    # hooks, and the view bookkeeping (the tensor whose memory this one views, the view op that
+    # made it, the base's version when its grad_fn was made, the count of in-place changes).
     _hooks = None
     _retains_grad = False
+    _base = None
+    _view_of = None
+    _view_version = 0
+    _version = 0
     # numpy defers `ndarray * tensor` to Tensor.__rmul__ instead of converting the tensor
     __array_ufunc__ = None
 
@@ -132,9 +139,74 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
+    def clone(self) -> Tensor:
+        """A copy with its own memory, still in the graph."""
+        return elementwise.clone(self)
+
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data, cut from the graph (it shares the version counter, as PyTorch's)."""
+        detached = Tensor(self.data)
+        detached._base = self._base if self._base is not None else self
+        return detached
+
+    # in-place changes, recorded so gradients flow through them (see _in_place)
+
+    def add_(self, other, alpha=1):
+        return _in_place(self, "add_", lambda old: old + (other if alpha == 1 else other * alpha))
+
+    def sub_(self, other, alpha=1):
+        return _in_place(self, "sub_", lambda old: old - (other if alpha == 1 else other * alpha))
+
+    def mul_(self, other):
+        return _in_place(self, "mul_", lambda old: old * other, keeps_old=True)
+
+    def div_(self, other):
+        return _in_place(self, "div_", lambda old: old / other, keeps_old=True)
+
+    def pow_(self, exponent):
+        return _in_place(self, "pow_", lambda old: old**exponent, keeps_old=True)
+
+    def clamp_(self, min=None, max=None):
+        return _in_place(self, "clamp_", lambda old: elementwise.clamp(old, min, max))
+
+    def relu_(self):
+        return _in_place(self, "relu_", elementwise.relu)
+
+    def zero_(self):
+        return _in_place(self, "zero_", lambda old: _everywhere(old, 0.0))
+
+    def fill_(self, value):
+        return _in_place(self, "fill_", lambda old: _everywhere(old, value))
+
+    def copy_(self, src):
+        return _in_place(self, "copy_", lambda old: _everywhere(old, src))
+
+    def masked_fill_(self, mask, value):
+        return _in_place(self, "masked_fill_", lambda old: elementwise.where(mask, value, old))
+
+    def masked_fill(self, mask, value):
+        return elementwise.where(mask, value, self)
+
+    def __setitem__(self, key, value) -> None:
+        positions = index._Normalized(*index.normalize_index(key))
+        region = self.data[positions[0]]
+        if type(value) is Tensor and _same_memory(value.data, region):
+            return  # `x[i] *= 2` ends by storing the changed view into itself: nothing to do
+        if type(value) not in NUMBER_TYPES:
+            value = broadcast.broadcast_to(as_tensor(value), region.shape)
+        _in_place(self, "setitem", lambda old: index.index_put(old, value, positions))
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":
@@ -503,6 +575,178 @@ class HookHandle:
         self._hooks.pop(self.id, None)
 
 
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+
+
+def _everywhere(old: Tensor, value: Any) -> Tensor:
+    """`value` in every place of `old`: a where() so that `old` gets a zero gradient."""
+    return elementwise.where(np.ones(old.data.shape, dtype=bool), value, old)
+
+
+def _in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False) -> Tensor:
+    """Change `target`'s memory to `compute(old value)` and record it, as PyTorch does.
+
+    The new value is computed out of place from a stand-in for the old value that sits where
+    `target` sat in the graph (a copy when the rule keeps it, `keeps_old`), then written into
+    `target`'s memory, which its views share; `target` takes the new node as its grad_fn. A
+    change through a view is recorded on the base it views (see _in_place_of_view). The change
+    is counted, so a node that saved the old value refuses to run backward with the new one.
+    """
+    site = user_frame_location()
+    base = target._base if target._base is not None else target
+    _check_in_place_allowed(target, base, op_name, site)
+    if target._base is not None:
+        _refresh_if_stale(target)
+    changed_outputs = _nodes_saving_memory(target, base)
+    if target._base is not None and grad_mode.enabled:
+        _in_place_of_view(target, base, compute, op_name)
+    else:
+        old = target.data.copy() if keeps_old and grad_mode.enabled else target.data
+        stand_in = Tensor(old, target.grad_fn, target.requires_grad and grad_mode.enabled)
+        new = compute(stand_in)
+        new = _write(target, new, op_name)
+        if new.grad_fn is not None or target.grad_fn is not None:
+            target.grad_fn = new.grad_fn
+            target.requires_grad = new.requires_grad or target.requires_grad
+    version = versions.record_change(base, op_name, site)
+    for node in changed_outputs:
+        node.output_changed = versions.Change(versions.epoch, version, op_name, site)
+    if target._base is not None:
+        target._view_version = version
+    return target
+
+
+def _check_in_place_allowed(target: Tensor, base: Tensor, op_name: str, site: str) -> None:
+    where_ = f"{op_name} at {site}" if site else op_name
+    if not target.data.flags.writeable:
+        raise RuntimeError(
+            f"{where_}: the tensor of shape {target.shape} is read-only memory: a broadcast "
+            "view (expand, broadcast_to), whose elements share memory, or read-only data. "
+            "Change a .clone() of it instead."
+        )
+    if grad_mode.enabled and base.grad_fn is None and base.requires_grad:
+        what = "a leaf tensor" if base is target else "a view of a leaf tensor"
+        raise RuntimeError(
+            f"{where_}: {what} that requires grad (shape {base.shape}) cannot be changed in "
+            "place while gradients are recorded: its .grad would no longer describe the value "
+            "it has. Change it under `with pg.no_grad():`, as an optimizer step does, or "
+            "change a .clone() of it."
+        )
+
+
+def _nodes_saving_memory(target: Tensor, base: Tensor) -> list[Node]:
+    """Nodes that saved their output in the memory about to change (exp, tanh, ...)."""
+    nodes = []
+    for t in (target, base):
+        node = t.grad_fn
+        if (
+            node is not None
+            and node.saved_out is not None
+            and node not in nodes
+            and np.may_share_memory(node.saved_out, target.data)
+        ):
+            nodes.append(node)
+    return nodes
+
+
+def _write(target: Tensor, new: Any, op_name: str) -> Tensor:
+    """Write `new` into `target`'s memory, in its dtype (cast by a recorded op if needed)."""
+    new = new if type(new) is Tensor else as_tensor(new)
+    if new.shape != target.shape:
+        raise ShapeError(
+            f"{op_context(op_name)}: the result has shape {new.shape}, but the tensor changed "
+            f"in place has shape {target.shape}"
+        )
+    if new.dtype != target.dtype:
+        if not np.can_cast(new.dtype, target.dtype, casting="same_kind"):
+            raise TypeError(
+                f"{op_context(op_name)}: the result is {new.dtype}, which cannot be stored in "
+                f"place in a {target.dtype} tensor; make the tensor {new.dtype} first"
+            )
+        new = new.to(target.dtype)
+    np.copyto(target.data, new.data)
+    return new
+
+
+def _view_chain(view: Tensor, base: Tensor) -> list[tuple]:
+    """The view ops that lead from `base` to `view`, in order."""
+    chain = []
+    t = view
+    while t is not base and t._view_of is not None:
+        source, definition, params, kwargs = t._view_of
+        chain.append((definition, params, kwargs))
+        t = source
+    chain.reverse()
+    return chain
+
+
+def _replay(start: Tensor, chain: list[tuple]) -> Tensor:
+    t = start
+    for definition, params, kwargs in chain:
+        t = apply(definition, (t,) + params, kwargs)
+    return t
+
+
+def _in_place_of_view(view: Tensor, base: Tensor, compute: Any, op_name: str) -> None:
+    """An in-place change through a view, recorded on its base (PyTorch's CopySlices):
+
+        base_new = base_old + P^T(new - P(base_old))
+
+    where P is the view (a selection of the base's elements) and P^T its VJP, which puts a
+    view-shaped tensor back in place with zeros elsewhere. Gradients reach base_old outside the
+    view and, through `compute`, inside it.
+    """
+    chain = _view_chain(view, base)
+    base_old = Tensor(base.data.copy(), base.grad_fn, base.requires_grad)
+    view_old = _replay(base_old, chain)
+    new = compute(view_old)
+    new = new if type(new) is Tensor else as_tensor(new)
+    if not new.requires_grad:
+        _write(view, new, op_name)
+        return
+    if new.shape != view.shape or new.dtype != view.dtype:
+        new = _checked_cast(new, view, op_name)
+    put_back = _unview(new - view_old, chain, base_old)
+    base_new = _write(base, base_old + put_back, op_name)
+    base.grad_fn = base_new.grad_fn
+    base.requires_grad = True
+    fresh = _replay(base, chain)
+    view.grad_fn = fresh.grad_fn
+    view.requires_grad = True
+
+
+def _checked_cast(new: Tensor, like: Tensor, op_name: str) -> Tensor:
+    if new.shape != like.shape:
+        raise ShapeError(
+            f"{op_context(op_name)}: the result has shape {new.shape}, but the tensor changed "
+            f"in place has shape {like.shape}"
+        )
+    if not np.can_cast(new.dtype, like.dtype, casting="same_kind"):
+        raise TypeError(
+            f"{op_context(op_name)}: the result is {new.dtype}, which cannot be stored in "
+            f"place in a {like.dtype} tensor"
+        )
+    return new.to(like.dtype)
+
+
+def _unview(delta: Tensor, chain: list[tuple], base_old: Tensor) -> Tensor:
+    """P^T(delta): the view ops' own rules run backwards, recorded, on a view-shaped tensor."""
+    rules = []
+    t = base_old
+    for definition, params, kwargs in chain:
+        out, rule = definition.forward(t, *params, **kwargs)
+        rules.append(rule)
+        t = Tensor(out)
+    for rule in reversed(rules):
+        delta = rule(delta)
+    return delta
+
+
 def _non_float_grad_message(dtype: np.dtype) -> str:
     return (
         f"only floating-point tensors can require gradients, got dtype {dtype}; make the data "
@@ -582,6 +826,8 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         if type(x) is not Tensor:
             x = as_tensor(x)
             args = (x,) + args[1:]
+        if x._base is not None:
+            _refresh_if_stale(x)
         record = x.requires_grad and grad_mode.enabled and definition.differentiable
         if record:
             parents: tuple = (x.grad_fn or x,)
@@ -591,6 +837,10 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             x = as_tensor(x)
         if type(y) is not Tensor and type(y) not in NUMBER_TYPES:
             y = as_tensor(y)
+        if type(x) is Tensor and x._base is not None:
+            _refresh_if_stale(x)
+        if type(y) is Tensor and y._base is not None:
+            _refresh_if_stale(y)
         x_needs = type(x) is Tensor and x.requires_grad
         y_needs = type(y) is Tensor and y.requires_grad
         record = (x_needs or y_needs) and grad_mode.enabled and definition.differentiable
@@ -625,18 +875,50 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
     result = _new_tensor(Tensor)
     result.data = out
     result.grad = None
-    if not record or out.dtype.kind != "f":
+    if record and out.dtype.kind == "f":
+        node = Node(
+            definition, vjp, parents, out.shape, out.dtype, out if definition.saves_out else None
+        )
+        if _recording_inputs:
+            node.inputs = (args, kwargs)
+        result.grad_fn = node
+        result.requires_grad = True
+    else:
         result.grad_fn = None
         result.requires_grad = False
-        return result
-    node = Node(
-        definition, vjp, parents, out.shape, out.dtype, out if definition.saves_out else None
-    )
-    if _recording_inputs:
-        node.inputs = (args, kwargs)
-    result.grad_fn = node
-    result.requires_grad = True
+    if definition.view:
+        _link_view(result, args, kwargs, definition)
     return result
+
+
+def _link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
+    """Make `view` share its source's memory bookkeeping, as PyTorch's views do: one version
+    counter, and the view op kept so the view's grad_fn can be rebuilt after in-place changes."""
+    source = args[0]
+    if view.data is source.data:
+        view._base = source._base if source._base is not None else source
+    elif not np.may_share_memory(view.data, source.data):
+        return  # NumPy made a copy (a reshape of strided memory): not a view
+    base = source._base if source._base is not None else source
+    view._base = base
+    view._view_of = (source, definition, args[1:], kwargs)
+    view._view_version = base._version
+
+
+def _refresh_if_stale(view: Tensor) -> None:
+    """A view whose base changed in place since its grad_fn was made gets a new grad_fn: the
+    view op replayed on the base as it is now (PyTorch regenerates views the same way)."""
+    base = view._base
+    if view._view_version == base._version or view._view_of is None:
+        return
+    source, definition, params, kwargs = view._view_of
+    if source._base is not None:
+        _refresh_if_stale(source)
+    fresh = apply(definition, (source,) + params, kwargs) if grad_mode.enabled else None
+    if fresh is not None and fresh.grad_fn is not None:
+        view.grad_fn = fresh.grad_fn
+        view.requires_grad = True
+    view._view_version = base._version
 
 
 # Tensor.__init__ without the call: the output of every op is made here.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pathgrad.autodiff import grad_mode
+from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import dependency_counts
 from pathgrad.errors import GradientShapeError
@@ -105,6 +105,8 @@ def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tup
     vjp = node.vjp
     if vjp is None:
         raise RuntimeError(FREED_GRAPH_MESSAGE.format(name=node.name))
+    if node.epoch != versions.epoch:
+        versions.check_saved(node)
     saved = node.saved_out
     input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
     if not retain_graph:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pathgrad.autodiff import versions
+
 
 class Node:
     """One call of an op: its definition, its VJP closure and the ordered edges to its inputs.
@@ -22,6 +24,7 @@ class Node:
         "shape",
         "dtype",
         "saved_out",
+        "epoch",
         "__weakref__",
         "__dict__",
     )
@@ -45,6 +48,8 @@ class Node:
         self.shape = shape
         self.dtype = dtype
         self.saved_out = saved_out
+        # the in-place epoch it was made in: if none came since, nothing it saved has changed
+        self.epoch = versions.epoch
 
     @property
     def name(self) -> str:

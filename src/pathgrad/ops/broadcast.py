@@ -61,7 +61,7 @@ def reduced_axes(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, 
     return tuple(axes)
 
 
-@op("broadcast_to")
+@op("broadcast_to", view=True)
 def broadcast_to(x, shape):
     shape = tuple(shape)
     source = x.data.shape
@@ -74,7 +74,7 @@ def broadcast_to(x, shape):
     out = broadcast_view(x.data, shape) if shape != source else x.data
 
     def vjp(grad):
-        return sum_to_shape(grad, x.data.shape)
+        return sum_to_shape(grad, source)
 
     return out, vjp
 
@@ -83,13 +83,14 @@ def broadcast_to(x, shape):
 def sum_to_shape(x, shape):
     """Sum `x` over the axes that broadcasting from `shape` added: dL/dc = (dL/dd).sum(0)."""
     shape = tuple(shape)
-    axes = reduced_axes(x.data.shape, shape)
+    source = x.data.shape
+    axes = reduced_axes(source, shape)
     out = x.data.sum(axis=axes) if axes else x.data
     if out.shape != shape:  # size-1 dims that were stretched come back as 1
         out = out.reshape(shape)
 
     def vjp(grad):
-        return broadcast_to(grad, x.data.shape)
+        return broadcast_to(grad, source)
 
     return out, vjp
 

@@ -23,8 +23,10 @@ def add(x, y):
 
 @op("sub", inputs=2, broadcast=True)
 def sub(x, y):
+    y_needs = needs_grad(y)  # a flag, not y: the rule needs no values
+
     def vjp(grad):
-        return grad, (-grad if needs_grad(y) else None)
+        return grad, (-grad if y_needs else None)
 
     return value(x) - value(y), vjp
 
@@ -104,18 +106,27 @@ def minimum(x, y):
 @op("where", inputs=3, broadcast=True)
 def where(condition, x, y):
     """`x` where `condition` holds, else `y`; the gradient goes to the branch that was taken."""
-    mask = value(condition)
-    if type(mask) is not np.ndarray or mask.dtype != np.bool_:
-        mask = np.asarray(mask, dtype=bool)
+    mask = np.array(value(condition), dtype=bool)  # a copy: the rule must see today's mask
+    x_needs, y_needs = needs_grad(x), needs_grad(y)  # flags, not x and y: no values needed
 
     def vjp(grad):
         return (
             None,
-            (where(mask, grad, 0.0) if needs_grad(x) else None),
-            (where(mask, 0.0, grad) if needs_grad(y) else None),
+            (where(mask, grad, 0.0) if x_needs else None),
+            (where(mask, 0.0, grad) if y_needs else None),
         )
 
     return np.where(mask, value(x), value(y)), vjp
+
+
+@op("clone")
+def clone(x):
+    """A copy with its own memory; the gradient passes unchanged."""
+
+    def vjp(grad):
+        return grad
+
+    return x.data.copy(), vjp
 
 
 @op("neg")

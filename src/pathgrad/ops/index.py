@@ -46,7 +46,7 @@ def _describe(index: tuple) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
-@op("getitem")
+@op("getitem", view=True)
 def getitem(x, index):
     """x[index] with ints, slices, None, ..., integer arrays or tensors and boolean masks."""
     index, advanced = (
@@ -168,3 +168,30 @@ def one_hot(x, num_classes=-1):
             f"[{labels.min()}, {labels.max()}]"
         )
     return np.eye(num_classes, dtype=np.int64)[labels], None
+
+
+@op("index_put", inputs=2)
+def index_put(x, values, index):
+    """A copy of `x` with `x[index] = values`; `values` already has the indexed region's shape
+    (or is a number). Out of place: `Tensor.__setitem__` runs it as an in-place change."""
+    positions, advanced = (
+        index if isinstance(index, _Normalized) else _Normalized(*normalize_index(index))
+    )
+    normalized = _Normalized(positions, advanced)
+    out = x.data.copy()
+    try:
+        out[positions] = values if type(values) in (int, float, bool) else values.data
+    except IndexError as error:
+        raise IndexError(
+            f"{op_context('setitem')}: index {_describe(positions)} does not fit a tensor of "
+            f"shape {x.data.shape}: {error}"
+        ) from None
+    values_need = type(values) not in (int, float, bool) and values.requires_grad
+
+    def vjp(grad):
+        # the overwritten places pass no gradient to x; values get what reached them
+        return index_put(grad, 0.0, normalized), (
+            getitem(grad, normalized) if values_need else None
+        )
+
+    return out, vjp

@@ -32,11 +32,12 @@ def unreduce(grad, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool)
 
 @op("sum")
 def sum(x, dim=None, keepdim=False):
-    dims = normalize_dims(dim, x.data.ndim, "sum")
+    shape = x.data.shape
+    dims = normalize_dims(dim, len(shape), "sum")
     out = x.data.sum(axis=dims, keepdims=keepdim)
 
     def vjp(grad):
-        return unreduce(grad, x.data.shape, dims, keepdim)
+        return unreduce(grad, shape, dims, keepdim)
 
     return out, vjp
 

@@ -20,7 +20,7 @@ NUMBER_TYPES = (int, float, bool)
 class OpDefinition:
     """What the engine needs to know about a primitive."""
 
-    __slots__ = ("name", "forward", "inputs", "broadcast", "saves_out", "differentiable")
+    __slots__ = ("name", "forward", "inputs", "broadcast", "saves_out", "differentiable", "view")
 
     def __init__(
         self,
@@ -30,6 +30,7 @@ class OpDefinition:
         broadcast: bool,
         saves_out: bool,
         differentiable: bool,
+        view: bool = False,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -37,6 +38,7 @@ class OpDefinition:
         self.broadcast = broadcast
         self.saves_out = saves_out
         self.differentiable = differentiable
+        self.view = view
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -72,18 +74,21 @@ def op(
     broadcast: bool = False,
     saves_out: bool = False,
     differentiable: bool = True,
+    view: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a primitive. `inputs` counts the leading tensor arguments ("sequence": one list).
 
     `broadcast=True` ops have their tensor inputs brought to one shape and dtype by explicit,
     recorded `broadcast_to` and cast ops before the forward runs, so every rule sees equal
     shapes and returns gradients of the input's shape: broadcasting is undone in one place.
+    `view=True` ops may return NumPy views of their input; such outputs share its memory and
+    its version counter, as PyTorch's views do.
     """
 
     def register(forward: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
-        definition = OpDefinition(name, forward, inputs, broadcast, saves_out, differentiable)
+        definition = OpDefinition(name, forward, inputs, broadcast, saves_out, differentiable, view)
         REGISTRY[name] = definition
 
         @functools.wraps(forward)

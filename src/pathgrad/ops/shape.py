@@ -33,7 +33,7 @@ def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[
     return tuple(shape)
 
 
-@op("reshape")
+@op("reshape", view=True)
 def reshape(x, *shape):
     """The same elements in a new shape (a view when NumPy can make one); -1 is inferred."""
     source = x.data.shape
@@ -65,7 +65,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:first] + (merged,) + x.shape[last + 1 :])
 
 
-@op("transpose")
+@op("transpose", view=True)
 def transpose(x, dim0, dim1):
     """Swap two dims (a view)."""
     data = x.data
@@ -79,7 +79,7 @@ def transpose(x, dim0, dim1):
     return data.swapaxes(dim0, dim1) if data.ndim else data, vjp
 
 
-@op("permute")
+@op("permute", view=True)
 def permute(x, *dims):
     """Reorder dims (a view); `dims` must name each dim once."""
     dims = sizes_argument(dims)
@@ -100,7 +100,7 @@ def permute(x, *dims):
     return np.transpose(x.data, axes), vjp
 
 
-@op("squeeze")
+@op("squeeze", view=True)
 def squeeze(x, dim=None):
     """Drop size-1 dims (only those in `dim` when given; others are left, as PyTorch)."""
     source = x.data.shape
@@ -113,7 +113,7 @@ def squeeze(x, dim=None):
     return x.data.reshape(shape), vjp
 
 
-@op("unsqueeze")
+@op("unsqueeze", view=True)
 def unsqueeze(x, dim):
     """Insert a size-1 dim at `dim` (from -ndim-1 to ndim)."""
     source = x.data.shape
@@ -142,7 +142,7 @@ def expand(x, *sizes):
     return broadcast_to(x, shape)
 
 
-@op("flip")
+@op("flip", view=True)
 def flip(x, dims):
     """Reverse the order along `dims`."""
     axes = normalize_dims(dims, x.data.ndim, "flip")

@@ -1,0 +1,124 @@
+"""Anomaly detection: the first NaN or Inf, forward or backward, stops the program at the op
+and the user's line that made it. Off by default and free when off: turning it on swaps in a
+checking engine rather than testing a flag on every op."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pathgrad.autodiff import backprop
+from pathgrad.errors import user_frame_location
+from pathgrad.ops import registry
+from pathgrad.tensor import Tensor, apply, as_tensor
+
+_enabled = False
+_rules_running = 0  # ops run by a gradient rule are checked as the rule's result, not alone
+_plain_call_rule = backprop._call_rule
+
+WHERE_TRAP = (
+    "If a where(), maximum() or clamp() later masks this value out, the forward result stays "
+    "finite but the gradient through the masked branch is 0 * inf = NaN (the where trap). "
+    "Compute the branch on safe inputs instead, e.g. "
+    "where(x > 0, log(where(x > 0, x, 1.0)), 0.0)."
+)
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or Inf appeared where anomaly detection was watching."""
+
+
+def _describe(values: np.ndarray) -> str:
+    kinds = []
+    if np.isnan(values).any():
+        kinds.append("NaN")
+    if np.isposinf(values).any():
+        kinds.append("inf")
+    if np.isneginf(values).any():
+        kinds.append("-inf")
+    return " and ".join(kinds)
+
+
+def _finite(value: Any) -> bool:
+    data = value.data if type(value) is Tensor else value
+    if isinstance(data, (tuple, list)):
+        return all(_finite(v) for v in data)
+    array = np.asarray(data)
+    return array.dtype.kind not in "fc" or bool(np.isfinite(array).all())
+
+
+def _checking_apply(definition: Any, args: tuple, kwargs: dict) -> Any:
+    result = apply(definition, args, kwargs)
+    if _rules_running:
+        return result
+    site = user_frame_location()
+    if result.grad_fn is not None:
+        result.grad_fn.creation_site = site
+    data = result.data
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        inputs = args if definition.inputs == "sequence" else args[: definition.inputs]
+        if all(_finite(x) for x in inputs):
+            raise AnomalyError(
+                f"{definition.name} at {site or 'an unknown line'} produced {_describe(data)} "
+                f"(output shape {data.shape}) from finite inputs. {WHERE_TRAP}"
+            )
+    return result
+
+
+def _checking_call_rule(node: Any, grad: Any, wrap: Any, retain_graph: bool) -> tuple:
+    global _rules_running
+    _rules_running += 1
+    try:
+        input_grads = _plain_call_rule(node, grad, wrap, retain_graph)
+    finally:
+        _rules_running -= 1
+    if not _finite(grad):
+        return input_grads
+    for position, input_grad in enumerate(input_grads):
+        if input_grad is None or _finite(input_grad):
+            continue
+        site = node.__dict__.get("creation_site") or "a line outside detect_anomaly()"
+        bad = ~np.isfinite(input_grad.data)
+        hint = ""
+        if grad.data.shape == input_grad.data.shape and np.all(grad.data[bad] == 0):
+            hint = (
+                " The incoming gradient is 0 exactly where the result is not finite: 0 times "
+                f"an infinite local derivative. {WHERE_TRAP}"
+            )
+        raise AnomalyError(
+            f"backward: the rule of {node.name} (made at {site}) turned a finite gradient into "
+            f"{_describe(input_grad.data)} for its input {position} (shape "
+            f"{input_grad.data.shape}).{hint}"
+        )
+    return input_grads
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    """Turn anomaly detection on or off for the whole process."""
+    global _enabled
+    _enabled = bool(mode)
+    registry.bind_engine(_checking_apply if _enabled else apply, as_tensor)
+    backprop._call_rule = _checking_call_rule if _enabled else _plain_call_rule
+
+
+def is_anomaly_enabled() -> bool:
+    return _enabled
+
+
+class detect_anomaly:
+    """Context manager: stop at the first NaN or Inf, naming the op and the line that made it.
+
+    >>> with pg.autograd.detect_anomaly():
+    ...     loss.backward()
+    """
+
+    def __enter__(self) -> None:
+        self.previous = _enabled
+        set_detect_anomaly(True)
+
+    def __exit__(self, *exc: object) -> None:
+        set_detect_anomaly(self.previous)
+
+
+__all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]

@@ -1,0 +1,89 @@
+"""Version counters for in-place changes, at no cost to graphs that never see one.
+
+A global epoch counts in-place changes. Every node remembers the epoch it was made in, and each
+changed tensor's memory (its base) keeps a list of its changes. At backward, a node whose epoch
+is still current cannot have had a saved tensor changed, so only nodes older than some in-place
+change look at what they saved.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, NamedTuple
+
+epoch = 0
+
+
+# the latest changes of each tensor kept for messages; a bound, so that a parameter an
+# optimizer changes every step holds no growing history
+KEPT_CHANGES = 8
+
+
+class Change(NamedTuple):
+    """One in-place change of a tensor's memory, and the version it made."""
+
+    epoch: int
+    version: int
+    op: str
+    site: str
+
+
+def record_change(base: Any, op: str, site: str) -> int:
+    """Note an in-place change of `base`'s memory; returns its new version."""
+    global epoch
+    epoch += 1
+    version = base._version + 1
+    base._version = version
+    changes = base.__dict__.get("_changes")
+    if changes is None:
+        changes = base._changes = deque(maxlen=KEPT_CHANGES)
+    changes.append(Change(epoch, version, op, site))
+    return version
+
+
+def _saved_tensors(node: Any) -> list:
+    """The tensors a node's rule closed over: what it saved for its backward."""
+    found = []
+    for cell in node.vjp.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not yet filled
+            continue
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if hasattr(item, "grad_fn") and hasattr(item, "_base"):
+                found.append(item)
+    return found
+
+
+def check_saved(node: Any) -> None:
+    """Raise if a tensor the node saved was changed in place after the node was made."""
+    changed_output = node.__dict__.get("output_changed")
+    if changed_output is not None:
+        raise RuntimeError(_message(node, node.shape, changed_output))
+    for tensor in _saved_tensors(node):
+        base = tensor._base if tensor._base is not None else tensor
+        changes = base.__dict__.get("_changes", ())
+        later = [c for c in changes if c.epoch > node.epoch]
+        if later:
+            saved = later[0].version - 1
+            if len(changes) == KEPT_CHANGES and changes[0] is later[0] and saved > 0:
+                saved_text = f"version {saved} or earlier"  # older changes were not kept
+            else:
+                saved_text = f"version {saved}"
+            versions_text = f": {saved_text} when saved, version {base._version} now"
+            raise RuntimeError(_message(node, tensor.data.shape, later[0], versions_text))
+
+
+def _message(node: Any, shape: tuple, change: Change, versions: str = "") -> str:
+    site = node.__dict__.get("creation_site")
+    created = (
+        f"made at {site}"
+        if site
+        else "run under pg.autograd.detect_anomaly() to see the line that made it"
+    )
+    return (
+        f"backward through {node.name} ({created}): a tensor of shape {shape} that it saved for "
+        f"its gradient was changed in place by {change.op} at {change.site or 'an unknown line'} "
+        f"after it was saved{versions}. The gradient would be wrong, so pathgrad stops here. "
+        "Change it out of place (x = x * 2 rather than x *= 2), or change a .clone() of it."
+    )

@@ -1,0 +1,77 @@
+"""detect_anomaly: the first NaN or Inf, forward or backward, names the op and the line."""
+
+import numpy as np
+import pytest
+
+import pathgrad as pg
+from pathgrad.autodiff import backprop
+from pathgrad.ops import registry
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def test_forward_inf_names_op_line_and_the_where_trap():
+    x = pg.tensor([0.0, 1.0], requires_grad=True)
+    with pytest.raises(pg.autograd.AnomalyError) as error:
+        with pg.autograd.detect_anomaly():
+            pg.where(x > 0, x.log(), 0.0)  # log(0) = -inf in the masked branch
+    message = str(error.value)
+    assert message.startswith("log at test_anomaly.py:")
+    assert "-inf" in message and "where trap" in message and "where(x > 0" in message
+
+
+def test_backward_nan_names_the_rule_and_explains_the_trap():
+    x = pg.tensor([0.0, 4.0], requires_grad=True)
+    y = pg.where(x > 0, x.sqrt(), 0.0)  # forward finite: sqrt(0) = 0
+    with pytest.raises(pg.autograd.AnomalyError) as error:
+        with pg.autograd.detect_anomaly():
+            y.sum().backward()
+    message = str(error.value)
+    assert "rule of sqrt" in message and "NaN" in message
+    assert "incoming gradient is 0 exactly where" in message
+
+
+def test_backward_nan_reports_where_the_op_was_made():
+    with pg.autograd.detect_anomaly():
+        x = pg.tensor([0.0, 4.0], requires_grad=True)
+        y = pg.where(x > 0, x.sqrt(), 0.0)
+        with pytest.raises(
+            pg.autograd.AnomalyError, match=r"sqrt \(made at test_anomaly\.py:\d+\)"
+        ):
+            y.sum().backward()
+
+
+def test_without_anomaly_mode_the_trap_gives_nan_silently():
+    x = pg.tensor([0.0, 4.0], requires_grad=True)
+    pg.where(x > 0, x.sqrt(), 0.0).sum().backward()
+    assert np.isnan(x.grad.numpy()[0])
+
+
+def test_the_safe_form_passes_anomaly_mode():
+    with pg.autograd.detect_anomaly():
+        x = pg.tensor([0.0, 4.0], requires_grad=True)
+        safe = pg.where(x > 0, x, 1.0)
+        pg.where(x > 0, safe.sqrt(), 0.0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.25]
+
+
+def test_set_detect_anomaly_and_free_when_off():
+    from pathgrad.tensor import apply
+
+    plain_rule = backprop._call_rule
+    pg.autograd.set_detect_anomaly(True)
+    try:
+        assert pg.autograd.is_anomaly_enabled()
+        assert registry._apply is not apply
+    finally:
+        pg.autograd.set_detect_anomaly(False)
+    # off means the plain engine itself, not a flag tested on every op
+    assert registry._apply is apply and backprop._call_rule is plain_rule
+    assert not pg.autograd.is_anomaly_enabled()
+
+
+def test_nan_already_in_the_input_is_not_blamed_on_the_op():
+    with pg.autograd.detect_anomaly():
+        x = pg.tensor([np.nan, 1.0], requires_grad=True)
+        y = x * 2  # NaN in, NaN out: the op is not the source
+    assert np.isnan(y.numpy()[0])

@@ -1,0 +1,180 @@
+"""In-place ops: recorded, view-aware, version-checked; gradients as PyTorch's or a clear error."""
+
+import numpy as np
+import pytest
+
+import pathgrad as pg
+from op_cases import torch_namespace
+
+A = np.array([1.0, -2.0, 3.0, 4.0])
+B = np.array([0.5, -1.0, 2.0, 3.0])
+
+
+def slice_times_two(L, a, b):
+    x = a * b
+    x[1:] *= 2
+    return x * a
+
+
+def relu_in_place(L, a, b):
+    return (a * b).relu_() * 3
+
+
+def view_changed_then_used(L, a, b):
+    x = a * 1
+    v = x[::2]
+    v.add_(b[:2])
+    return x.exp()
+
+
+def setitem_and_masked_fill(L, a, b):
+    x = a.clone()
+    x[0] = b[1] * 10
+    x.masked_fill_(x > 3.5, 0.0)
+    return x * b
+
+
+def buffer_filled_from_tensors(L, a, b):
+    buf = L.zeros(4, dtype=L.float64)
+    buf += a
+    buf[2:] = b[:2]
+    return buf.reshape(2, 2).T * 2
+
+
+def every_operator(L, a, b):
+    x = a * 1
+    x += b
+    x -= 0.5
+    x *= b
+    x /= 2.0
+    x.pow_(2)
+    x.clamp_(-3.0, 8.0)
+    y = b * 1
+    y.copy_(x.flip(0))
+    z = a * 1
+    z[1:].zero_()
+    z[:1].fill_(1.5)
+    return x + y * z
+
+
+def transpose_view_in_place(L, a, b):
+    m = (a * 1).reshape(2, 2)
+    m.T[0].mul_(b[:2])  # the first column of m, through a transposed view
+    return m * m
+
+
+CASES = [
+    slice_times_two,
+    relu_in_place,
+    view_changed_then_used,
+    setitem_and_masked_fill,
+    buffer_filled_from_tensors,
+    every_operator,
+    transpose_view_in_place,
+]
+
+
+def _functional_twin_grads(fn):
+    a = pg.tensor(A, requires_grad=True)
+    b = pg.tensor(B, requires_grad=True)
+    fn(pg, a, b).sum().backward()
+    return a.grad.numpy(), b.grad.numpy()
+
+
+@pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)
+def test_in_place_gradients_pass_gradcheck(fn):
+    a = pg.tensor(A, requires_grad=True)
+    b = pg.tensor(B, requires_grad=True)
+    assert pg.gradcheck(lambda a, b: fn(pg, a, b), (a, b))
+
+
+@pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)
+def test_in_place_matches_pytorch(fn):
+    torch = pytest.importorskip("torch")
+    lib = torch_namespace()
+    ours = [pg.tensor(v, requires_grad=True) for v in (A, B)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (A, B)]
+    out_ours, out_theirs = fn(pg, *ours), fn(lib, *theirs)
+    np.testing.assert_allclose(out_ours.numpy(), out_theirs.detach().numpy(), rtol=1e-12)
+    out_ours.sum().backward()
+    out_theirs.sum().backward()
+    for x, t in zip(ours, theirs):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_views_share_memory_with_their_base():
+    x = pg.zeros(2, 3)
+    row = x[1]
+    row.fill_(5.0)
+    assert x.tolist() == [[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]
+    x.T[0].add_(1.0)
+    assert x.tolist() == [[1.0, 0.0, 0.0], [6.0, 5.0, 5.0]]
+
+
+def test_a_view_changed_after_use_is_an_error_naming_everything():
+    a = pg.tensor(A, requires_grad=True)
+    x = a * 2
+    v = x[1:]
+    z = v * v  # saves v
+    v.mul_(3)  # the in-place change the message must name
+    with pytest.raises(RuntimeError) as error:
+        z.sum().backward()
+    message = str(error.value)
+    assert "backward through mul" in message and "shape (3,)" in message
+    assert "mul_ at test_inplace.py:" in message
+    assert "version 0 when saved, version 1 now" in message
+
+
+def test_version_error_names_the_line_that_made_the_op_under_anomaly_mode():
+    a = pg.tensor(A, requires_grad=True)
+    with pg.autograd.detect_anomaly():
+        x = a * 2
+        y = x * x  # made here
+    x.add_(1)
+    with pytest.raises(RuntimeError, match=r"mul \(made at test_inplace\.py:\d+\)"):
+        y.sum().backward()
+
+
+def test_a_saved_output_changed_in_place_is_an_error():
+    a = pg.tensor(A, requires_grad=True)
+    y = a.tanh()  # tanh saves its output
+    y += 1
+    with pytest.raises(RuntimeError, match="tanh.*changed in place by add_"):
+        y.sum().backward()
+
+
+def test_changing_a_leaf_that_requires_grad_needs_no_grad():
+    p = pg.tensor(A, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
+        p.add_(1)
+    with pytest.raises(RuntimeError, match="view of a leaf tensor"):
+        p[0:2].fill_(3.0)
+    (p * p).sum().backward()
+    with pg.no_grad():
+        p -= 0.1 * p.grad  # an optimizer step
+    np.testing.assert_allclose(p.numpy(), A - 0.1 * 2 * A)
+    assert p.is_leaf and p.requires_grad
+
+
+def test_broadcast_views_are_read_only():
+    x = pg.ones(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="read-only memory: a broadcast view"):
+        x.add_(1)
+
+
+def test_in_place_result_must_fit_shape_and_dtype():
+    x = pg.zeros(3)
+    with pytest.raises(pg.ShapeError, match=r"result has shape \(2, 3\).*shape \(3,\)"):
+        x.add_(pg.ones(2, 3))
+    i = pg.zeros(3, dtype=pg.int64)
+    with pytest.raises(TypeError, match="cannot be stored in place"):
+        i.add_(0.5)
+
+
+def test_graphs_without_in_place_changes_skip_version_checks():
+    from pathgrad.autodiff import versions
+
+    x = pg.tensor(A, requires_grad=True)
+    y = (x * x).sum()
+    assert y.grad_fn.epoch == versions.epoch
+    y.backward()
