@@ -603,12 +603,19 @@ def _in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = Fals
     if target._base is not None:
         _refresh_if_stale(target)
     changed_outputs = _nodes_saving_memory(target, base)
-    if target._base is not None and grad_mode.enabled:
-        _in_place_of_view(target, base, compute, op_name)
+    chain = _view_chain(target, base) if target._base is not None else None
+    if chain is not None and grad_mode.enabled:
+        _in_place_of_view(target, base, chain, compute, op_name)
     else:
         old = target.data.copy() if keeps_old and grad_mode.enabled else target.data
         stand_in = Tensor(old, target.grad_fn, target.requires_grad and grad_mode.enabled)
         new = compute(stand_in)
+        if target._base is not None and new.requires_grad:
+            raise RuntimeError(
+                f"{op_context(op_name)}: this tensor views memory through detach() or a view "
+                "made under no_grad(), so a change that needs gradients cannot be recorded on "
+                "what it views. Change a .clone() of it, or make the view with gradients on."
+            )
         new = _write(target, new, op_name)
         if new.grad_fn is not None or target.grad_fn is not None:
             target.grad_fn = new.grad_fn
@@ -673,11 +680,14 @@ def _write(target: Tensor, new: Any, op_name: str) -> Tensor:
     return new
 
 
-def _view_chain(view: Tensor, base: Tensor) -> list[tuple]:
-    """The view ops that lead from `base` to `view`, in order."""
+def _view_chain(view: Tensor, base: Tensor) -> list[tuple] | None:
+    """The view ops that lead from `base` to `view`, in order; None when a link was not
+    recorded (a view made under no_grad, or by detach)."""
     chain = []
     t = view
-    while t is not base and t._view_of is not None:
+    while t is not base:
+        if t._view_of is None:
+            return None
         source, definition, params, kwargs = t._view_of
         chain.append((definition, params, kwargs))
         t = source
@@ -692,7 +702,9 @@ def _replay(start: Tensor, chain: list[tuple]) -> Tensor:
     return t
 
 
-def _in_place_of_view(view: Tensor, base: Tensor, compute: Any, op_name: str) -> None:
+def _in_place_of_view(
+    view: Tensor, base: Tensor, chain: list[tuple], compute: Any, op_name: str
+) -> None:
     """An in-place change through a view, recorded on its base (PyTorch's CopySlices):
 
         base_new = base_old + P^T(new - P(base_old))
@@ -701,7 +713,6 @@ def _in_place_of_view(view: Tensor, base: Tensor, compute: Any, op_name: str) ->
     view-shaped tensor back in place with zeros elsewhere. Gradients reach base_old outside the
     view and, through `compute`, inside it.
     """
-    chain = _view_chain(view, base)
     base_old = Tensor(base.data.copy(), base.grad_fn, base.requires_grad)
     view_old = _replay(base_old, chain)
     new = compute(view_old)
@@ -895,14 +906,13 @@ def _link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None
     """Make `view` share its source's memory bookkeeping, as PyTorch's views do: one version
     counter, and the view op kept so the view's grad_fn can be rebuilt after in-place changes."""
     source = args[0]
-    if view.data is source.data:
-        view._base = source._base if source._base is not None else source
-    elif not np.may_share_memory(view.data, source.data):
-        return  # NumPy made a copy (a reshape of strided memory): not a view
+    if definition.view == "maybe" and not np.may_share_memory(view.data, source.data):
+        return  # NumPy made a copy (a reshape of strided memory, an advanced index)
     base = source._base if source._base is not None else source
     view._base = base
-    view._view_of = (source, definition, args[1:], kwargs)
-    view._view_version = base._version
+    if grad_mode.enabled:  # as PyTorch: a view made under no_grad is not a differentiable view
+        view._view_of = (source, definition, args[1:], kwargs)
+        view._view_version = base._version
 
 
 def _refresh_if_stale(view: Tensor) -> None:
@@ -1092,8 +1102,9 @@ def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]
         return
     data = grad.data
     if leaf.grad is None:
-        # .grad must be writable and alias nothing else: not the seed, not another leaf's .grad
-        if not (data.flags.owndata and data.flags.writeable) or id(data) in stored:
+        # .grad must be writable and alias nothing else: not the seed, not another leaf's .grad;
+        # an array that owns its memory (base None) is writable unless someone froze it
+        if data.base is not None or id(data) in stored or not data.flags.writeable:
             data = data.copy()
         stored.add(id(data))
         leaf.grad = Tensor(data)

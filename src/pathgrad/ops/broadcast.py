@@ -17,6 +17,12 @@ from pathgrad.ops.registry import op
 
 def broadcast_shapes(op_name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
     """NumPy's broadcast of `shapes`, or a ShapeError naming the op, the shapes and the dim."""
+    if len(shapes) == 2:  # the common case: one shape is the other's tail, as (n, m) and (m,)
+        first, second = shapes
+        if len(first) >= len(second) and first[len(first) - len(second) :] == second:
+            return first
+        if len(second) > len(first) and second[len(second) - len(first) :] == first:
+            return second
     ndim = max(len(s) for s in shapes)
     result = [1] * ndim
     for shape in shapes:
@@ -54,6 +60,8 @@ def broadcast_view(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def reduced_axes(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, ...]:
     """The axes of `shape` that broadcasting from `target` created or stretched."""
     lead = len(shape) - len(target)
+    if shape[lead:] == target:  # only leading axes were added, as for a bias
+        return tuple(range(lead))
     axes = list(range(lead))
     for i, size in enumerate(target):
         if size == 1 and shape[lead + i] != 1:

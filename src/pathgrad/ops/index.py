@@ -46,7 +46,7 @@ def _describe(index: tuple) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
-@op("getitem", view=True)
+@op("getitem", view="maybe")
 def getitem(x, index):
     """x[index] with ints, slices, None, ..., integer arrays or tensors and boolean masks."""
     index, advanced = (

@@ -8,7 +8,7 @@ import numpy as np
 from pathgrad.errors import ShapeError, op_context
 from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
 from pathgrad.ops.registry import as_tensor, needs_grad, op
-from pathgrad.ops.shape import reshape, squeeze, unsqueeze
+from pathgrad.ops.shape import reshape, squeeze, transpose, unsqueeze
 
 
 @op("matmul", inputs=2)
@@ -17,8 +17,12 @@ def batched_matmul(a, b):
     has the full batch shape, so no rule reduces."""
 
     def vjp(grad):
-        # dL/da = dL/dd @ b^T, dL/db = a^T @ dL/dd (the seed derivation)
-        return (grad @ b.mT if needs_grad(a) else None), (a.mT @ grad if needs_grad(b) else None)
+        # dL/da = dL/dd @ b^T, dL/db = a^T @ dL/dd (the seed derivation); the primitive itself,
+        # as the shapes already agree
+        return (
+            batched_matmul(grad, transpose(b, -2, -1)) if needs_grad(a) else None,
+            batched_matmul(transpose(a, -2, -1), grad) if needs_grad(b) else None,
+        )
 
     return np.matmul(a.data, b.data), vjp
 

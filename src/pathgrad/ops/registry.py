@@ -30,7 +30,7 @@ class OpDefinition:
         broadcast: bool,
         saves_out: bool,
         differentiable: bool,
-        view: bool = False,
+        view: bool | str = False,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -74,15 +74,15 @@ def op(
     broadcast: bool = False,
     saves_out: bool = False,
     differentiable: bool = True,
-    view: bool = False,
+    view: bool | str = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a primitive. `inputs` counts the leading tensor arguments ("sequence": one list).
 
     `broadcast=True` ops have their tensor inputs brought to one shape and dtype by explicit,
     recorded `broadcast_to` and cast ops before the forward runs, so every rule sees equal
     shapes and returns gradients of the input's shape: broadcasting is undone in one place.
-    `view=True` ops may return NumPy views of their input; such outputs share its memory and
-    its version counter, as PyTorch's views do.
+    `view=True` ops return NumPy views of their input (`view="maybe"`: sometimes a copy);
+    such outputs share its memory and its version counter, as PyTorch's views do.
     """
 
     def register(forward: Callable[..., Any]) -> Callable[..., Any]:

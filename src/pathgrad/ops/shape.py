@@ -33,7 +33,7 @@ def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[
     return tuple(shape)
 
 
-@op("reshape", view=True)
+@op("reshape", view="maybe")
 def reshape(x, *shape):
     """The same elements in a new shape (a view when NumPy can make one); -1 is inferred."""
     source = x.data.shape
