@@ -16,6 +16,7 @@ import numpy as np
 
 from pathgrad import autograd
 from pathgrad.autodiff.grad_mode import enable_grad, no_grad
+from pathgrad.ops.shape import reshape, stack
 from pathgrad.tensor import Tensor
 
 __all__ = ["grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "value_and_grad", "vjp"]
@@ -215,6 +216,15 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple]
     return primal_out, vjp_fn
 
 
+def _tangent_leaves(tangents: Sequence[Any]) -> list[Tensor]:
+    """The leaves of the tangent trees, as tensors, in the primals' leaf order."""
+    leaves = []
+    for tangent in tangents:
+        for value in _flatten(tangent)[0]:
+            leaves.append(value if type(value) is Tensor else Tensor(np.asarray(value)))
+    return leaves
+
+
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """(f(*primals), J @ tangents): the forward-mode product, by the double-VJP trick (the VJP is
     linear in its cotangent, so differentiating it with respect to the cotangent gives J t)."""
@@ -222,12 +232,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     arguments = _Arguments(primals, tuple(range(len(primals))), "jvp")
-    tangent_leaves = []
-    for t in tangents:
-        leaves, _ = _flatten(t)
-        tangent_leaves.extend(
-            x if type(x) is Tensor else Tensor(np.asarray(x, dtype=np.float64)) for x in leaves
-        )
+    tangent_leaves = _tangent_leaves(tangents)
     for leaf, t in zip(arguments.leaves, tangent_leaves):
         if leaf.shape != t.shape:
             raise ValueError(
@@ -260,12 +265,12 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     )
 
 
-def _stack_rows(rows: list[Tensor], out_shape: tuple, in_shape: tuple) -> Tensor:
-    from pathgrad.ops.shape import reshape, stack
-
-    if not rows:
+def _assemble(pieces: list[Tensor], out_shape: tuple, in_shape: tuple, axis: int) -> Tensor:
+    """A Jacobian of shape out_shape + in_shape from one gradient per output element (rows,
+    axis 0) or one forward product per input element (columns, axis 1)."""
+    if not pieces:
         return Tensor(np.zeros(out_shape + in_shape))
-    return reshape(stack(rows), out_shape + in_shape)
+    return reshape(stack([p.reshape(-1) for p in pieces], axis), out_shape + in_shape)
 
 
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
@@ -286,7 +291,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                 for row, g in zip(rows, grads):
                     row.append(g)
         jacobians = [
-            _stack_rows(row, out.shape, leaf.shape) for row, leaf in zip(rows, arguments.leaves)
+            _assemble(row, out.shape, leaf.shape, 0) for row, leaf in zip(rows, arguments.leaves)
         ]
         return _single_or_tuple(argnums, arguments.per_argnum(jacobians))
 
@@ -323,19 +328,10 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                     else:
                         column = None
                     columns.append(Tensor(np.zeros_like(out.data)) if column is None else column)
-                jacobians.append(_columns_to_jacobian(columns, out.shape, leaf.shape))
+                jacobians.append(_assemble(columns, out.shape, leaf.shape, 1))
         return _single_or_tuple(argnums, arguments.per_argnum(jacobians))
 
     return transformed
-
-
-def _columns_to_jacobian(columns: list[Tensor], out_shape: tuple, in_shape: tuple) -> Tensor:
-    from pathgrad.ops.shape import reshape, stack
-
-    if not columns:
-        return Tensor(np.zeros(out_shape + in_shape))
-    stacked = stack([c.reshape(-1) for c in columns], 1)  # (out elements, in elements)
-    return reshape(stacked, out_shape + in_shape)
 
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
@@ -370,10 +366,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
     arguments = _Arguments(primals, tuple(range(len(primals))), "hvp")
-    directions = []
-    for t in tangents:
-        leaves, _ = _flatten(t)
-        directions.extend(x if type(x) is Tensor else Tensor(np.asarray(x)) for x in leaves)
+    directions = _tangent_leaves(tangents)
     with enable_grad():
         out = _scalar_output(f(*arguments.args), "hvp")
         grads = _gradients([out], arguments.leaves, None, create_graph=True)

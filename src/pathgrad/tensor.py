@@ -662,22 +662,28 @@ def _nodes_saving_memory(target: Tensor, base: Tensor) -> list[Node]:
 
 
 def _write(target: Tensor, new: Any, op_name: str) -> Tensor:
-    """Write `new` into `target`'s memory, in its dtype (cast by a recorded op if needed)."""
-    new = new if type(new) is Tensor else as_tensor(new)
-    if new.shape != target.shape:
-        raise ShapeError(
-            f"{op_context(op_name)}: the result has shape {new.shape}, but the tensor changed "
-            f"in place has shape {target.shape}"
-        )
-    if new.dtype != target.dtype:
-        if not np.can_cast(new.dtype, target.dtype, casting="same_kind"):
-            raise TypeError(
-                f"{op_context(op_name)}: the result is {new.dtype}, which cannot be stored in "
-                f"place in a {target.dtype} tensor; make the tensor {new.dtype} first"
-            )
-        new = new.to(target.dtype)
+    """Write `new` into `target`'s memory, fitted to it; returns what was written."""
+    new = _fit_in_place(new, target, op_name)
     np.copyto(target.data, new.data)
     return new
+
+
+def _fit_in_place(new: Any, like: Tensor, op_name: str) -> Tensor:
+    """`new` in `like`'s dtype (a recorded cast), or an error if it cannot take its place."""
+    new = new if type(new) is Tensor else as_tensor(new)
+    if new.shape != like.shape:
+        raise ShapeError(
+            f"{op_context(op_name)}: the result has shape {new.shape}, but the tensor changed "
+            f"in place has shape {like.shape}"
+        )
+    if new.dtype == like.dtype:
+        return new
+    if not np.can_cast(new.dtype, like.dtype, casting="same_kind"):
+        raise TypeError(
+            f"{op_context(op_name)}: the result is {new.dtype}, which cannot be stored in place "
+            f"in a {like.dtype} tensor; make the tensor {new.dtype} first"
+        )
+    return new.to(like.dtype)
 
 
 def _view_chain(view: Tensor, base: Tensor) -> list[tuple] | None:
@@ -720,8 +726,7 @@ def _in_place_of_view(
     if not new.requires_grad:
         _write(view, new, op_name)
         return
-    if new.shape != view.shape or new.dtype != view.dtype:
-        new = _checked_cast(new, view, op_name)
+    new = _fit_in_place(new, view, op_name)
     put_back = _unview(new - view_old, chain, base_old)
     base_new = _write(base, base_old + put_back, op_name)
     base.grad_fn = base_new.grad_fn
@@ -729,20 +734,6 @@ def _in_place_of_view(
     fresh = _replay(base, chain)
     view.grad_fn = fresh.grad_fn
     view.requires_grad = True
-
-
-def _checked_cast(new: Tensor, like: Tensor, op_name: str) -> Tensor:
-    if new.shape != like.shape:
-        raise ShapeError(
-            f"{op_context(op_name)}: the result has shape {new.shape}, but the tensor changed "
-            f"in place has shape {like.shape}"
-        )
-    if not np.can_cast(new.dtype, like.dtype, casting="same_kind"):
-        raise TypeError(
-            f"{op_context(op_name)}: the result is {new.dtype}, which cannot be stored in "
-            f"place in a {like.dtype} tensor"
-        )
-    return new.to(like.dtype)
 
 
 def _unview(delta: Tensor, chain: list[tuple], base_old: Tensor) -> Tensor:
