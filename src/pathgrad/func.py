@@ -273,15 +273,20 @@ def _assemble(pieces: list[Tensor], out_shape: tuple, in_shape: tuple, axis: int
     return reshape(stack([p.reshape(-1) for p in pieces], axis), out_shape + in_shape)
 
 
+def _tensor_output(f: Callable[..., Any], arguments: _Arguments) -> Tensor:
+    out = f(*arguments.args)
+    if type(out) is not Tensor:
+        raise TypeError(f"jacobian: the function must return one tensor, not {type(out).__name__}")
+    return out
+
+
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode, one VJP per output element: shape out.shape + in.shape."""
 
     def transformed(*args: Any) -> Any:
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
         with enable_grad():
-            out = f(*arguments.args)
-            if type(out) is not Tensor:
-                raise TypeError("jacobian: the function must return one tensor")
+            out = _tensor_output(f, arguments)
             flat_out = out.reshape(-1)
             rows: list[list[Tensor]] = [[] for _ in arguments.leaves]
             for i in range(out.data.size):
@@ -305,9 +310,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     def transformed(*args: Any) -> Any:
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
         with enable_grad():
-            out = f(*arguments.args)
-            if type(out) is not Tensor:
-                raise TypeError("jacobian: the function must return one tensor")
+            out = _tensor_output(f, arguments)
             dummy = Tensor(np.zeros_like(out.data), requires_grad=True)
             pulled = _gradients([out], arguments.leaves, [dummy], create_graph=True)
             jacobians = []
