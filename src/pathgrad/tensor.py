@@ -701,10 +701,18 @@ def _view_chain(view: Tensor, base: Tensor) -> list[tuple] | None:
     return chain
 
 
+def _view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Tensor:
+    """Run a view op again on `source`, linked as its registered call would link it."""
+    args = (source,) + params
+    view = apply(definition, args, kwargs)
+    _link_view(view, args, kwargs, definition)
+    return view
+
+
 def _replay(start: Tensor, chain: list[tuple]) -> Tensor:
     t = start
     for definition, params, kwargs in chain:
-        t = apply(definition, (t,) + params, kwargs)
+        t = _view_op(definition, t, params, kwargs)
     return t
 
 
@@ -835,22 +843,30 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             parents: tuple = (x.grad_fn or x,)
     elif arity == 2:
         x, y = args[0], args[1]
-        if type(x) is not Tensor and type(x) not in NUMBER_TYPES:
-            x = as_tensor(x)
-        if type(y) is not Tensor and type(y) not in NUMBER_TYPES:
-            y = as_tensor(y)
-        if type(x) is Tensor and x._base is not None:
-            _refresh_if_stale(x)
-        if type(y) is Tensor and y._base is not None:
-            _refresh_if_stale(y)
-        x_needs = type(x) is Tensor and x.requires_grad
-        y_needs = type(y) is Tensor and y.requires_grad
+        x_is_tensor = type(x) is Tensor
+        if not x_is_tensor and type(x) not in NUMBER_TYPES:
+            x, x_is_tensor = as_tensor(x), True
+        y_is_tensor = type(y) is Tensor
+        if not y_is_tensor and type(y) not in NUMBER_TYPES:
+            y, y_is_tensor = as_tensor(y), True
+        if x_is_tensor:
+            if x._base is not None:
+                _refresh_if_stale(x)
+            x_needs = x.requires_grad
+        else:
+            x_needs = False
+        if y_is_tensor:
+            if y._base is not None:
+                _refresh_if_stale(y)
+            y_needs = y.requires_grad
+        else:
+            y_needs = False
         record = (x_needs or y_needs) and grad_mode.enabled and definition.differentiable
         if (
             record
             and definition.broadcast
-            and type(x) is Tensor
-            and type(y) is Tensor
+            and x_is_tensor
+            and y_is_tensor
             and (x.data.shape != y.data.shape or x.data.dtype != y.data.dtype)
         ):
             # a Python number never needs this: NEP 50 keeps it weak, and it has no gradient
@@ -878,9 +894,14 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
     result.data = out
     result.grad = None
     if record and out.dtype.kind == "f":
-        node = Node(
-            definition, vjp, parents, out.shape, out.dtype, out if definition.saves_out else None
-        )
+        node = _new_node(Node)
+        node.definition = definition
+        node.vjp = vjp
+        node.parents = parents
+        node.shape = out.shape
+        node.dtype = out.dtype
+        node.saved_out = out if definition.saves_out else None
+        node.epoch = versions.epoch
         if _recording_inputs:
             node.inputs = (args, kwargs)
         result.grad_fn = node
@@ -888,8 +909,6 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
     else:
         result.grad_fn = None
         result.requires_grad = False
-    if definition.view:
-        _link_view(result, args, kwargs, definition)
     return result
 
 
@@ -897,6 +916,8 @@ def _link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None
     """Make `view` share its source's memory bookkeeping, as PyTorch's views do: one version
     counter, and the view op kept so the view's grad_fn can be rebuilt after in-place changes."""
     source = args[0]
+    if type(source) is not Tensor:
+        return  # made from an ndarray here: no other tensor shares the bookkeeping
     if definition.view == "maybe" and not np.may_share_memory(view.data, source.data):
         return  # NumPy made a copy (a reshape of strided memory, an advanced index)
     base = source._base if source._base is not None else source
@@ -915,21 +936,24 @@ def _refresh_if_stale(view: Tensor) -> None:
     source, definition, params, kwargs = view._view_of
     if source._base is not None:
         _refresh_if_stale(source)
-    fresh = apply(definition, (source,) + params, kwargs) if grad_mode.enabled else None
+    fresh = _view_op(definition, source, params, kwargs) if grad_mode.enabled else None
     if fresh is not None and fresh.grad_fn is not None:
         view.grad_fn = fresh.grad_fn
         view.requires_grad = True
     view._view_version = base._version
 
 
-# Tensor.__init__ without the call: the output of every op is made here.
-_new_tensor = object.__new__
+# Tensor.__init__ and Node's fields without a call: every op's output and node are made here.
+_new_tensor = _new_node = object.__new__
 
 
 def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tuple, tuple, bool]:
     """Inputs of ops with three tensor inputs or a sequence of them (where, cat)."""
     if definition.inputs == "sequence":
         inputs = tuple(as_tensor(t) for t in args[0])
+        for t in inputs:
+            if t._base is not None:
+                _refresh_if_stale(t)
         record = (
             grad_mode.enabled and definition.differentiable and any(t.requires_grad for t in inputs)
         )
@@ -938,6 +962,9 @@ def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tup
         return inputs, (inputs,) + args[1:], record
     arity = definition.inputs
     inputs = tuple(_operand(t) for t in args[:arity])
+    for t in inputs:
+        if type(t) is Tensor and t._base is not None:
+            _refresh_if_stale(t)
     record = (
         grad_mode.enabled
         and definition.differentiable
@@ -1103,6 +1130,6 @@ def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]
         leaf.grad = Tensor(leaf.grad.data + data)
 
 
-registry.bind_engine(apply, as_tensor)
+registry.bind_engine(apply, as_tensor, _link_view)
 
 __all__ = ["Tensor", "apply", "as_tensor", "record_inputs", "run_backward"]

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from pathgrad.autodiff import versions
-
 
 class Node:
     """One call of an op: its definition, its VJP closure and the ordered edges to its inputs.
@@ -15,6 +10,12 @@ class Node:
     itself (which accumulates into `.grad`), or None when input i needs no gradient. Nodes point
     to inputs only, never to their own output tensor, so a graph has no reference cycles and
     memory returns as soon as the last tensor using it goes.
+
+    Fields: `definition` (the op), `vjp` (its rule for this call), `parents`, the output's
+    `shape` and `dtype` (what gradients are checked against), `saved_out` (the output array,
+    for ops whose rule uses it), and `epoch`, the in-place epoch it was made in: if no in-place
+    change came since, nothing it saved can have changed. Nodes are made only by
+    `pathgrad.tensor.apply`, which fills the fields directly (it is every op's hot path).
     """
 
     __slots__ = (
@@ -32,24 +33,6 @@ class Node:
     # non-leaf tensor, the inputs gradcheck asks to keep.
     hooks = None
     inputs = None
-
-    def __init__(
-        self,
-        definition: Any,
-        vjp: Callable[..., Any],
-        parents: tuple,
-        shape: tuple,
-        dtype: Any,
-        saved_out: Any = None,
-    ) -> None:
-        self.definition = definition
-        self.vjp = vjp
-        self.parents = parents
-        self.shape = shape
-        self.dtype = dtype
-        self.saved_out = saved_out
-        # the in-place epoch it was made in: if none came since, nothing it saved has changed
-        self.epoch = versions.epoch
 
     @property
     def name(self) -> str:

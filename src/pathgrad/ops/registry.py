@@ -55,11 +55,19 @@ def _unbound(*args: Any) -> Any:
 # sit above the ops in the layering, so the registry is handed the engine rather than importing it.
 _apply: Callable[..., Any] = _unbound
 _as_tensor: Callable[[Any], Any] = _unbound
+_link_view: Callable[..., None] = _unbound
 
 
-def bind_engine(apply: Callable[..., Any], as_tensor: Callable[[Any], Any]) -> None:
-    global _apply, _as_tensor
+def bind_engine(
+    apply: Callable[..., Any],
+    as_tensor: Callable[[Any], Any],
+    link_view: Callable[..., None] | None = None,
+) -> None:
+    """Install the engine: how to run an op, make a tensor, and tie a view to its base."""
+    global _apply, _as_tensor, _link_view
     _apply, _as_tensor = apply, as_tensor
+    if link_view is not None:
+        _link_view = link_view
 
 
 def as_tensor(x: Any) -> Any:
@@ -94,6 +102,14 @@ def op(
         @functools.wraps(forward)
         def call(*args: Any, **kwargs: Any) -> Any:
             return _apply(definition, args, kwargs)
+
+        if view:
+            # only view ops pay for the bookkeeping, so other ops' calls stay as they were
+            @functools.wraps(forward)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                result = _apply(definition, args, kwargs)
+                _link_view(result, args, kwargs, definition)
+                return result
 
         call.definition = definition  # type: ignore[attr-defined]
         return call
