@@ -1,6 +1,7 @@
 """Per-op overhead: a chain of 1,000 elementwise ops on a 4x4 float32 tensor, forward and
 backward, in microseconds per op: pathgrad, PyTorch eager and hand-written NumPy (the forward
-and its hand-derived backward), side by side in one run.
+and its hand-derived backward), side by side in one run, and HIPS autograd and MyGrad where
+they are installed (`pip install '.[bench]'`).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_overhead.py --threads 1
 
@@ -48,6 +49,28 @@ def numpy_by_hand(data, length):
     return run
 
 
+def hips_autograd_run(data, chain, length):
+    try:
+        import autograd
+    except ImportError:
+        return None
+    gradient = autograd.grad(lambda x: chain(x, length).sum())
+    return lambda: gradient(data.astype(np.float64))  # HIPS autograd differentiates float64
+
+
+def mygrad_run(data, chain, length):
+    try:
+        import mygrad
+    except ImportError:
+        return None
+
+    def run():
+        x = mygrad.tensor(data)
+        chain(x, length).sum().backward()
+
+    return run
+
+
 def library_run(lib, make, chain, length):
     def run():
         x = make()
@@ -78,6 +101,12 @@ def main() -> None:
             )
         if chain is arithmetic_chain:
             runs["numpy by hand"] = numpy_by_hand(data, length)
+            for name, run in (
+                ("HIPS autograd", hips_autograd_run(data, chain, length)),
+                ("MyGrad", mygrad_run(data, chain, length)),
+            ):
+                if run is not None:
+                    runs[name] = run
         medians = interleaved_medians(runs, repeats)
         per_op = {name: seconds / length * 1e6 for name, seconds in medians.items()}
         line = f"{title}: " + ", ".join(f"{n} {v:.2f} us/op" for n, v in per_op.items())

@@ -102,6 +102,15 @@ def test_in_place_matches_pytorch(fn):
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+def test_backward_from_a_view_whose_base_changed_uses_the_new_graph():
+    a = pg.tensor(A, requires_grad=True)
+    x = a * 1
+    v = x[:2]
+    x.mul_(3)  # v now shows 3 * a[:2]
+    v.backward(pg.ones(2))
+    assert a.grad.tolist() == [3.0, 3.0, 0.0, 0.0]
+
+
 def test_views_share_memory_with_their_base():
     x = pg.zeros(2, 3)
     row = x[1]

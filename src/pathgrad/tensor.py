@@ -1040,6 +1040,8 @@ def _wrap_saved_output(data: np.ndarray, node: Node) -> Tensor:
 
 def _root(t: Tensor) -> Any:
     """The graph position of an output: its node, or the leaf itself."""
+    if t._base is not None:
+        _refresh_if_stale(t)
     if t.grad_fn is not None:
         return t.grad_fn
     if t.requires_grad:
