@@ -16,7 +16,6 @@ float64 = np.dtype(np.float64)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
-float = float32
 double = float64
 long = int64
 
