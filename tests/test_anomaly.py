@@ -56,7 +56,7 @@ def test_the_safe_form_passes_anomaly_mode():
 
 
 def test_set_detect_anomaly_and_free_when_off():
-    from pathgrad.tensor import apply
+    from pathgrad.dispatch import apply
 
     plain_rule = backprop._call_rule
     pg.autograd.set_detect_anomaly(True)

@@ -7,17 +7,24 @@ import pathgrad as pg
 
 PACKAGE = pathlib.Path(pg.__file__).parent
 
+ABOVE_TENSOR = (
+    "pathgrad.autograd",
+    "pathgrad.anomaly",
+    "pathgrad.creation",
+    "pathgrad.func",
+    "pathgrad.gradcheck",
+    "pathgrad.cli",
+)
 # module prefix -> the pathgrad modules it must not import
+TENSOR_LAYER = ("pathgrad.tensor", "pathgrad.dispatch", "pathgrad.inplace", "pathgrad.backward")
 FORBIDDEN = {
-    "pathgrad.ops": ("pathgrad.tensor", "pathgrad.autograd", "pathgrad.creation", "pathgrad.cli"),
-    "pathgrad.autodiff": ("pathgrad.ops", "pathgrad.tensor", "pathgrad.autograd", "pathgrad.cli"),
+    "pathgrad.ops": TENSOR_LAYER + ABOVE_TENSOR,
+    "pathgrad.autodiff": ("pathgrad.ops",) + TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.errors": ("pathgrad.",),
-    "pathgrad.tensor": (
-        "pathgrad.autograd",
-        "pathgrad.creation",
-        "pathgrad.cli",
-        "pathgrad.gradcheck",
-    ),
+    "pathgrad.tensor": ABOVE_TENSOR,
+    "pathgrad.dispatch": ABOVE_TENSOR,
+    "pathgrad.inplace": ABOVE_TENSOR,
+    "pathgrad.backward": ABOVE_TENSOR,
 }
 
 

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff import backprop
+from pathgrad.dispatch import apply
 from pathgrad.errors import user_frame_location
 from pathgrad.ops import registry
-from pathgrad.tensor import Tensor, apply, as_tensor
+from pathgrad.tensor import Tensor, as_tensor
 
 _enabled = False
 _rules_running = 0  # ops run by a gradient rule are checked as the rule's result, not alone

@@ -9,7 +9,8 @@ from typing import Any
 from pathgrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from pathgrad.tensor import Tensor, _root, _seed, _wrap_saved_output, run_backward
+from pathgrad.backward import root_of, run_backward, seed_for, wrap_saved_output
+from pathgrad.tensor import Tensor
 
 
 def grad(
@@ -36,15 +37,15 @@ def grad(
     for position, t in enumerate(inputs_list):
         if type(t) is not Tensor or not t.requires_grad:
             raise RuntimeError(f"grad: input {position} does not require grad")
-    roots = [_root(o) for o in outputs]
-    seeds = [_seed(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
+    roots = [root_of(o) for o in outputs]
+    seeds = [seed_for(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
     capture = frozenset(id(t.grad_fn) for t in inputs_list if t.grad_fn is not None)
     grads, _ = backprop(
         roots,
         seeds,
-        _wrap_saved_output,
+        wrap_saved_output,
         retain_graph=retain_graph,
         create_graph=create_graph,
         capture=capture,

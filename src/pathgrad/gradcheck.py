@@ -16,7 +16,8 @@ from pathgrad import autograd
 from pathgrad.autodiff.grad_mode import enable_grad, no_grad
 from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
-from pathgrad.tensor import Tensor, apply, record_inputs
+from pathgrad.dispatch import apply, record_inputs
+from pathgrad.tensor import Tensor
 
 
 class GradcheckError(AssertionError):

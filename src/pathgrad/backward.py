@@ -1,0 +1,117 @@
+"""`Tensor.backward`: seeds the reverse sweep (`autodiff.backprop`, the functional core) and
+stores what it returns in the leaves' `.grad`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from pathgrad import dispatch
+from pathgrad.autodiff import grad_mode
+from pathgrad.autodiff.backprop import backprop
+from pathgrad.autodiff.node import Node
+from pathgrad.tensor import Tensor, as_tensor
+
+
+def wrap_saved_output(data: np.ndarray, node: Node) -> Tensor:
+    """The output a rule sees as `out`: made at backward time, so the graph holds no cycle."""
+    return Tensor(data, node)
+
+
+def root_of(t: Tensor) -> Any:
+    """The graph position of an output: its node, or the leaf itself."""
+    if t._base is not None:
+        dispatch.refresh_if_stale(t)
+    if t.grad_fn is not None:
+        return t.grad_fn
+    if t.requires_grad:
+        return t
+    raise RuntimeError(
+        f"backward: the tensor of shape {t.shape} does not require grad and has no grad_fn, so "
+        "nothing recorded how it was made. Set requires_grad=True on the inputs, and do not "
+        "compute it under no_grad()."
+    )
+
+
+def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{op_name}: a gradient can be implied only for a scalar output, but this one "
+                f"has shape {output.shape}; pass gradient= (the weight of each output element, "
+                "of that shape), or reduce it first, e.g. out.sum().backward()"
+            )
+        return Tensor(np.ones(output.shape, dtype=output.dtype))
+    seed = gradient if type(gradient) is Tensor else as_tensor(gradient)
+    if seed.shape != output.shape:
+        raise RuntimeError(
+            f"{op_name}: gradient has shape {seed.shape} but the output has shape "
+            f"{output.shape}; they must match"
+        )
+    if seed.dtype != output.dtype:
+        seed = (
+            seed.to(output.dtype) if grad_mode.enabled else Tensor(seed.data.astype(output.dtype))
+        )
+    return seed
+
+
+def run_backward(
+    output: Tensor,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> None:
+    """Accumulate d(output)/d(leaf), weighted by `gradient`, into each leaf's `.grad`
+    (only into `inputs`' `.grad` when given)."""
+    root = root_of(output)
+    seed = seed_for(output, gradient, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    wanted = None if inputs is None else [inputs] if type(inputs) is Tensor else list(inputs)
+    capture = (
+        frozenset(id(t.grad_fn) for t in wanted if t.grad_fn is not None) if wanted else _NOTHING
+    )
+    grads, leaves = backprop(
+        [root],
+        [seed],
+        wrap_saved_output,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        capture=capture,
+    )
+    stored = {id(seed.data)}
+    for target in leaves if wanted is None else wanted:
+        grad = grads.get(id(target.grad_fn) if target.grad_fn is not None else id(target))
+        if grad is not None:
+            _accumulate(target, grad, create_graph, stored)
+
+
+_NOTHING: frozenset[int] = frozenset()
+
+
+def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]) -> None:
+    """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out."""
+    if leaf._hooks is not None:
+        for hook in list(leaf._hooks.values()):
+            replaced = hook(grad)
+            if replaced is not None:
+                grad = replaced
+    if create_graph:
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        return
+    data = grad.data
+    if leaf.grad is None:
+        # .grad must be writable and alias nothing else: not the seed, not another leaf's .grad;
+        # an array that owns its memory (base None) is writable unless someone froze it
+        if data.base is not None or id(data) in stored or not data.flags.writeable:
+            data = data.copy()
+        stored.add(id(data))
+        leaf.grad = Tensor(data)
+    else:
+        leaf.grad = Tensor(leaf.grad.data + data)
+
+
+__all__ = ["root_of", "run_backward", "seed_for", "wrap_saved_output"]

@@ -1,0 +1,255 @@
+"""`apply`: the one place an op runs and the graph grows.
+
+It converts inputs, brings broadcasting operands to one shape and dtype with recorded ops,
+calls the forward and, when recording, links a Node to the output. View ops' outputs are tied
+to their base here too, so in-place changes through views can be recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pathgrad.autodiff import grad_mode, versions
+from pathgrad.autodiff.node import Node
+from pathgrad.ops import broadcast, registry
+from pathgrad.ops.registry import NUMBER_TYPES
+from pathgrad.tensor import Tensor, as_tensor
+
+
+def _operand(x: Any) -> Any:
+    """Tensors and Python numbers pass; anything else array-like becomes a tensor."""
+    if type(x) is Tensor or type(x) in NUMBER_TYPES:
+        return x
+    return as_tensor(x)
+
+
+def _edge(x: Any) -> Any:
+    """Where input `x`'s gradient goes: its node, the leaf itself, or nowhere."""
+    if type(x) is not Tensor:
+        return None
+    if x.grad_fn is not None:
+        return x.grad_fn
+    return x if x.requires_grad else None
+
+
+def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
+    """Run one op: the only place ops execute and the graph grows.
+
+    This is every op's hot path, so the common arities are written out rather than looped.
+    """
+    arity = definition.inputs
+    if arity == 1:
+        x = args[0]
+        if type(x) is not Tensor:
+            x = as_tensor(x)
+            args = (x,) + args[1:]
+        if x._base is not None:
+            refresh_if_stale(x)
+        record = x.requires_grad and grad_mode.enabled and definition.differentiable
+        if record:
+            parents: tuple = (x.grad_fn or x,)
+    elif arity == 2:
+        x, y = args[0], args[1]
+        x_is_tensor = type(x) is Tensor
+        if not x_is_tensor and type(x) not in NUMBER_TYPES:
+            x, x_is_tensor = as_tensor(x), True
+        y_is_tensor = type(y) is Tensor
+        if not y_is_tensor and type(y) not in NUMBER_TYPES:
+            y, y_is_tensor = as_tensor(y), True
+        if x_is_tensor:
+            if x._base is not None:
+                refresh_if_stale(x)
+            x_needs = x.requires_grad
+        else:
+            x_needs = False
+        if y_is_tensor:
+            if y._base is not None:
+                refresh_if_stale(y)
+            y_needs = y.requires_grad
+        else:
+            y_needs = False
+        record = (x_needs or y_needs) and grad_mode.enabled and definition.differentiable
+        if (
+            record
+            and definition.broadcast
+            and x_is_tensor
+            and y_is_tensor
+            and (x.data.shape != y.data.shape or x.data.dtype != y.data.dtype)
+        ):
+            # a Python number never needs this: NEP 50 keeps it weak, and it has no gradient
+            x, y = _bring_pair_to_one_shape(definition.name, x, y)
+        if x is not args[0] or y is not args[1]:
+            args = (x, y) + args[2:]
+        if record:
+            parents = (
+                (x.grad_fn or x) if x_needs else None,
+                (y.grad_fn or y) if y_needs else None,
+            )
+    else:
+        inputs, args, record = _prepare_inputs(definition, args)
+        if record:
+            parents = tuple(_edge(t) for t in inputs)
+    try:
+        out, vjp = definition.forward(*args, **kwargs)
+    except ValueError:
+        if definition.broadcast:
+            _raise_if_unbroadcastable(definition.name, args[:arity])
+        raise
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    result = _new_tensor(Tensor)
+    result.data = out
+    result.grad = None
+    if record and out.dtype.kind == "f":
+        node = _new_node(Node)
+        node.definition = definition
+        node.vjp = vjp
+        node.parents = parents
+        node.shape = out.shape
+        node.dtype = out.dtype
+        node.saved_out = out if definition.saves_out else None
+        node.epoch = versions.epoch
+        if _recording_inputs:
+            node.inputs = (args, kwargs)
+        result.grad_fn = node
+        result.requires_grad = True
+    else:
+        result.grad_fn = None
+        result.requires_grad = False
+    return result
+
+
+def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
+    """Make `view` share its source's memory bookkeeping, as PyTorch's views do: one version
+    counter, and the view op kept so the view's grad_fn can be rebuilt after in-place changes."""
+    source = args[0]
+    if type(source) is not Tensor:
+        return  # made from an ndarray here: no other tensor shares the bookkeeping
+    if definition.view == "maybe" and not np.may_share_memory(view.data, source.data):
+        return  # NumPy made a copy (a reshape of strided memory, an advanced index)
+    base = source._base if source._base is not None else source
+    view._base = base
+    if grad_mode.enabled:  # as PyTorch: a view made under no_grad is not a differentiable view
+        view._view_of = (source, definition, args[1:], kwargs)
+        view._view_version = base._version
+
+
+def refresh_if_stale(view: Tensor) -> None:
+    """A view whose base changed in place since its grad_fn was made gets a new grad_fn: the
+    view op replayed on the base as it is now (PyTorch regenerates views the same way)."""
+    base = view._base
+    if view._view_version == base._version or view._view_of is None:
+        return
+    source, definition, params, kwargs = view._view_of
+    if source._base is not None:
+        refresh_if_stale(source)
+    fresh = view_op(definition, source, params, kwargs) if grad_mode.enabled else None
+    if fresh is not None and fresh.grad_fn is not None:
+        view.grad_fn = fresh.grad_fn
+        view.requires_grad = True
+    view._view_version = base._version
+
+
+def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Tensor:
+    """Run a view op again on `source`, linked as its registered call would link it."""
+    args = (source,) + params
+    view = apply(definition, args, kwargs)
+    link_view(view, args, kwargs, definition)
+    return view
+
+
+# Tensor.__init__ and Node's fields without a call: every op's output and node are made here.
+_new_tensor = _new_node = object.__new__
+
+
+def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tuple, tuple, bool]:
+    """Inputs of ops with three tensor inputs or a sequence of them (where, cat)."""
+    if definition.inputs == "sequence":
+        inputs = tuple(as_tensor(t) for t in args[0])
+        for t in inputs:
+            if t._base is not None:
+                refresh_if_stale(t)
+        record = (
+            grad_mode.enabled and definition.differentiable and any(t.requires_grad for t in inputs)
+        )
+        if record:
+            inputs = _promote_sequence(inputs)
+        return inputs, (inputs,) + args[1:], record
+    arity = definition.inputs
+    inputs = tuple(_operand(t) for t in args[:arity])
+    for t in inputs:
+        if type(t) is Tensor and t._base is not None:
+            refresh_if_stale(t)
+    record = (
+        grad_mode.enabled
+        and definition.differentiable
+        and any(type(t) is Tensor and t.requires_grad for t in inputs)
+    )
+    if record and definition.broadcast:
+        inputs = _bring_to_one_shape(definition.name, inputs)
+    return inputs, inputs + args[arity:], record
+
+
+_recording_inputs = False
+
+
+def record_inputs(on: bool) -> bool:
+    """Keep each node's inputs, for gradcheck's search for a faulty rule; returns the old value."""
+    global _recording_inputs
+    previous, _recording_inputs = _recording_inputs, on
+    return previous
+
+
+def _bring_pair_to_one_shape(op_name: str, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """`_bring_to_one_shape` for the common two-tensor case, written out for speed."""
+    x_data, y_data = x.data, y.data
+    shape = x_data.shape
+    if y_data.shape != shape:
+        shape = broadcast.broadcast_shapes(op_name, shape, y_data.shape)
+    dtype = x_data.dtype
+    if y_data.dtype != dtype:
+        dtype = np.result_type(x_data, y_data)
+    if x.requires_grad and (x_data.shape != shape or x_data.dtype != dtype):
+        x = broadcast.expand_as_needed(x, shape, dtype)
+    if y.requires_grad and (y_data.shape != shape or y_data.dtype != dtype):
+        y = broadcast.expand_as_needed(y, shape, dtype)
+    return x, y
+
+
+def _bring_to_one_shape(op_name: str, inputs: tuple) -> tuple:
+    """Broadcast and cast, by recorded ops, each operand that needs a gradient."""
+    shapes = [t.data.shape if type(t) is Tensor else () for t in inputs]
+    out_shape = shapes[0]
+    for other in shapes[1:]:
+        if other != out_shape:
+            out_shape = broadcast.broadcast_shapes(op_name, *shapes)
+            break
+    dtypes = {t.data.dtype for t in inputs if type(t) is Tensor}
+    dtype = (
+        dtypes.pop()
+        if len(dtypes) == 1
+        else np.result_type(*(t.data if type(t) is Tensor else t for t in inputs))
+    )
+    return tuple(
+        broadcast.expand_as_needed(t, out_shape, dtype)
+        if type(t) is Tensor and t.requires_grad
+        else t
+        for t in inputs
+    )
+
+
+def _promote_sequence(inputs: tuple) -> tuple:
+    dtype = np.result_type(*(t.data.dtype for t in inputs))
+    return tuple(broadcast.to(t, dtype) if t.data.dtype != dtype else t for t in inputs)
+
+
+def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:
+    shapes = [np.shape(t.data if type(t) is Tensor else t) for t in inputs]
+    broadcast.broadcast_shapes(op_name, *shapes)
+
+
+registry.bind_engine(apply, as_tensor, link_view)
+
+__all__ = ["apply", "link_view", "record_inputs", "refresh_if_stale", "view_op"]

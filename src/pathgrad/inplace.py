@@ -1,0 +1,193 @@
+"""In-place changes (`add_`, `x[i] = v`, `+=`, ...), recorded so gradients flow through them.
+
+A change is computed out of place and written into the tensor's memory, which its views share;
+a change through a view is recorded on the base it views. Each change is counted (see
+`autodiff.versions`), so a node that saved the old value refuses to run backward with the new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pathgrad import dispatch
+from pathgrad.autodiff import grad_mode, versions
+from pathgrad.autodiff.node import Node
+from pathgrad.errors import ShapeError, op_context, user_frame_location
+from pathgrad.ops import elementwise
+from pathgrad.tensor import Tensor, as_tensor
+
+
+def same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+
+
+def everywhere(old: Tensor, value: Any) -> Tensor:
+    """`value` in every place of `old`: a where() so that `old` gets a zero gradient."""
+    return elementwise.where(np.ones(old.data.shape, dtype=bool), value, old)
+
+
+def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False) -> Tensor:
+    """Change `target`'s memory to `compute(old value)` and record it, as PyTorch does.
+
+    The new value is computed out of place from a stand-in for the old value that sits where
+    `target` sat in the graph (a copy when the rule keeps it, `keeps_old`), then written into
+    `target`'s memory, which its views share; `target` takes the new node as its grad_fn. A
+    change through a view is recorded on the base it views (see _in_place_of_view). The change
+    is counted, so a node that saved the old value refuses to run backward with the new one.
+    """
+    site = user_frame_location()
+    base = target._base if target._base is not None else target
+    _check_in_place_allowed(target, base, op_name, site)
+    if target._base is not None:
+        dispatch.refresh_if_stale(target)
+    changed_outputs = _nodes_saving_memory(target, base)
+    chain = _view_chain(target, base) if target._base is not None else None
+    if chain is not None and grad_mode.enabled:
+        _in_place_of_view(target, base, chain, compute, op_name)
+    else:
+        old = target.data.copy() if keeps_old and grad_mode.enabled else target.data
+        stand_in = Tensor(old, target.grad_fn, target.requires_grad and grad_mode.enabled)
+        new = compute(stand_in)
+        if target._base is not None and new.requires_grad:
+            raise RuntimeError(
+                f"{op_context(op_name)}: this tensor views memory through detach() or a view "
+                "made under no_grad(), so a change that needs gradients cannot be recorded on "
+                "what it views. Change a .clone() of it, or make the view with gradients on."
+            )
+        new = _write(target, new, op_name)
+        if new.grad_fn is not None or target.grad_fn is not None:
+            target.grad_fn = new.grad_fn
+            target.requires_grad = new.requires_grad or target.requires_grad
+    version = versions.record_change(base, op_name, site)
+    for node in changed_outputs:
+        node.output_changed = versions.Change(versions.epoch, version, op_name, site)
+    if target._base is not None:
+        target._view_version = version
+    return target
+
+
+def _check_in_place_allowed(target: Tensor, base: Tensor, op_name: str, site: str) -> None:
+    where_ = f"{op_name} at {site}" if site else op_name
+    if not target.data.flags.writeable:
+        raise RuntimeError(
+            f"{where_}: the tensor of shape {target.shape} is read-only memory: a broadcast "
+            "view (expand, broadcast_to), whose elements share memory, or read-only data. "
+            "Change a .clone() of it instead."
+        )
+    if grad_mode.enabled and base.grad_fn is None and base.requires_grad:
+        what = "a leaf tensor" if base is target else "a view of a leaf tensor"
+        raise RuntimeError(
+            f"{where_}: {what} that requires grad (shape {base.shape}) cannot be changed in "
+            "place while gradients are recorded: its .grad would no longer describe the value "
+            "it has. Change it under `with pg.no_grad():`, as an optimizer step does, or "
+            "change a .clone() of it."
+        )
+
+
+def _nodes_saving_memory(target: Tensor, base: Tensor) -> list[Node]:
+    """Nodes that saved their output in the memory about to change (exp, tanh, ...)."""
+    nodes = []
+    for t in (target, base):
+        node = t.grad_fn
+        if (
+            node is not None
+            and node.saved_out is not None
+            and node not in nodes
+            and np.may_share_memory(node.saved_out, target.data)
+        ):
+            nodes.append(node)
+    return nodes
+
+
+def _write(target: Tensor, new: Any, op_name: str) -> Tensor:
+    """Write `new` into `target`'s memory, fitted to it; returns what was written."""
+    new = _fit_in_place(new, target, op_name)
+    np.copyto(target.data, new.data)
+    return new
+
+
+def _fit_in_place(new: Any, like: Tensor, op_name: str) -> Tensor:
+    """`new` in `like`'s dtype (a recorded cast), or an error if it cannot take its place."""
+    new = new if type(new) is Tensor else as_tensor(new)
+    if new.shape != like.shape:
+        raise ShapeError(
+            f"{op_context(op_name)}: the result has shape {new.shape}, but the tensor changed "
+            f"in place has shape {like.shape}"
+        )
+    if new.dtype == like.dtype:
+        return new
+    if not np.can_cast(new.dtype, like.dtype, casting="same_kind"):
+        raise TypeError(
+            f"{op_context(op_name)}: the result is {new.dtype}, which cannot be stored in place "
+            f"in a {like.dtype} tensor; make the tensor {new.dtype} first"
+        )
+    return new.to(like.dtype)
+
+
+def _view_chain(view: Tensor, base: Tensor) -> list[tuple] | None:
+    """The view ops that lead from `base` to `view`, in order; None when a link was not
+    recorded (a view made under no_grad, or by detach)."""
+    chain = []
+    t = view
+    while t is not base:
+        if t._view_of is None:
+            return None
+        source, definition, params, kwargs = t._view_of
+        chain.append((definition, params, kwargs))
+        t = source
+    chain.reverse()
+    return chain
+
+
+def _replay(start: Tensor, chain: list[tuple]) -> Tensor:
+    t = start
+    for definition, params, kwargs in chain:
+        t = dispatch.view_op(definition, t, params, kwargs)
+    return t
+
+
+def _in_place_of_view(
+    view: Tensor, base: Tensor, chain: list[tuple], compute: Any, op_name: str
+) -> None:
+    """An in-place change through a view, recorded on its base (PyTorch's CopySlices):
+
+        base_new = base_old + P^T(new - P(base_old))
+
+    where P is the view (a selection of the base's elements) and P^T its VJP, which puts a
+    view-shaped tensor back in place with zeros elsewhere. Gradients reach base_old outside the
+    view and, through `compute`, inside it.
+    """
+    base_old = Tensor(base.data.copy(), base.grad_fn, base.requires_grad)
+    view_old = _replay(base_old, chain)
+    new = compute(view_old)
+    new = new if type(new) is Tensor else as_tensor(new)
+    if not new.requires_grad:
+        _write(view, new, op_name)
+        return
+    new = _fit_in_place(new, view, op_name)
+    put_back = _unview(new - view_old, chain, base_old)
+    base_new = _write(base, base_old + put_back, op_name)
+    base.grad_fn = base_new.grad_fn
+    base.requires_grad = True
+    fresh = _replay(base, chain)
+    view.grad_fn = fresh.grad_fn
+    view.requires_grad = True
+
+
+def _unview(delta: Tensor, chain: list[tuple], base_old: Tensor) -> Tensor:
+    """P^T(delta): the view ops' own rules run backwards, recorded, on a view-shaped tensor."""
+    rules = []
+    t = base_old
+    for definition, params, kwargs in chain:
+        out, rule = definition.forward(t, *params, **kwargs)
+        rules.append(rule)
+        t = Tensor(out)
+    for rule in reversed(rules):
+        delta = rule(delta)
+    return delta
