@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from pathgrad.ops.elementwise import relu_backward, sigmoid_backward, tanh_backward
 from pathgrad.ops.index import (
     _Normalized,
     index_put,
@@ -85,6 +86,9 @@ CASES: list[Case] = [
     Case("tanh", lambda L, x: x.tanh(), [(2, 3)]),
     Case("sigmoid", lambda L, x: x.sigmoid(), [(2, 3)]),
     Case("relu", lambda L, x: x.relu(), [(2, 3)]),
+    Case("tanh_backward", lambda L, g, y: tanh_backward(g, y), [(2, 3), (2, 3)], torch=False),
+    Case("sigmoid_backward", lambda L, g, y: sigmoid_backward(g, y), [(2, 3), (2, 3)], torch=False),
+    Case("relu_backward", lambda L, g, y: relu_backward(g, y), [(2, 3), (2, 3)], torch=False),
     Case("erf", lambda L, x: x.erf(), [(2, 3)]),
     Case("clamp", lambda L, x: x.clamp(-0.5, 0.7), [(3, 4)], values=[[[-1.0, -0.3, 0.2, 1.2]] * 3]),
     Case("clamp", lambda L, x: x.clamp(min=0.1), [(4,)], values=[[-1.0, -0.3, 0.2, 1.2]]),

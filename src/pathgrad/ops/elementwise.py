@@ -197,17 +197,32 @@ def cos(x):
 @op("tanh", saves_out=True)
 def tanh(x):
     def vjp(grad, out):
-        # d tanh = 1 - tanh^2
-        return grad * (1 - out * out)
+        return tanh_backward(grad, out)
 
     return np.tanh(x.data), vjp
+
+
+@op("tanh_backward", inputs=2)
+def tanh_backward(grad, out):
+    """grad * (1 - out^2), tanh's rule (d tanh = 1 - tanh^2). A primitive for speed: one
+    dispatch in every backward instead of three; its own rule keeps higher derivatives."""
+    grad_needs, out_needs = needs_grad(grad), needs_grad(out)
+
+    def vjp(grad2):
+        # d/dgrad = 1 - out^2, d/dout = -2 out grad
+        return (
+            tanh_backward(grad2, out) if grad_needs else None,
+            grad2 * grad * out * -2.0 if out_needs else None,
+        )
+
+    y = out.data
+    return grad.data * (1 - y * y), vjp
 
 
 @op("sigmoid", saves_out=True)
 def sigmoid(x):
     def vjp(grad, out):
-        # d sigmoid = sigmoid (1 - sigmoid)
-        return grad * (out * (1 - out))
+        return sigmoid_backward(grad, out)
 
     # exp(-|x|) never overflows: x >= 0 gives 1 / (1 + e), x < 0 gives e / (1 + e)
     data = x.data
@@ -215,13 +230,42 @@ def sigmoid(x):
     return np.where(data >= 0, 1, e) / (1 + e), vjp
 
 
+@op("sigmoid_backward", inputs=2)
+def sigmoid_backward(grad, out):
+    """grad * out * (1 - out), sigmoid's rule (d sigmoid = sigmoid (1 - sigmoid)). A primitive
+    for speed, as tanh_backward."""
+    grad_needs, out_needs = needs_grad(grad), needs_grad(out)
+
+    def vjp(grad2):
+        # d/dgrad = out (1 - out), d/dout = grad (1 - 2 out)
+        return (
+            sigmoid_backward(grad2, out) if grad_needs else None,
+            grad2 * grad * (1 - out * 2.0) if out_needs else None,
+        )
+
+    y = out.data
+    return grad.data * (y * (1 - y)), vjp
+
+
 @op("relu", saves_out=True)
 def relu(x):
     def vjp(grad, out):
-        # the gradient at 0 is 0, as PyTorch
-        return grad * (out > 0)
+        return relu_backward(grad, out)
 
     return np.maximum(x.data, 0), vjp
+
+
+@op("relu_backward", inputs=2)
+def relu_backward(grad, out):
+    """grad where out > 0, else 0 (the gradient at 0 is 0, as PyTorch): relu's rule, one
+    primitive for speed. Piecewise constant in `out`, so `out` gets no gradient."""
+    positive = out.data > 0
+    grad_needs = needs_grad(grad)
+
+    def vjp(grad2):
+        return (relu_backward(grad2, out) if grad_needs else None), None
+
+    return np.where(positive, grad.data, 0).astype(grad.data.dtype, copy=False), vjp
 
 
 @op("erf")
