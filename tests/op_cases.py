@@ -184,6 +184,9 @@ COMPOSITE_CASES: list[Case] = [
     Case("dot", lambda L, x, y: L.dot(x, y), [(4,), (4,)]),
     Case("outer", lambda L, x, y: L.outer(x, y), [(3,), (2,)]),
     Case("narrow", lambda L, x: L.narrow(x, 1, 1, 2), [(2, 4)]),
+    Case("mm", lambda L, x, y: x.mm(y), [(3, 4), (4, 2)]),
+    Case("bmm", lambda L, x, y: L.bmm(x, y), [(2, 3, 4), (2, 4, 5)]),
+    Case("t", lambda L, x: x.t() * 2, [(3, 4)]),
 ]
 
 ALL_CASES = CASES + COMPOSITE_CASES

@@ -101,4 +101,8 @@ def test_shape_helpers():
     assert values.tolist() == [3.0, 7.0, 11.0] and indices.tolist() == [3, 3, 3]
     assert x.argmax().item() == 11 and x.argmin(0).tolist() == [0, 0, 0, 0]
     assert pg.one_hot(pg.tensor([0, 2]), 3).tolist() == [[1, 0, 0], [0, 0, 1]]
+    assert x.int().dtype == np.int32 and (x > 1).int().tolist()[0] == [0, 0, 1, 1]
+    assert x.bool().dtype == np.bool_ and x.t().shape == (4, 3)
+    with pytest.raises(pg.ShapeError, match="bmm"):
+        pg.bmm(pg.ones(2, 3, 4), pg.ones(3, 4, 5))
     assert (x > 5).dtype == np.bool_ and ((x > 5) & (x < 8)).sum().item() == 2

@@ -72,7 +72,7 @@ from pathgrad.ops.elementwise import (
     where,
 )
 from pathgrad.ops.index import gather, index_select, one_hot
-from pathgrad.ops.linalg import dot, matmul, outer
+from pathgrad.ops.linalg import bmm, dot, matmul, mm, outer, t
 from pathgrad.ops.reduce import (
     amax,
     amin,
@@ -131,6 +131,7 @@ __all__ = [
     "argmin",
     "as_tensor",
     "autograd",
+    "bmm",
     "bool_",
     "broadcast_shapes",
     "broadcast_to",
@@ -190,6 +191,7 @@ __all__ = [
     "lt",
     "manual_seed",
     "matmul",
+    "mm",
     "max",
     "maximum",
     "mean",
@@ -234,6 +236,7 @@ __all__ = [
     "sub",
     "sum",
     "sum_to_shape",
+    "t",
     "tanh",
     "tensor",
     "transpose",

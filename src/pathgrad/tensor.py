@@ -376,6 +376,15 @@ class Tensor:
     def matmul(self, other):
         return linalg.matmul(self, other)
 
+    def mm(self, other):
+        return linalg.mm(self, other)
+
+    def bmm(self, other):
+        return linalg.bmm(self, other)
+
+    def t(self):
+        return linalg.t(self)
+
     def neg(self):
         return elementwise.neg(self)
 
@@ -557,6 +566,12 @@ class Tensor:
 
     def long(self):
         return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
 
     def type_as(self, other):
         return self.to(other.dtype)

@@ -85,3 +85,32 @@ def outer(a, b):
     """a[i] * b[j] for 1-D a and b."""
     a, b = as_tensor(a), as_tensor(b)
     return unsqueeze(a, 1) * unsqueeze(b, 0)
+
+
+def mm(a, b):
+    """Matrix product of two 2-D tensors (PyTorch's mm: no broadcasting, no 1-D operands)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(
+            f"{op_context('mm')}: expects two 2-D tensors, got {a.shape} and {b.shape}"
+        )
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """Batched product of two 3-D tensors with the same batch size (PyTorch's bmm)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ShapeError(
+            f"{op_context('bmm')}: expects two 3-D tensors with one batch size, got {a.shape} "
+            f"and {b.shape}"
+        )
+    return matmul(a, b)
+
+
+def t(x):
+    """The transpose of a tensor of at most 2 dims (PyTorch's t)."""
+    x = as_tensor(x)
+    if x.ndim > 2:
+        raise ShapeError(f"{op_context('t')}: expects at most 2 dims, got shape {x.shape}; use mT")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
