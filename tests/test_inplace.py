@@ -111,6 +111,14 @@ def test_backward_from_a_view_whose_base_changed_uses_the_new_graph():
     assert a.grad.tolist() == [3.0, 3.0, 0.0, 0.0]
 
 
+def test_changing_an_input_no_rule_reads_is_no_error():
+    a = pg.tensor(A, requires_grad=True)
+    y = a * 1
+    y[1:3] = y[:2] * 1  # mul by a number keeps nothing of y[:2]; PyTorch allows this too
+    y.sum().backward()
+    assert a.grad.tolist() == [2.0, 1.0, 0.0, 1.0]
+
+
 def test_views_share_memory_with_their_base():
     x = pg.zeros(2, 3)
     row = x[1]

@@ -33,19 +33,25 @@ def sub(x, y):
 
 @op("mul", inputs=2, broadcast=True)
 def mul(x, y):
+    # each input is kept only if the other's gradient needs it, as PyTorch saves them: a later
+    # in-place change of an input no rule reads is then no error
+    x_needs, y_needs = needs_grad(x), needs_grad(y)
+    kept_x, kept_y = (x if y_needs else None), (y if x_needs else None)
+
     def vjp(grad):
-        return (grad * y if needs_grad(x) else None), (grad * x if needs_grad(y) else None)
+        return (grad * kept_y if x_needs else None), (grad * kept_x if y_needs else None)
 
     return value(x) * value(y), vjp
 
 
 @op("div", inputs=2, broadcast=True)
 def div(x, y):
+    x_needs, y_needs = needs_grad(x), needs_grad(y)
+    kept_x = x if y_needs else None  # only y's gradient reads x
+
     def vjp(grad):
         # d(x/y)/dy = -x / y^2
-        return (grad / y if needs_grad(x) else None), (
-            -grad * x / (y * y) if needs_grad(y) else None
-        )
+        return (grad / y if x_needs else None), (-grad * kept_x / (y * y) if y_needs else None)
 
     return value(x) / value(y), vjp
 

@@ -16,12 +16,15 @@ def batched_matmul(a, b):
     """a @ b for a (..., n, k) and b (..., k, m); every operand that needs a gradient already
     has the full batch shape, so no rule reduces."""
 
+    a_needs, b_needs = needs_grad(a), needs_grad(b)
+    kept_a, kept_b = (a if b_needs else None), (b if a_needs else None)  # as mul keeps them
+
     def vjp(grad):
         # dL/da = dL/dd @ b^T, dL/db = a^T @ dL/dd (the seed derivation); the primitive itself,
         # as the shapes already agree
         return (
-            batched_matmul(grad, transpose(b, -2, -1)) if needs_grad(a) else None,
-            batched_matmul(transpose(a, -2, -1), grad) if needs_grad(b) else None,
+            batched_matmul(grad, transpose(kept_b, -2, -1)) if a_needs else None,
+            batched_matmul(transpose(kept_a, -2, -1), grad) if b_needs else None,
         )
 
     return np.matmul(a.data, b.data), vjp
