@@ -144,3 +144,12 @@ def test_million_op_chain_backpropagates_without_recursion():
     assert backward < 4 * forward + 1.0
     del y
     gc.collect()
+
+
+def test_backward_inputs_fills_only_those_grads_non_leaves_included():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    w = pg.tensor([3.0, 4.0], requires_grad=True)
+    h = x * w
+    (h * h).sum().backward(inputs=[x, h])
+    assert x.grad.tolist() == [18.0, 64.0] and h.grad.tolist() == [6.0, 16.0]
+    assert w.grad is None
