@@ -74,14 +74,17 @@ def _inner_mismatch(a_shape, b_shape):
     )
 
 
+def _matmul_of_rank(op_name: str, a, b, rank: int, what: str):
+    """matmul for PyTorch's fixed-rank names (dot, mm, bmm), which refuse other ranks."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != rank or b.ndim != rank or (rank == 3 and a.shape[0] != b.shape[0]):
+        raise ShapeError(f"{op_context(op_name)}: expects {what}, got {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
 def dot(a, b):
     """Inner product of two 1-D tensors."""
-    a, b = as_tensor(a), as_tensor(b)
-    if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(
-            f"{op_context('dot')}: expects two 1-D tensors, got {a.shape} and {b.shape}"
-        )
-    return matmul(a, b)
+    return _matmul_of_rank("dot", a, b, 1, "two 1-D tensors")
 
 
 def outer(a, b):
@@ -92,23 +95,12 @@ def outer(a, b):
 
 def mm(a, b):
     """Matrix product of two 2-D tensors (PyTorch's mm: no broadcasting, no 1-D operands)."""
-    a, b = as_tensor(a), as_tensor(b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ShapeError(
-            f"{op_context('mm')}: expects two 2-D tensors, got {a.shape} and {b.shape}"
-        )
-    return matmul(a, b)
+    return _matmul_of_rank("mm", a, b, 2, "two 2-D tensors")
 
 
 def bmm(a, b):
     """Batched product of two 3-D tensors with the same batch size (PyTorch's bmm)."""
-    a, b = as_tensor(a), as_tensor(b)
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise ShapeError(
-            f"{op_context('bmm')}: expects two 3-D tensors with one batch size, got {a.shape} "
-            f"and {b.shape}"
-        )
-    return matmul(a, b)
+    return _matmul_of_rank("bmm", a, b, 3, "two 3-D tensors with one batch size")
 
 
 def t(x):
