@@ -123,7 +123,7 @@ def _check_node(node: Node, eps: float, atol: float, rtol: float):
         def single(*ts):
             return apply(definition, ts + tuple(args[arity:]), kwargs)
 
-    return find_mismatch(single, tensors, 1e-6, atol, rtol)
+    return find_mismatch(single, tensors, eps, atol, rtol)
 
 
 def gradcheck(
