@@ -227,14 +227,7 @@ class Tensor:
             raise RuntimeError(
                 "register_hook: this tensor does not require grad, so no gradient will reach it"
             )
-        if self.grad_fn is None:
-            if self._hooks is None:
-                self._hooks = {}
-            hooks = self._hooks
-        else:
-            if self.grad_fn.hooks is None:
-                self.grad_fn.hooks = {}
-            hooks = self.grad_fn.hooks
+        hooks = self._hook_table()
         handle = HookHandle(hooks)
         hooks[handle.id] = hook
         return handle
@@ -263,10 +256,18 @@ class Tensor:
                     grad.data.copy() if previous is None else previous.data + grad.data
                 )
 
+        # stored under its own key, which the sweep runs after every other hook, as PyTorch
+        self._hook_table()[RETAIN_GRAD] = store
+
+    def _hook_table(self) -> dict:
+        """Where this tensor's hooks live: on itself for a leaf, on its node otherwise."""
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = {}
+            return self._hooks
         if self.grad_fn.hooks is None:
             self.grad_fn.hooks = {}
-        # stored under its own key, which the sweep runs after every other hook, as PyTorch
-        self.grad_fn.hooks[RETAIN_GRAD] = store
+        return self.grad_fn.hooks
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (weighted by `gradient`)."""
