@@ -63,6 +63,24 @@ def transpose_view_in_place(L, a, b):
     return m * m
 
 
+def stale_view_read_under_no_grad(L, a, b):
+    x = a * 1
+    v = x[0:2]
+    x.mul_(b)  # v's grad_fn is now stale
+    with L.no_grad():
+        _ = v + 1  # reading it untracked must not mark it fresh
+    return v * 3
+
+
+def stale_view_changed_under_no_grad(L, a, b):
+    x = a * 1
+    v = x[1:3]
+    x.mul_(b)
+    with L.no_grad():
+        v.add_(1.0)  # an untracked change: values move, the graph does not
+    return v * b[:2]
+
+
 CASES = [
     slice_times_two,
     relu_in_place,
@@ -71,6 +89,8 @@ CASES = [
     buffer_filled_from_tensors,
     every_operator,
     transpose_view_in_place,
+    stale_view_read_under_no_grad,
+    stale_view_changed_under_no_grad,
 ]
 
 

@@ -140,13 +140,13 @@ def refresh_if_stale(view: Tensor) -> None:
     """A view whose base changed in place since its grad_fn was made gets a new grad_fn: the
     view op replayed on the base as it is now (PyTorch regenerates views the same way)."""
     base = view._base
-    if view._view_version == base._version or view._view_of is None:
-        return
+    if view._view_version == base._version or view._view_of is None or not grad_mode.enabled:
+        return  # under no_grad nothing is recorded, so the view stays stale until it is
     source, definition, params, kwargs = view._view_of
     if source._base is not None:
         refresh_if_stale(source)
-    fresh = view_op(definition, source, params, kwargs) if grad_mode.enabled else None
-    if fresh is not None and fresh.grad_fn is not None:
+    fresh = view_op(definition, source, params, kwargs)
+    if fresh.grad_fn is not None:
         view.grad_fn = fresh.grad_fn
         view.requires_grad = True
     view._view_version = base._version

@@ -46,6 +46,8 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     _check_in_place_allowed(target, base, op_name, site)
     if target._base is not None:
         dispatch.refresh_if_stale(target)
+    # a stale view (refreshed only when recording) must stay stale after an untracked change
+    fresh = target._base is not None and target._view_version == base._version
     changed_outputs = _nodes_saving_memory(target, base)
     chain = _view_chain(target, base) if target._base is not None else None
     if chain is not None and grad_mode.enabled:
@@ -67,7 +69,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     version = versions.record_change(base, op_name, site)
     for node in changed_outputs:
         node.output_changed = versions.Change(versions.epoch, version, op_name, site)
-    if target._base is not None:
+    if fresh:
         target._view_version = version
     return target
 
