@@ -74,7 +74,13 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     source = x.data.shape
     lead = len(shape) - len(source)
-    if lead < 0 or not all(s == t or s == 1 for s, t in zip(source, shape[lead:])):
+    if (
+        lead < 0
+        or (
+            shape[lead:] != source  # the common case, a bias: only leading dims are added
+            and not all(s == t or s == 1 for s, t in zip(source, shape[lead:]))
+        )
+    ):
         raise ShapeError(
             f"{op_context('broadcast_to')}: a tensor of shape {source} cannot be broadcast to "
             f"{shape}"

@@ -16,7 +16,7 @@ def batched_matmul(a, b):
     """a @ b for a (..., n, k) and b (..., k, m); every operand that needs a gradient already
     has the full batch shape, so no rule reduces."""
 
-    a_needs, b_needs = needs_grad(a), needs_grad(b)
+    a_needs, b_needs = a.requires_grad, b.requires_grad  # matmul's operands are tensors
     kept_a, kept_b = (a if b_needs else None), (b if a_needs else None)  # as mul keeps them
 
     def vjp(grad):
