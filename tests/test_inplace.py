@@ -1,5 +1,7 @@
 """In-place ops: recorded, view-aware, version-checked; gradients as PyTorch's or a clear error."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -162,14 +164,28 @@ def test_a_view_changed_after_use_is_an_error_naming_everything():
     assert "version 0 when saved, version 1 now" in message
 
 
-def test_version_error_names_the_line_that_made_the_op_under_anomaly_mode():
+def made_in_a_helper(x):
+    return pg.softmax(x * x, 0)  # a composite: its ops are made two frames further out
+
+
+def test_version_error_names_the_line_that_made_the_op():
     a = pg.tensor(A, requires_grad=True)
-    with pg.autograd.detect_anomaly():
-        x = a * 2
-        y = x * x  # made here
+    x = a * 2
+    y = x * x
+    made = sys._getframe().f_lineno - 1
     x.add_(1)
-    with pytest.raises(RuntimeError, match=r"mul \(made at test_inplace\.py:\d+\)"):
+    with pytest.raises(RuntimeError, match=rf"mul \(made at test_inplace\.py:{made}\)"):
         y.sum().backward()
+
+
+def test_the_line_that_made_an_op_is_the_users_through_composites_and_methods():
+    a = pg.tensor(A, requires_grad=True)
+    line = made_in_a_helper.__code__.co_firstlineno + 1
+    out = made_in_a_helper(a)
+    assert out.grad_fn.site == f"test_inplace.py:{line}"
+    here = sys._getframe().f_lineno + 1
+    for t in (a.exp(), a @ a, 2.0 * a, a[1:], pg.matmul(a, a), a.sum(0)):
+        assert t.grad_fn.site == f"test_inplace.py:{here}"
 
 
 def test_a_saved_output_changed_in_place_is_an_error():

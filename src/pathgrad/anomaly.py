@@ -53,9 +53,7 @@ def _checking_apply(definition: Any, args: tuple, kwargs: dict) -> Any:
     result = apply(definition, args, kwargs)
     if _rules_running:
         return result
-    site = user_frame_location()
-    if result.grad_fn is not None:
-        result.grad_fn.creation_site = site
+    site = result.grad_fn.site if result.grad_fn is not None else user_frame_location()
     data = result.data
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         inputs = args if definition.inputs == "sequence" else args[: definition.inputs]
@@ -79,7 +77,7 @@ def _checking_call_rule(node: Any, grad: Any, wrap: Any, retain_graph: bool) -> 
     for position, input_grad in enumerate(input_grads):
         if input_grad is None or _finite(input_grad):
             continue
-        site = node.__dict__.get("creation_site") or "a line outside detect_anomaly()"
+        site = node.site or "an unknown line"
         bad = ~np.isfinite(input_grad.data)
         hint = ""
         if grad.data.shape == input_grad.data.shape and np.all(grad.data[bad] == 0):

@@ -7,12 +7,14 @@ to their base here too, so in-place changes through views can be recorded.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
+from pathgrad.errors import USER_CODE, is_own_code
 from pathgrad.ops import broadcast, registry
 from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.tensor import Tensor, as_tensor
@@ -113,6 +115,17 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         node.dtype = out.dtype
         node.saved_out = out if definition.saves_out else None
         node.epoch = versions.epoch
+        # the user's line, named if a version check fails later: kept as code and offset (no
+        # frame, so no locals kept alive); two frames up (the op's call, then the user's) in
+        # the common case, searched further for composites
+        frame = _getframe(2)
+        if frame.f_code not in USER_CODE:
+            frame = _user_frame(frame)
+        if frame is None:
+            node.site_code = None
+        else:
+            node.site_code = frame.f_code
+            node.site_offset = frame.f_lasti
         if _recording_inputs:
             node.inputs = (args, kwargs)
         result.grad_fn = node
@@ -192,6 +205,24 @@ def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Ten
     view = apply(definition, args, kwargs)
     link_view(view, args, kwargs, definition)
     return view
+
+
+_getframe = sys._getframe
+
+
+def _user_frame(frame: Any) -> Any:
+    """The innermost frame outside pathgrad, from `frame` (two above `apply`) outwards, or None.
+
+    Frames are probed by depth with sys._getframe, which makes an object only of the frame it
+    returns, rather than by walking f_back, which makes one of every frame on the way."""
+    depth = 3  # this function, apply, the op's call, then `frame`
+    while is_own_code(frame.f_code):
+        depth += 1
+        try:
+            frame = _getframe(depth)
+        except ValueError:  # the whole stack is pathgrad's
+            return None
+    return frame
 
 
 # Tensor.__init__ and Node's fields without a call: every op's output and node are made here.

@@ -15,6 +15,7 @@ from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
 from pathgrad.ops import broadcast, compare, elementwise, index, linalg, reduce, shape
+from pathgrad.ops import shape as shape_ops  # `shape` is also a property in the class body
 from pathgrad.ops.registry import NUMBER_TYPES
 
 DEFAULT_FLOAT = np.dtype(np.float32)
@@ -275,50 +276,42 @@ class Tensor:
 
     # arithmetic
 
-    def __add__(self, other):
-        return elementwise.add(self, other)
+    __add__ = elementwise.add
 
     def __radd__(self, other):
         return elementwise.add(other, self)
 
-    def __sub__(self, other):
-        return elementwise.sub(self, other)
+    __sub__ = elementwise.sub
 
     def __rsub__(self, other):
         return elementwise.sub(other, self)
 
-    def __mul__(self, other):
-        return elementwise.mul(self, other)
+    __mul__ = elementwise.mul
 
     def __rmul__(self, other):
         return elementwise.mul(other, self)
 
-    def __truediv__(self, other):
-        return elementwise.div(self, other)
+    __truediv__ = elementwise.div
 
     def __rtruediv__(self, other):
         return elementwise.div(other, self)
 
-    def __pow__(self, other):
-        return elementwise.pow(self, other)
+    __pow__ = elementwise.pow
 
     def __rpow__(self, other):
         return elementwise.pow(other, self)
 
-    def __matmul__(self, other):
-        return linalg.matmul(self, other)
+    __matmul__ = linalg.matmul
 
     def __rmatmul__(self, other):
         return linalg.matmul(other, self)
 
-    def __neg__(self):
-        return elementwise.neg(self)
+    __neg__ = elementwise.neg
 
     def __pos__(self):
         return self
 
-    def __abs__(self):
-        return elementwise.abs(self)
+    __abs__ = elementwise.abs
 
     def __eq__(self, other):  # type: ignore[override]
         return compare.eq(self, other)
@@ -326,38 +319,29 @@ class Tensor:
     def __ne__(self, other):  # type: ignore[override]
         return compare.ne(self, other)
 
-    def __lt__(self, other):
-        return compare.lt(self, other)
+    __lt__ = compare.lt
 
-    def __le__(self, other):
-        return compare.le(self, other)
+    __le__ = compare.le
 
-    def __gt__(self, other):
-        return compare.gt(self, other)
+    __gt__ = compare.gt
 
-    def __ge__(self, other):
-        return compare.ge(self, other)
+    __ge__ = compare.ge
 
-    def __and__(self, other):
-        return compare.bitwise_and(self, other)
+    __and__ = compare.bitwise_and
 
     def __rand__(self, other):
         return compare.bitwise_and(other, self)
 
-    def __or__(self, other):
-        return compare.bitwise_or(self, other)
+    __or__ = compare.bitwise_or
 
     def __ror__(self, other):
         return compare.bitwise_or(other, self)
 
-    def __xor__(self, other):
-        return compare.bitwise_xor(self, other)
+    __xor__ = compare.bitwise_xor
 
-    def __invert__(self):
-        return compare.bitwise_not(self)
+    __invert__ = compare.bitwise_not
 
-    def __getitem__(self, key):
-        return index.getitem(self, key)
+    __getitem__ = index.getitem
 
     def add(self, other):
         return elementwise.add(self, other)
@@ -383,47 +367,33 @@ class Tensor:
     def bmm(self, other):
         return linalg.bmm(self, other)
 
-    def t(self):
-        return linalg.t(self)
+    t = linalg.t
 
-    def neg(self):
-        return elementwise.neg(self)
+    neg = elementwise.neg
 
-    def abs(self):
-        return elementwise.abs(self)
+    abs = elementwise.abs
 
-    def exp(self):
-        return elementwise.exp(self)
+    exp = elementwise.exp
 
-    def log(self):
-        return elementwise.log(self)
+    log = elementwise.log
 
-    def log1p(self):
-        return elementwise.log1p(self)
+    log1p = elementwise.log1p
 
-    def sqrt(self):
-        return elementwise.sqrt(self)
+    sqrt = elementwise.sqrt
 
-    def sin(self):
-        return elementwise.sin(self)
+    sin = elementwise.sin
 
-    def cos(self):
-        return elementwise.cos(self)
+    cos = elementwise.cos
 
-    def tanh(self):
-        return elementwise.tanh(self)
+    tanh = elementwise.tanh
 
-    def sigmoid(self):
-        return elementwise.sigmoid(self)
+    sigmoid = elementwise.sigmoid
 
-    def relu(self):
-        return elementwise.relu(self)
+    relu = elementwise.relu
 
-    def erf(self):
-        return elementwise.erf(self)
+    erf = elementwise.erf
 
-    def clamp(self, min=None, max=None):
-        return elementwise.clamp(self, min, max)
+    clamp = elementwise.clamp
 
     clip = clamp
 
@@ -453,11 +423,9 @@ class Tensor:
 
     # reductions
 
-    def sum(self, dim=None, keepdim=False):
-        return reduce.sum(self, dim, keepdim)
+    sum = reduce.sum
 
-    def mean(self, dim=None, keepdim=False):
-        return reduce.mean(self, dim, keepdim)
+    mean = reduce.mean
 
     def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
         return reduce.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
@@ -465,38 +433,27 @@ class Tensor:
     def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
         return reduce.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
 
-    def max(self, dim=None, keepdim=False):
-        return reduce.max(self, dim, keepdim)
+    max = reduce.max
 
-    def min(self, dim=None, keepdim=False):
-        return reduce.min(self, dim, keepdim)
+    min = reduce.min
 
-    def amax(self, dim=None, keepdim=False):
-        return reduce.amax(self, dim, keepdim)
+    amax = reduce.amax
 
-    def amin(self, dim=None, keepdim=False):
-        return reduce.amin(self, dim, keepdim)
+    amin = reduce.amin
 
-    def argmax(self, dim=None, keepdim=False):
-        return reduce.argmax(self, dim, keepdim)
+    argmax = reduce.argmax
 
-    def argmin(self, dim=None, keepdim=False):
-        return reduce.argmin(self, dim, keepdim)
+    argmin = reduce.argmin
 
-    def prod(self, dim=None, keepdim=False):
-        return reduce.prod(self, dim, keepdim)
+    prod = reduce.prod
 
-    def logsumexp(self, dim, keepdim=False):
-        return reduce.logsumexp(self, dim, keepdim)
+    logsumexp = reduce.logsumexp
 
-    def norm(self, p="fro", dim=None, keepdim=False):
-        return reduce.norm(self, p, dim, keepdim)
+    norm = reduce.norm
 
-    def softmax(self, dim):
-        return reduce.softmax(self, dim)
+    softmax = reduce.softmax
 
-    def log_softmax(self, dim):
-        return reduce.log_softmax(self, dim)
+    log_softmax = reduce.log_softmax
 
     def all(self):
         return Tensor(np.asarray(self.data.all()))
@@ -512,17 +469,14 @@ class Tensor:
     def view(self, *shape_):
         return shape.reshape(self, *shape_)
 
-    def transpose(self, dim0, dim1):
-        return shape.transpose(self, dim0, dim1)
+    transpose = shape_ops.transpose
 
     def permute(self, *dims):
         return shape.permute(self, *dims)
 
-    def squeeze(self, dim=None):
-        return shape.squeeze(self, dim)
+    squeeze = shape_ops.squeeze
 
-    def unsqueeze(self, dim):
-        return shape.unsqueeze(self, dim)
+    unsqueeze = shape_ops.unsqueeze
 
     def expand(self, *sizes):
         return shape.expand(self, *sizes)
@@ -533,20 +487,16 @@ class Tensor:
     def broadcast_to(self, shape_):
         return broadcast.broadcast_to(self, shape_)
 
-    def flatten(self, start_dim=0, end_dim=-1):
-        return shape.flatten(self, start_dim, end_dim)
+    flatten = shape_ops.flatten
 
-    def flip(self, dims):
-        return shape.flip(self, dims)
+    flip = shape_ops.flip
 
     def repeat(self, *sizes):
         return shape.repeat(self, *sizes)
 
-    def split(self, split_size_or_sections, dim=0):
-        return shape.split(self, split_size_or_sections, dim)
+    split = shape_ops.split
 
-    def chunk(self, chunks, dim=0):
-        return shape.chunk(self, chunks, dim)
+    chunk = shape_ops.chunk
 
     def gather(self, dim, index_):
         return index.gather(self, dim, index_)

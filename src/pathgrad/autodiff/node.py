@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathgrad.errors import site_location
+
 
 class Node:
     """One call of an op: its definition, its VJP closure and the ordered edges to its inputs.
@@ -13,8 +15,10 @@ class Node:
 
     Fields: `definition` (the op), `vjp` (its rule for this call), `parents`, the output's
     `shape` and `dtype` (what gradients are checked against), `saved_out` (the output array,
-    for ops whose rule uses it), and `epoch`, the in-place epoch it was made in: if no in-place
-    change came since, nothing it saved can have changed. Nodes are made only by
+    for ops whose rule uses it), `epoch`, the in-place epoch it was made in: if no in-place
+    change came since, nothing it saved can have changed, and the user's line that made it, as
+    a code object and bytecode offset (`site_code`, `site_offset`; turned into `file:line` only
+    for a message, and holding no frame, so no locals are kept alive). Nodes are made only by
     `pathgrad.tensor.apply`, which fills the fields directly (it is every op's hot path).
     """
 
@@ -26,6 +30,8 @@ class Node:
         "dtype",
         "saved_out",
         "epoch",
+        "site_code",
+        "site_offset",
         "__weakref__",
         "__dict__",
     )
@@ -37,6 +43,12 @@ class Node:
     @property
     def name(self) -> str:
         return self.definition.name
+
+    @property
+    def site(self) -> str:
+        """`model.py:42`, the user's line that made this node ('' if none was found)."""
+        code = self.site_code
+        return "" if code is None else site_location(code, self.site_offset)
 
     def release(self) -> None:
         """Drop what the rule saved, keeping the graph's shape; a second backward then says so."""

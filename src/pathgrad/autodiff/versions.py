@@ -75,14 +75,10 @@ def check_saved(node: Any) -> None:
 
 
 def _message(node: Any, shape: tuple, change: Change, versions: str = "") -> str:
-    site = node.__dict__.get("creation_site")
-    created = (
-        f"made at {site}"
-        if site
-        else "run under pg.autograd.detect_anomaly() to see the line that made it"
-    )
+    site = node.site
+    created = f" (made at {site})" if site else ""
     return (
-        f"backward through {node.name} ({created}): a tensor of shape {shape} that it saved for "
+        f"backward through {node.name}{created}: a tensor of shape {shape} that it saved for "
         f"its gradient was changed in place by {change.op} at {change.site or 'an unknown line'} "
         f"after it was saved{versions}. The gradient would be wrong, so pathgrad stops here. "
         "Change it out of place (x = x * 2 rather than x *= 2), or change a .clone() of it."
