@@ -10,7 +10,7 @@ import numpy as np
 
 from pathgrad.autodiff import backprop
 from pathgrad.dispatch import apply
-from pathgrad.errors import user_frame_location
+from pathgrad.errors import user_frame, user_frame_location
 from pathgrad.ops import registry
 from pathgrad.tensor import Tensor, as_tensor
 
@@ -53,7 +53,14 @@ def _checking_apply(definition: Any, args: tuple, kwargs: dict) -> Any:
     result = apply(definition, args, kwargs)
     if _rules_running:
         return result
-    site = result.grad_fn.site if result.grad_fn is not None else user_frame_location()
+    node = result.grad_fn
+    if node is not None and node.site_code is None:
+        # the engine records the line only where a version error can arise; here every node
+        # may have to name it
+        frame = user_frame()
+        if frame is not None:
+            node.site_code, node.site_offset = frame.f_code, frame.f_lasti
+    site = (node.site if node is not None else "") or user_frame_location()
     data = result.data
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         inputs = args if definition.inputs == "sequence" else args[: definition.inputs]

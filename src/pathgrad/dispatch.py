@@ -14,7 +14,7 @@ import numpy as np
 
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import USER_CODE, is_own_code
+from pathgrad.errors import OWN_FILES, USER_FILES, is_own_code
 from pathgrad.ops import broadcast, registry
 from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.tensor import Tensor, as_tensor
@@ -115,11 +115,16 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         node.dtype = out.dtype
         node.saved_out = out if definition.saves_out else None
         node.epoch = versions.epoch
-        # the user's line, named if a version check fails later: kept as code and offset (no
-        # frame, so no locals kept alive); two frames up (the op's call, then the user's) in
-        # the common case, searched further for composites
-        frame = _getframe(2)
-        if frame.f_code not in USER_CODE:
+        # the user's line, for a version error, so only where one can arise: a rule that
+        # closed over something (the version check looks there) or keeps its output. Kept as
+        # code and offset (no frame: no locals kept alive); two frames up (the op's call, then
+        # the user's) in the common case, searched further from composites
+        frame = (
+            _getframe(2)
+            if (vjp.__closure__ is not None or definition.saves_out) and not _adding_engine_ops
+            else None
+        )
+        if frame is not None and frame.f_code.co_filename not in USER_FILES:
             frame = _user_frame(frame)
         if frame is None:
             node.site_code = None
@@ -216,12 +221,14 @@ def _user_frame(frame: Any) -> Any:
     Frames are probed by depth with sys._getframe, which makes an object only of the frame it
     returns, rather than by walking f_back, which makes one of every frame on the way."""
     depth = 3  # this function, apply, the op's call, then `frame`
-    while is_own_code(frame.f_code):
+    filename = frame.f_code.co_filename
+    while filename in OWN_FILES or (filename not in USER_FILES and is_own_code(frame.f_code)):
         depth += 1
         try:
             frame = _getframe(depth)
         except ValueError:  # the whole stack is pathgrad's
             return None
+        filename = frame.f_code.co_filename
     return frame
 
 
@@ -267,6 +274,21 @@ def record_inputs(on: bool) -> bool:
     return previous
 
 
+_adding_engine_ops = False
+
+
+def _expand(t: Tensor, shape: tuple, dtype: Any) -> Tensor:
+    """`expand_as_needed` for an operand the engine brings to its op's shape and dtype. The
+    broadcast and cast nodes it adds save no tensor, so no version error can name them: they
+    skip the search for the user's line."""
+    global _adding_engine_ops
+    _adding_engine_ops = True
+    try:
+        return broadcast.expand_as_needed(t, shape, dtype)
+    finally:
+        _adding_engine_ops = False
+
+
 def _bring_pair_to_one_shape(op_name: str, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """`_bring_to_one_shape` for the common two-tensor case, written out for speed."""
     x_data, y_data = x.data, y.data
@@ -277,9 +299,9 @@ def _bring_pair_to_one_shape(op_name: str, x: Tensor, y: Tensor) -> tuple[Tensor
     if y_data.dtype != dtype:
         dtype = np.result_type(x_data, y_data)
     if x.requires_grad and (x_data.shape != shape or x_data.dtype != dtype):
-        x = broadcast.expand_as_needed(x, shape, dtype)
+        x = _expand(x, shape, dtype)
     if y.requires_grad and (y_data.shape != shape or y_data.dtype != dtype):
-        y = broadcast.expand_as_needed(y, shape, dtype)
+        y = _expand(y, shape, dtype)
     return x, y
 
 
@@ -298,16 +320,13 @@ def _bring_to_one_shape(op_name: str, inputs: tuple) -> tuple:
         else np.result_type(*(t.data if type(t) is Tensor else t for t in inputs))
     )
     return tuple(
-        broadcast.expand_as_needed(t, out_shape, dtype)
-        if type(t) is Tensor and t.requires_grad
-        else t
-        for t in inputs
+        _expand(t, out_shape, dtype) if type(t) is Tensor and t.requires_grad else t for t in inputs
     )
 
 
 def _promote_sequence(inputs: tuple) -> tuple:
     dtype = np.result_type(*(t.data.dtype for t in inputs))
-    return tuple(broadcast.to(t, dtype) if t.data.dtype != dtype else t for t in inputs)
+    return tuple(_expand(t, t.data.shape, dtype) for t in inputs)
 
 
 def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:

@@ -8,34 +8,41 @@ import sys
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def user_frame():
+    """The innermost frame outside pathgrad, or None when there is none."""
+    frame = sys._getframe(1)
+    while frame is not None and is_own_code(frame.f_code):
+        frame = frame.f_back
+    return frame
+
+
 def user_frame_location() -> str:
     """`file.py:42` of the innermost caller outside pathgrad, or '' when there is none."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if not is_own_code(frame.f_code):
-            return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
-        frame = frame.f_back
-    return ""
+    frame = user_frame()
+    if frame is None:
+        return ""
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
-# code objects already sorted into pathgrad's own and the user's, so that recording where a
-# node was made costs a set lookup per frame rather than a path comparison
-CODE_CACHE_LIMIT = 4096
-OWN_CODE: set = set()
-USER_CODE: set = set()
+# source files already sorted into pathgrad's own and the user's, so that finding the user's
+# frame costs a set lookup per frame (a filename's hash is cached; a code object's is not)
+FILE_CACHE_LIMIT = 4096
+OWN_FILES: set = set()
+USER_FILES: set = set()
 
 
 def is_own_code(code) -> bool:
-    """Whether `code` belongs to pathgrad (cached per code object)."""
-    if code in USER_CODE:
+    """Whether `code` belongs to pathgrad (cached per source file)."""
+    filename = code.co_filename
+    if filename in USER_FILES:
         return False
-    if code in OWN_CODE:
+    if filename in OWN_FILES:
         return True
-    own = os.path.abspath(code.co_filename).startswith(_PACKAGE_DIR)
-    known = OWN_CODE if own else USER_CODE
-    if len(known) >= CODE_CACHE_LIMIT:  # code compiled anew each time (notebook cells, exec)
+    own = os.path.abspath(filename).startswith(_PACKAGE_DIR)
+    known = OWN_FILES if own else USER_FILES
+    if len(known) >= FILE_CACHE_LIMIT:  # code compiled anew each time (notebook cells, exec)
         known.clear()
-    known.add(code)
+    known.add(filename)
     return own
 
 
