@@ -1,5 +1,7 @@
 """detect_anomaly: the first NaN or Inf, forward or backward, names the op and the line."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,16 @@ def test_backward_nan_reports_where_the_op_was_made():
             pg.autograd.AnomalyError, match=r"sqrt \(made at test_anomaly\.py:\d+\)"
         ):
             y.sum().backward()
+
+
+def test_every_node_made_under_anomaly_mode_knows_its_line():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    y = x + 1  # add keeps nothing, so outside anomaly mode it needs no line
+    assert y.grad_fn.site == ""
+    with pg.autograd.detect_anomaly():
+        line = sys._getframe().f_lineno + 1
+        z = (x + 1).sum()
+    assert z.grad_fn.parents[0].site == f"test_anomaly.py:{line}"
 
 
 def test_without_anomaly_mode_the_trap_gives_nan_silently():
