@@ -16,6 +16,40 @@ def test_gradients_accumulate_across_backward_calls():
     np.testing.assert_allclose(x.grad.numpy(), [3 + 2, 3 + 4])
 
 
+def accumulate_twice(L):
+    x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+    (x * 3).sum().backward()
+    taken = x.grad  # a reference taken between the calls sees the sum, as in PyTorch
+    (x * x).sum().backward()
+    kept = []
+    y = L.tensor([1.0, -2.0], dtype=L.float64, requires_grad=True)
+    y.register_hook(lambda grad: kept.append(grad))
+    (y * 3).sum().backward()
+    (y * y).sum().backward()  # the gradient a hook kept is not changed by the next one
+    return taken is x.grad, [t.tolist() for t in (taken, x.grad, y.grad, *kept)]
+
+
+def test_accumulation_is_in_place_where_nothing_else_holds_grad():
+    same, values = accumulate_twice(pg)
+    assert same
+    assert values == [[5.0, 7.0], [5.0, 7.0], [5.0, -1.0], [3.0, 3.0], [2.0, -4.0]]
+
+
+def test_accumulation_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    assert accumulate_twice(pg) == accumulate_twice(torch)
+
+
+def test_a_graph_that_saved_grad_sees_the_accumulation():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    w = pg.tensor([1.0, 1.0], requires_grad=True)
+    y = (w * x.grad).sum()  # mul saves x.grad for w's gradient
+    (x * x).sum().backward()
+    with pytest.raises(RuntimeError, match="accumulating into .grad"):
+        y.backward()
+
+
 def test_a_tensor_used_twice_sums_its_paths():
     x = pg.tensor(2.0, requires_grad=True)
     y = x * x + x  # paths: x*x (twice) and +x

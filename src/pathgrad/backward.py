@@ -3,15 +3,17 @@ stores what it returns in the leaves' `.grad`."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from pathgrad import dispatch
-from pathgrad.autodiff import grad_mode
+from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.node import Node
+from pathgrad.errors import user_frame_location
 from pathgrad.tensor import Tensor, as_tensor
 
 
@@ -111,7 +113,33 @@ def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]
         stored.add(id(data))
         leaf.grad = Tensor(data)
     else:
-        leaf.grad = Tensor(leaf.grad.data + data)
+        _add_into_grad(leaf, data)
+
+
+# references to a .grad array that nothing else holds, inside _add_into_grad: the tensor's
+# slot, the local name, and sys.getrefcount's own argument
+_ONLY_GRAD_HOLDS_IT = 3
+
+
+def _add_into_grad(leaf: Tensor, data: np.ndarray) -> None:
+    """leaf.grad += data in place, as PyTorch does, so a reference to `.grad` taken earlier sees
+    the sum; out of place when the array is shared (a view of it, a hook that kept it), is a
+    view itself, or cannot take the sum in place."""
+    current = leaf.grad
+    held = current.data
+    if (
+        current.grad_fn is None
+        and held.base is None
+        and held.flags.writeable
+        and held.shape == data.shape
+        and held.dtype == data.dtype
+        and sys.getrefcount(held) <= _ONLY_GRAD_HOLDS_IT
+    ):
+        held += data
+        # counted like any in-place change: a graph that saved this .grad must not use it now
+        versions.record_change(current, "backward (accumulating into .grad)", user_frame_location())
+    else:
+        leaf.grad = Tensor(held + data)
 
 
 __all__ = ["root_of", "run_backward", "seed_for", "wrap_saved_output"]
