@@ -124,13 +124,16 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             if (vjp.__closure__ is not None or definition.saves_out) and not _adding_engine_ops
             else None
         )
-        if frame is not None and frame.f_code.co_filename not in USER_FILES:
-            frame = _user_frame(frame)
         if frame is None:
             node.site_code = None
         else:
-            node.site_code = frame.f_code
-            node.site_offset = frame.f_lasti
+            code = frame.f_code
+            if code.co_filename not in USER_FILES:
+                frame = _user_frame(frame)
+                code = None if frame is None else frame.f_code
+            node.site_code = code
+            if code is not None:
+                node.site_offset = frame.f_lasti
         if _recording_inputs:
             node.inputs = (args, kwargs)
         result.grad_fn = node

@@ -66,7 +66,10 @@ def backprop(
                 if capture and id(node) in capture:
                     captured[id(node)] = grad
                 input_grads = _call_rule(node, grad, wrap, retain_graph)
-            for parent, input_grad in zip(parents, input_grads):
+            position = 0
+            for parent in parents:
+                input_grad = input_grads[position]
+                position += 1
                 if parent is None:
                     continue
                 key = id(parent)
@@ -74,7 +77,7 @@ def backprop(
                     if input_grad is not None:
                         data = input_grad.data
                         if data.shape != parent.shape or data.dtype != parent.dtype:
-                            _mismatch(node, parent, input_grads, input_grad)
+                            _mismatch(node, position - 1, data, parent.shape, parent.dtype)
                         previous = grads.get(key)
                         grads[key] = input_grad if previous is None else previous + input_grad
                     remaining = counts[key] - 1
@@ -86,7 +89,7 @@ def backprop(
                     data = input_grad.data
                     expected = parent.data
                     if data.shape != expected.shape or data.dtype != expected.dtype:
-                        _mismatch(node, parent, input_grads, input_grad)
+                        _mismatch(node, position - 1, data, expected.shape, expected.dtype)
                     previous = grads.get(key)
                     if previous is None:
                         grads[key] = input_grad
@@ -121,19 +124,11 @@ def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tup
     return input_grads
 
 
-def _mismatch(node: Node, parent: Any, input_grads: Any, input_grad: Any) -> None:
+def _mismatch(node: Node, position: int, data: Any, shape: tuple, dtype: Any) -> None:
     """The engine checks and never fixes: a wrong shape or dtype is a bug in the rule."""
-    position = next(
-        i
-        for i, (p, g) in enumerate(zip(node.parents, input_grads))
-        if p is parent and g is input_grad
-    )
-    data = input_grad.data
-    expected = parent if type(parent) is Node else parent.data
     raise GradientShapeError(
         f"the rule of {node.name} returned a gradient of shape {data.shape} and dtype "
-        f"{data.dtype} for input {position}, which has shape {expected.shape} and dtype "
-        f"{expected.dtype}"
+        f"{data.dtype} for input {position}, which has shape {shape} and dtype {dtype}"
     )
 
 
