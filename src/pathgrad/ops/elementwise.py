@@ -7,10 +7,15 @@ import math
 
 import numpy as np
 
-from pathgrad.ops.registry import as_tensor, needs_grad, op, value
+from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, needs_grad, op, value
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+# The four arithmetic ops are the engine's hottest path (every rule uses them too), so they
+# write value() and needs_grad() out: x if x is a number, else x.data; not a number and
+# x.requires_grad.
 
 
 @op("add", inputs=2, broadcast=True)
@@ -18,42 +23,49 @@ def add(x, y):
     def vjp(grad):
         return grad, grad
 
-    return value(x) + value(y), vjp
+    return (x if type(x) in NUMBER_TYPES else x.data) + (
+        y if type(y) in NUMBER_TYPES else y.data
+    ), vjp
 
 
 @op("sub", inputs=2, broadcast=True)
 def sub(x, y):
-    y_needs = needs_grad(y)  # a flag, not y: the rule needs no values
+    y_number = type(y) in NUMBER_TYPES
+    y_needs = not y_number and y.requires_grad  # a flag, not y: the rule needs no values
 
     def vjp(grad):
         return grad, (-grad if y_needs else None)
 
-    return value(x) - value(y), vjp
+    return (x if type(x) in NUMBER_TYPES else x.data) - (y if y_number else y.data), vjp
 
 
 @op("mul", inputs=2, broadcast=True)
 def mul(x, y):
+    x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
+    x_needs = not x_number and x.requires_grad
+    y_needs = not y_number and y.requires_grad
     # each input is kept only if the other's gradient needs it, as PyTorch saves them: a later
     # in-place change of an input no rule reads is then no error
-    x_needs, y_needs = needs_grad(x), needs_grad(y)
     kept_x, kept_y = (x if y_needs else None), (y if x_needs else None)
 
     def vjp(grad):
         return (grad * kept_y if x_needs else None), (grad * kept_x if y_needs else None)
 
-    return value(x) * value(y), vjp
+    return (x if x_number else x.data) * (y if y_number else y.data), vjp
 
 
 @op("div", inputs=2, broadcast=True)
 def div(x, y):
-    x_needs, y_needs = needs_grad(x), needs_grad(y)
+    x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
+    x_needs = not x_number and x.requires_grad
+    y_needs = not y_number and y.requires_grad
     kept_x = x if y_needs else None  # only y's gradient reads x
 
     def vjp(grad):
         # d(x/y)/dy = -x / y^2
         return (grad / y if x_needs else None), (-grad * kept_x / (y * y) if y_needs else None)
 
-    return value(x) / value(y), vjp
+    return (x if x_number else x.data) / (y if y_number else y.data), vjp
 
 
 @op("pow", inputs=2, broadcast=True, saves_out=True)
