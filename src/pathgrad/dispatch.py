@@ -41,10 +41,13 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
 
     This is every op's hot path, so the common arities are written out rather than looped.
     """
-    if not grad_mode.enabled or not definition.differentiable:
-        return _run_untracked(definition, args, kwargs)
     arity = definition.inputs
-    if arity == 1:
+    if not grad_mode.enabled or not definition.differentiable:
+        # off the record, as every rule of a first-order backward runs: no broadcast ops, no
+        # stale-view refresh, no node (STYLE: there a rule costs one thin wrapper per call)
+        record = False
+        args = _untracked_inputs(arity, definition, args)
+    elif arity == 1:
         x = args[0]
         if type(x) is not Tensor:
             x = as_tensor(x)
@@ -144,11 +147,8 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
     return result
 
 
-def _run_untracked(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Tensor:
-    """An op with recording off, as every rule runs during a first-order backward: inputs are
-    converted and the forward runs, but no broadcast is recorded, no stale view rebuilt, no
-    node made (STYLE: off the record, a rule costs one thin wrapper per call)."""
-    arity = definition.inputs
+def _untracked_inputs(arity: Any, definition: registry.OpDefinition, args: tuple) -> tuple:
+    """`args` with every tensor input converted, for an op that records nothing."""
     if arity == 1:
         if type(args[0]) is not Tensor:
             args = (as_tensor(args[0]),) + args[1:]
@@ -160,20 +160,7 @@ def _run_untracked(definition: registry.OpDefinition, args: tuple, kwargs: dict)
             args = (_operand(x), _operand(y)) + args[2:]
     else:
         args = _prepare_inputs(definition, args)[1]
-    try:
-        out = definition.forward(*args, **kwargs)[0]
-    except ValueError:
-        if definition.broadcast:
-            _raise_if_unbroadcastable(definition.name, args[:arity])
-        raise
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    result = _new_tensor(Tensor)
-    result.data = out
-    result.grad = None
-    result.grad_fn = None
-    result.requires_grad = False
-    return result
+    return args
 
 
 def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
