@@ -14,7 +14,7 @@ import numpy as np
 
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import OWN_FILES, USER_FILES, is_own_code
+from pathgrad.errors import USER_FILES, user_frame
 from pathgrad.ops import broadcast, registry
 from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.tensor import Tensor, as_tensor
@@ -131,8 +131,8 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             node.site_code = None
         else:
             code = frame.f_code
-            if code.co_filename not in USER_FILES:
-                frame = _user_frame(frame)
+            if code.co_filename not in USER_FILES:  # a composite's frame, or not yet sorted
+                frame = user_frame(2)
                 code = None if frame is None else frame.f_code
             node.site_code = code
             if code is not None:
@@ -203,23 +203,6 @@ def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Ten
 
 
 _getframe = sys._getframe
-
-
-def _user_frame(frame: Any) -> Any:
-    """The innermost frame outside pathgrad, from `frame` (two above `apply`) outwards, or None.
-
-    Frames are probed by depth with sys._getframe, which makes an object only of the frame it
-    returns, rather than by walking f_back, which makes one of every frame on the way."""
-    depth = 3  # this function, apply, the op's call, then `frame`
-    filename = frame.f_code.co_filename
-    while filename in OWN_FILES or (filename not in USER_FILES and is_own_code(frame.f_code)):
-        depth += 1
-        try:
-            frame = _getframe(depth)
-        except ValueError:  # the whole stack is pathgrad's
-            return None
-        filename = frame.f_code.co_filename
-    return frame
 
 
 # Tensor.__init__ and Node's fields without a call: every op's output and node are made here.

@@ -8,12 +8,21 @@ import sys
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def user_frame():
-    """The innermost frame outside pathgrad, or None when there is none."""
-    frame = sys._getframe(1)
-    while frame is not None and is_own_code(frame.f_code):
-        frame = frame.f_back
-    return frame
+def user_frame(depth: int = 1):
+    """The innermost frame outside pathgrad, searched outwards from `depth` frames above the
+    caller, or None when there is none.
+
+    Frames are probed by depth with sys._getframe, which makes an object only of the frame it
+    returns, rather than by walking f_back, which makes one of every frame on the way."""
+    depth += 1  # this function's own frame
+    while True:
+        try:
+            frame = sys._getframe(depth)
+        except ValueError:  # the whole stack is pathgrad's
+            return None
+        if not is_own_code(frame.f_code):
+            return frame
+        depth += 1
 
 
 def user_frame_location() -> str:
