@@ -83,6 +83,13 @@ def stale_view_changed_under_no_grad(L, a, b):
     return v * b[:2]
 
 
+def non_leaf_changed_under_no_grad(L, a, b):
+    x = a * b
+    with L.no_grad():
+        x.add_(0.5)  # the value moves, the graph stays: x is still a * b to autograd
+    return x * x
+
+
 CASES = [
     slice_times_two,
     relu_in_place,
@@ -93,6 +100,7 @@ CASES = [
     transpose_view_in_place,
     stale_view_read_under_no_grad,
     stale_view_changed_under_no_grad,
+    non_leaf_changed_under_no_grad,
 ]
 
 

@@ -63,7 +63,8 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
                 "what it views. Change a .clone() of it, or make the view with gradients on."
             )
         new = _write(target, new, op_name)
-        if new.grad_fn is not None or target.grad_fn is not None:
+        # under no_grad the value changes and the graph stays as it was, as in PyTorch
+        if grad_mode.enabled and (new.grad_fn is not None or target.grad_fn is not None):
             target.grad_fn = new.grad_fn
             target.requires_grad = new.requires_grad or target.requires_grad
     version = versions.record_change(base, op_name, site)
