@@ -77,6 +77,16 @@ def test_out_of_range_index_is_an_index_error():
         x.sum(2)
 
 
+def test_view_that_would_copy_is_refused_as_in_pytorch():
+    x = pg.arange(12.0).reshape(3, 4)
+    with pytest.raises(
+        pg.ShapeError,
+        match=r"view at test_errors\.py:\d+: a tensor of shape \(4, 3\) with strides \(1, 4\) .* "
+        r"cannot be viewed as \(12,\) without copying; use \.reshape\(\)",
+    ):
+        x.T.view(-1)
+
+
 def test_reshape_names_both_shapes_and_counts():
     with pytest.raises(
         pg.ShapeError,

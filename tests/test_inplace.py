@@ -149,6 +149,20 @@ def test_changing_an_input_no_rule_reads_is_no_error():
     assert a.grad.tolist() == [2.0, 1.0, 0.0, 1.0]
 
 
+def test_view_shares_memory_and_contiguous_copies_only_when_it_must():
+    x = pg.arange(12.0).reshape(3, 4)
+    flat = x.view(-1)
+    flat[0] = 100.0
+    assert x[0, 0].item() == 100.0
+    assert x.is_contiguous() and x.contiguous() is x
+    t = x.T
+    assert not t.is_contiguous()
+    copy = t.contiguous()
+    assert copy.is_contiguous() and copy.view(-1).tolist() == t.reshape(-1).tolist()
+    copy.view(-1)[0] = -1.0
+    assert x[0, 0].item() == 100.0
+
+
 def test_views_share_memory_with_their_base():
     x = pg.zeros(2, 3)
     row = x[1]

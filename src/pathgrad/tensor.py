@@ -466,8 +466,14 @@ class Tensor:
     def reshape(self, *shape_):
         return shape.reshape(self, *shape_)
 
-    def view(self, *shape_):
-        return shape.reshape(self, *shape_)
+    view = shape_ops.view
+
+    def contiguous(self) -> Tensor:
+        """This tensor if its memory is in row-major order, else a row-major copy (in the graph)."""
+        return self if self.data.flags.c_contiguous else elementwise.clone(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
 
     transpose = shape_ops.transpose
 

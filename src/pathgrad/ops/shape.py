@@ -48,8 +48,24 @@ def reshape(x, *shape):
 
 
 def view(x, *shape):
-    """`reshape` under PyTorch's other name."""
-    return reshape(x, *shape)
+    """`reshape` that never copies, as PyTorch's view: a shape that the tensor's strides cannot
+    give without copying is an error (reshape copies when it must)."""
+    x = as_tensor(x)
+    source = x.data.shape
+    shape = sizes_argument(shape)
+    if shape != source:
+        shape = resolve_shape("view", source, shape)
+    probe = x.data.view()
+    try:
+        probe.shape = shape  # NumPy refuses exactly when the new shape needs a copy
+    except AttributeError:
+        strides = tuple(s // x.data.itemsize for s in x.data.strides)
+        raise ShapeError(
+            f"{op_context('view')}: a tensor of shape {source} with strides {strides} (a "
+            f"transpose or a slice) cannot be viewed as {shape} without copying; use "
+            ".reshape(), which copies when it must, or .contiguous() first"
+        ) from None
+    return reshape(x, shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
