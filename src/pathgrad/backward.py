@@ -116,9 +116,14 @@ def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]
         _add_into_grad(leaf, data)
 
 
-# references to a .grad array that nothing else holds, inside _add_into_grad: the tensor's
-# slot, the local name, and sys.getrefcount's own argument
-_ONLY_GRAD_HOLDS_IT = 3
+def _references_to_data(t: Tensor) -> int:
+    """How many references t.data has, counted from here (0 where Python cannot count)."""
+    return sys.getrefcount(t.data) if hasattr(sys, "getrefcount") else 0
+
+
+# the count for an array that nothing but its tensor holds, measured rather than assumed, as
+# interpreters differ in the references a call itself holds
+_ONLY_ITS_TENSOR_HOLDS_IT = _references_to_data(Tensor(np.zeros(1)))
 
 
 def _add_into_grad(leaf: Tensor, data: np.ndarray) -> None:
@@ -126,20 +131,22 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray) -> None:
     the sum; out of place when the array is shared (a view of it, a hook that kept it), is a
     view itself, or cannot take the sum in place."""
     current = leaf.grad
-    held = current.data
-    if (
-        current.grad_fn is None
-        and held.base is None
-        and held.flags.writeable
-        and held.shape == data.shape
-        and held.dtype == data.dtype
-        and sys.getrefcount(held) <= _ONLY_GRAD_HOLDS_IT
-    ):
-        held += data
-        # counted like any in-place change: a graph that saved this .grad must not use it now
-        versions.record_change(current, "backward (accumulating into .grad)", user_frame_location())
-    else:
-        leaf.grad = Tensor(held + data)
+    # counted before this function holds the array itself
+    if current.grad_fn is None and 0 < _references_to_data(current) <= _ONLY_ITS_TENSOR_HOLDS_IT:
+        held = current.data
+        if (
+            held.base is None
+            and held.flags.writeable
+            and held.shape == data.shape
+            and held.dtype == data.dtype
+        ):
+            held += data
+            # counted like any in-place change: a graph that saved this .grad must not use it
+            versions.record_change(
+                current, "backward (accumulating into .grad)", user_frame_location()
+            )
+            return
+    leaf.grad = Tensor(current.data + data)
 
 
 __all__ = ["root_of", "run_backward", "seed_for", "wrap_saved_output"]
