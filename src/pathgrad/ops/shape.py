@@ -55,16 +55,14 @@ def view(x, *shape):
     shape = sizes_argument(shape)
     if shape != source:
         shape = resolve_shape("view", source, shape)
-    probe = x.data.view()
-    try:
-        probe.shape = shape  # NumPy refuses exactly when the new shape needs a copy
-    except AttributeError:
+    viewed = x.data.reshape(shape)
+    if viewed.size and not np.may_share_memory(viewed, x.data):  # NumPy had to copy
         strides = tuple(s // x.data.itemsize for s in x.data.strides)
         raise ShapeError(
             f"{op_context('view')}: a tensor of shape {source} with strides {strides} (a "
             f"transpose or a slice) cannot be viewed as {shape} without copying; use "
             ".reshape(), which copies when it must, or .contiguous() first"
-        ) from None
+        )
     return reshape(x, shape)
 
 
