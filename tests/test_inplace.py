@@ -163,6 +163,15 @@ def test_view_shares_memory_and_contiguous_copies_only_when_it_must():
     assert x[0, 0].item() == 100.0
 
 
+def test_views_share_the_version_counter_of_their_base():
+    x = pg.zeros(4)
+    v = x[1:]
+    assert (x._version, v._version) == (0, 0)
+    v.add_(1.0)
+    x.mul_(2.0)
+    assert (x._version, v._version, x.detach()._version) == (2, 2, 2)
+
+
 def test_views_share_memory_with_their_base():
     x = pg.zeros(2, 3)
     row = x[1]

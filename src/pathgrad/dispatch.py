@@ -175,14 +175,14 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
     view._base = base
     if grad_mode.enabled:  # as PyTorch: a view made under no_grad is not a differentiable view
         view._view_of = (source, definition, args[1:], kwargs)
-        view._view_version = base._version
+        view._view_version = base._version_count
 
 
 def refresh_if_stale(view: Tensor) -> None:
     """A view whose base changed in place since its grad_fn was made gets a new grad_fn: the
     view op replayed on the base as it is now (PyTorch regenerates views the same way)."""
     base = view._base
-    if view._view_version == base._version or view._view_of is None or not grad_mode.enabled:
+    if view._view_version == base._version_count or view._view_of is None or not grad_mode.enabled:
         return  # under no_grad nothing is recorded, so the view stays stale until it is
     source, definition, params, kwargs = view._view_of
     if source._base is not None:
@@ -191,7 +191,7 @@ def refresh_if_stale(view: Tensor) -> None:
     if fresh.grad_fn is not None:
         view.grad_fn = fresh.grad_fn
         view.requires_grad = True
-    view._view_version = base._version
+    view._view_version = base._version_count
 
 
 def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Tensor:

@@ -47,7 +47,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     if target._base is not None:
         dispatch.refresh_if_stale(target)
     # a stale view (refreshed only when recording) must stay stale after an untracked change
-    fresh = target._base is not None and target._view_version == base._version
+    fresh = target._base is not None and target._view_version == base._version_count
     changed_outputs = _nodes_saving_memory(target, base)
     chain = _view_chain(target, base) if target._base is not None else None
     if chain is not None and grad_mode.enabled:

@@ -37,7 +37,7 @@ class Tensor:
     _base = None
     _view_of = None
     _view_version = 0
-    _version = 0
+    _version_count = 0  # kept on the base: views share it
     # numpy defers `ndarray * tensor` to Tensor.__rmul__ instead of converting the tensor
     __array_ufunc__ = None
 
@@ -101,6 +101,12 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has had, counted on its base so that
+        views share it (PyTorch's `_version`)."""
+        return (self if self._base is None else self._base)._version_count
 
     @property
     def is_leaf(self) -> bool:

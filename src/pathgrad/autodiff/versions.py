@@ -32,8 +32,8 @@ def record_change(base: Any, op: str, site: str) -> int:
     """Note an in-place change of `base`'s memory; returns its new version."""
     global epoch
     epoch += 1
-    version = base._version + 1
-    base._version = version
+    version = base._version_count + 1
+    base._version_count = version
     changes = base.__dict__.get("_changes")
     if changes is None:
         changes = base._changes = deque(maxlen=KEPT_CHANGES)
@@ -70,7 +70,7 @@ def check_saved(node: Any) -> None:
                 saved_text = f"version {saved} or earlier"  # older changes were not kept
             else:
                 saved_text = f"version {saved}"
-            versions_text = f": {saved_text} when saved, version {base._version} now"
+            versions_text = f": {saved_text} when saved, version {base._version_count} now"
             raise RuntimeError(_message(node, tensor.data.shape, later[0], versions_text))
 
 
