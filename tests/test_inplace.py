@@ -163,6 +163,36 @@ def test_view_shares_memory_and_contiguous_copies_only_when_it_must():
     assert x[0, 0].item() == 100.0
 
 
+def test_detached_memory_may_change_in_place_and_the_change_is_counted():
+    a = pg.tensor(A, requires_grad=True)
+    y = a * a  # saves a
+    d = a.detach()
+    d[0] = 10.0  # allowed, as in PyTorch: detach() cut the graph, not the memory
+    assert a[0].item() == 10.0 and a._version == 1
+    with pytest.raises(RuntimeError, match=r"changed in place by setitem"):
+        y.sum().backward()
+    with pg.no_grad():
+        view_of_detached = a.detach()[1:]
+    view_of_detached.mul_(2.0)  # a view of detached memory is no view of a
+    assert a[1].item() == 2 * A[1]
+
+
+def test_a_view_made_under_no_grad_is_refused_where_pytorch_refuses_it():
+    a = pg.tensor(A, requires_grad=True)
+    x = a * 1
+    with pg.no_grad():
+        w = x[1:]
+    with pytest.raises(RuntimeError, match="made under no_grad"):
+        w.mul_(2.0)  # the change could not reach x's graph
+    x.add_(0.5)  # recorded, so w's value now carries a change autograd knows about
+    with pytest.raises(
+        RuntimeError, match=r"\(add_ at test_inplace\.py:\d+\): whether .* ambiguous"
+    ):
+        (w * 2).sum()
+    with pg.no_grad():
+        w.mul_(2.0)  # untracked, as the view was made: allowed
+
+
 def test_views_share_the_version_counter_of_their_base():
     x = pg.zeros(4)
     v = x[1:]

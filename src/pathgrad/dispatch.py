@@ -173,17 +173,24 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
         return  # NumPy made a copy (a reshape of strided memory, an advanced index)
     base = source._base if source._base is not None else source
     view._base = base
+    view._view_version = base._version_count
     if grad_mode.enabled:  # as PyTorch: a view made under no_grad is not a differentiable view
         view._view_of = (source, definition, args[1:], kwargs)
-        view._view_version = base._version_count
+    elif source.requires_grad or source._untracked_view_of_grad:
+        # a constant until a recorded in-place change of its memory makes it ambiguous
+        view._untracked_view_of_grad = True
 
 
 def refresh_if_stale(view: Tensor) -> None:
     """A view whose base changed in place since its grad_fn was made gets a new grad_fn: the
     view op replayed on the base as it is now (PyTorch regenerates views the same way)."""
     base = view._base
-    if view._view_version == base._version_count or view._view_of is None or not grad_mode.enabled:
+    if view._view_version == base._version_count or not grad_mode.enabled:
         return  # under no_grad nothing is recorded, so the view stays stale until it is
+    if view._view_of is None:
+        if view._untracked_view_of_grad and base._recorded_change > view._view_version:
+            _refuse_untracked_view(base)
+        return
     source, definition, params, kwargs = view._view_of
     if source._base is not None:
         refresh_if_stale(source)
@@ -192,6 +199,17 @@ def refresh_if_stale(view: Tensor) -> None:
         view.grad_fn = fresh.grad_fn
         view.requires_grad = True
     view._view_version = base._version_count
+
+
+def _refuse_untracked_view(base: Tensor) -> None:
+    change = base._changes[-1]
+    raise RuntimeError(
+        f"a view made under no_grad() of a tensor that requires grad is used after its memory "
+        f"was changed in place while gradients were recorded ({change.op} at "
+        f"{change.site or 'an unknown line'}): whether the view carries that change's gradient "
+        "is ambiguous, so pathgrad refuses, as PyTorch does. Make the view and the change both "
+        "under no_grad(), or both outside it."
+    )
 
 
 def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Tensor:

@@ -42,25 +42,26 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     is counted, so a node that saved the old value refuses to run backward with the new one.
     """
     site = user_frame_location()
-    base = target._base if target._base is not None else target
-    _check_in_place_allowed(target, base, op_name, site)
+    base = target._base if target._base is not None else target  # owns the version counter
+    root, chain = _view_chain(target)
+    _check_in_place_allowed(target, base, root, op_name, site)
     if target._base is not None:
         dispatch.refresh_if_stale(target)
     # a stale view (refreshed only when recording) must stay stale after an untracked change
     fresh = target._base is not None and target._view_version == base._version_count
     changed_outputs = _nodes_saving_memory(target, base)
-    chain = _view_chain(target, base) if target._base is not None else None
-    if chain is not None and grad_mode.enabled:
-        _in_place_of_view(target, base, chain, compute, op_name)
+    if chain and grad_mode.enabled and (root is base or root._detached):
+        _in_place_of_view(target, root, chain, compute, op_name)
     else:
         old = target.data.copy() if keeps_old and grad_mode.enabled else target.data
         stand_in = Tensor(old, target.grad_fn, target.requires_grad and grad_mode.enabled)
         new = compute(stand_in)
-        if target._base is not None and new.requires_grad:
+        if target._base is not None and not target._detached and new.requires_grad:
             raise RuntimeError(
                 f"{op_context(op_name)}: this tensor views memory through detach() or a view "
-                "made under no_grad(), so a change that needs gradients cannot be recorded on "
-                "what it views. Change a .clone() of it, or make the view with gradients on."
+                "made under no_grad(), so an in-place change that needs gradients cannot be "
+                "recorded on what it views. Change a .clone() of it, or make the view with "
+                "gradients on."
             )
         new = _write(target, new, op_name)
         # under no_grad the value changes and the graph stays as it was, as in PyTorch
@@ -68,6 +69,8 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
             target.grad_fn = new.grad_fn
             target.requires_grad = new.requires_grad or target.requires_grad
     version = versions.record_change(base, op_name, site)
+    if grad_mode.enabled:
+        base._recorded_change = version
     for node in changed_outputs:
         node.output_changed = versions.Change(versions.epoch, version, op_name, site)
     if fresh:
@@ -75,7 +78,9 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     return target
 
 
-def _check_in_place_allowed(target: Tensor, base: Tensor, op_name: str, site: str) -> None:
+def _check_in_place_allowed(
+    target: Tensor, base: Tensor, root: Tensor, op_name: str, site: str
+) -> None:
     where_ = f"{op_name} at {site}" if site else op_name
     if not target.data.flags.writeable:
         raise RuntimeError(
@@ -83,7 +88,18 @@ def _check_in_place_allowed(target: Tensor, base: Tensor, op_name: str, site: st
             "view (expand, broadcast_to), whose elements share memory, or read-only data. "
             "Change a .clone() of it instead."
         )
-    if grad_mode.enabled and base.grad_fn is None and base.requires_grad:
+    if not grad_mode.enabled or root._detached:
+        return  # detach() cut the graph: its memory may change, the version counts it
+    if root is not base:  # a view made under no_grad, or a view of one
+        if not root._untracked_view_of_grad:
+            return  # made from memory no gradient tracks
+        raise RuntimeError(
+            f"{where_}: this view of a tensor that requires grad (shape {base.shape}) was made "
+            "under no_grad(), so it cannot be changed in place while gradients are recorded: "
+            "the change could not reach what it views (PyTorch refuses this too). Make the "
+            "view with gradients on, change it under no_grad(), or change a .clone() of it."
+        )
+    if base.grad_fn is None and base.requires_grad:
         what = "a leaf tensor" if base is target else "a view of a leaf tensor"
         raise RuntimeError(
             f"{where_}: {what} that requires grad (shape {base.shape}) cannot be changed in "
@@ -133,19 +149,18 @@ def _fit_in_place(new: Any, like: Tensor, op_name: str) -> Tensor:
     return new.to(like.dtype)
 
 
-def _view_chain(view: Tensor, base: Tensor) -> list[tuple] | None:
-    """The view ops that lead from `base` to `view`, in order; None when a link was not
-    recorded (a view made under no_grad, or by detach)."""
+def _view_chain(view: Tensor) -> tuple[Tensor, list[tuple]]:
+    """The tensor a view's recorded view ops start from, and those ops in order (none for a
+    tensor that is no recorded view). The start is the memory's base, a detach() result, or a
+    view made under no_grad, whose link to its source was not recorded."""
     chain = []
     t = view
-    while t is not base:
-        if t._view_of is None:
-            return None
+    while t._view_of is not None:
         source, definition, params, kwargs = t._view_of
         chain.append((definition, params, kwargs))
         t = source
     chain.reverse()
-    return chain
+    return t, chain
 
 
 def _replay(start: Tensor, chain: list[tuple]) -> Tensor:

@@ -31,13 +31,17 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__", "__dict__")
     # Rarely set, so class defaults rather than per-tensor stores on every op's hot path:
     # hooks, and the view bookkeeping (the tensor whose memory this one views, the view op that
-    # made it, the base's version when its grad_fn was made, the count of in-place changes).
+    # made it, the base's version when its grad_fn was made, the count of in-place changes,
+    # whether detach() cut it from the graph).
     _hooks = None
     _retains_grad = False
     _base = None
     _view_of = None
     _view_version = 0
     _version_count = 0  # kept on the base: views share it
+    _detached = False  # made by detach(): memory shared with its base, graph cut
+    _untracked_view_of_grad = False  # a view made under no_grad of a tensor that requires grad
+    _recorded_change = 0  # on a base: the version its last recorded in-place change made
     # numpy defers `ndarray * tensor` to Tensor.__rmul__ instead of converting the tensor
     __array_ufunc__ = None
 
@@ -151,6 +155,7 @@ class Tensor:
         """The same data, cut from the graph (it shares the version counter, as PyTorch's)."""
         detached = Tensor(self.data)
         detached._base = self._base if self._base is not None else self
+        detached._detached = True
         return detached
 
     # in-place changes, recorded so gradients flow through them (see _in_place)
