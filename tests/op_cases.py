@@ -18,6 +18,7 @@ from pathgrad.ops.index import (
     normalize_index,
     scatter_add_zeros,
 )
+from pathgrad.ops.linalg import batched_matmul
 
 ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
 POSITIVE = "positive"  # in [0.5, 2]
@@ -158,6 +159,22 @@ CASES: list[Case] = [
     Case("matmul", lambda L, x, y: x @ y, [(2, 1, 3, 4), (5, 4, 2)]),
     Case("matmul", lambda L, x, y: x @ y, [(4,), (2, 4, 3)]),
     Case("matmul", lambda L, x, y: x @ y, [(2, 3, 4), (4,)]),
+    # the transposed forms the rules of matmul use (pathgrad's own primitive: no torch name)
+    Case(
+        "matmul",
+        lambda L, x, y: batched_matmul(x, y, True, False),
+        [(2, 4, 3), (2, 4, 5)],
+        torch=False,
+    ),
+    Case(
+        "matmul", lambda L, x, y: batched_matmul(x, y, False, True), [(3, 4), (5, 4)], torch=False
+    ),
+    Case(
+        "matmul",
+        lambda L, x, y: batched_matmul(x, y, True, True),
+        [(2, 4, 3), (2, 5, 4)],
+        torch=False,
+    ),
 ]
 
 # Compositions of primitives: no rules of their own, checked all the same.

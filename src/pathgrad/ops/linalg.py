@@ -12,22 +12,35 @@ from pathgrad.ops.shape import reshape, squeeze, transpose, unsqueeze
 
 
 @op("matmul", inputs=2)
-def batched_matmul(a, b):
-    """a @ b for a (..., n, k) and b (..., k, m); every operand that needs a gradient already
-    has the full batch shape, so no rule reduces."""
+def batched_matmul(a, b, transpose_a=False, transpose_b=False):
+    """a @ b for a (..., n, k) and b (..., k, m), either taken transposed in its last two dims.
+    Every operand that needs a gradient already has the full batch shape, so no rule reduces;
+    the transposed forms let the rule be products alone, with no transpose ops."""
 
     a_needs, b_needs = a.requires_grad, b.requires_grad  # matmul's operands are tensors
     kept_a, kept_b = (a if b_needs else None), (b if a_needs else None)  # as mul keeps them
 
     def vjp(grad):
-        # dL/da = dL/dd @ b^T, dL/db = a^T @ dL/dd (the seed derivation); the primitive itself,
-        # as the shapes already agree
-        return (
-            batched_matmul(grad, transpose(kept_b, -2, -1)) if a_needs else None,
-            batched_matmul(transpose(kept_a, -2, -1), grad) if b_needs else None,
-        )
+        # for C = A'B' (A' = A or A^T, B' likewise): dL/dA' = dL/dC B'^T and dL/dB' = A'^T dL/dC,
+        # the seed derivation; an operand taken transposed gets the transposed gradient
+        grad_a = grad_b = None
+        if a_needs:
+            grad_a = (
+                batched_matmul(kept_b, grad, transpose_b, True)  # (G B'^T)^T = B' G^T
+                if transpose_a
+                else batched_matmul(grad, kept_b, False, not transpose_b)
+            )
+        if b_needs:
+            grad_b = (
+                batched_matmul(grad, kept_a, True, transpose_a)  # (A'^T G)^T = G^T A'
+                if transpose_b
+                else batched_matmul(kept_a, grad, not transpose_a, False)
+            )
+        return grad_a, grad_b
 
-    return np.matmul(a.data, b.data), vjp
+    a_data = a.data.swapaxes(-2, -1) if transpose_a else a.data
+    b_data = b.data.swapaxes(-2, -1) if transpose_b else b.data
+    return np.matmul(a_data, b_data), vjp
 
 
 def matmul(a, b):
