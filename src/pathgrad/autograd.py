@@ -9,7 +9,7 @@ from typing import Any
 from pathgrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from pathgrad.backward import root_of, run_backward, seed_for, wrap_saved_output
+from pathgrad.backward import root_of, run_backward, run_leaf_hooks, seed_for, wrap_saved_output
 from pathgrad.tensor import Tensor
 
 
@@ -49,10 +49,13 @@ def grad(
         retain_graph=retain_graph,
         create_graph=create_graph,
         capture=capture,
+        capture_before_hooks=True,
     )
     results = []
     for position, t in enumerate(inputs_list):
         g = grads.get(id(t.grad_fn) if t.grad_fn is not None else id(t))
+        if g is not None and t.grad_fn is None:
+            g = run_leaf_hooks(t, g)  # a non-leaf's hooks ran in the sweep
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: input {position} (shape {t.shape}) was not used to compute the outputs; "

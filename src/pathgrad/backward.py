@@ -86,6 +86,8 @@ def run_backward(
     )
     stored = {id(seed.data)}
     for target in leaves if wanted is None else wanted:
+        if target.grad_fn is not None and target._retains_grad:
+            continue  # its retain_grad hook stored the gradient during the sweep
         grad = grads.get(id(target.grad_fn) if target.grad_fn is not None else id(target))
         if grad is not None:
             _accumulate(target, grad, create_graph, stored)
@@ -94,13 +96,20 @@ def run_backward(
 _NOTHING: frozenset[int] = frozenset()
 
 
-def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]) -> None:
-    """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out."""
+def run_leaf_hooks(leaf: Tensor, grad: Tensor) -> Tensor:
+    """A leaf's hooks, in the order registered, on its whole gradient; one that returns a
+    tensor replaces it (backward stores the result, autograd.grad returns it, as PyTorch)."""
     if leaf._hooks is not None:
         for hook in list(leaf._hooks.values()):
             replaced = hook(grad)
             if replaced is not None:
                 grad = replaced
+    return grad
+
+
+def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]) -> None:
+    """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out."""
+    grad = run_leaf_hooks(leaf, grad)
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         return
@@ -149,4 +158,4 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray) -> None:
     leaf.grad = Tensor(current.data + data)
 
 
-__all__ = ["root_of", "run_backward", "seed_for", "wrap_saved_output"]
+__all__ = ["root_of", "run_backward", "run_leaf_hooks", "seed_for", "wrap_saved_output"]

@@ -30,12 +30,15 @@ def backprop(
     retain_graph: bool = False,
     create_graph: bool = False,
     capture: frozenset[int] = frozenset(),
+    capture_before_hooks: bool = False,
 ) -> tuple[dict[int, Any], list]:
     """Gradients of sum(seed * root) for every leaf reached (keyed by id) and for `capture` nodes.
 
     A node runs once every consumer has sent its gradient, so each gradient is complete (summed
     across paths) before it is used. `wrap(array, node)` makes the tensor a rule sees as `out`
-    for ops that save their output. Returns (gradients by id, leaves reached in order).
+    for ops that save their output. A captured gradient is the one after the node's hooks
+    (what backward(inputs=...) stores), or before them (what autograd.grad returns, as
+    PyTorch). Returns (gradients by id, leaves reached in order).
     """
     counts = dependency_counts(roots)
     grads: dict[int, Any] = {}
@@ -61,9 +64,12 @@ def backprop(
             if grad is None:
                 input_grads: Any = (None,) * len(parents)
             else:
+                wanted = capture and id(node) in capture
+                if wanted and capture_before_hooks:
+                    captured[id(node)] = grad
                 if node.hooks is not None:
                     grad = _run_hooks(node.hooks, grad)
-                if capture and id(node) in capture:
+                if wanted and not capture_before_hooks:
                     captured[id(node)] = grad
                 input_grads = _call_rule(node, grad, wrap, retain_graph)
             position = 0
