@@ -201,6 +201,11 @@ class Tensor:
         return elementwise.where(mask, value, self)
 
     def __setitem__(self, key, value) -> None:
+        split = index.torch_order(key, self.data.ndim)
+        if split is not None:  # integers first, then arrays, as PyTorch reads the index
+            basic, arrays = split
+            self[basic][arrays] = value
+            return
         positions = index._Normalized(*index.normalize_index(key))
         region = self.data[positions[0]]
         if type(value) is Tensor and inplace.same_memory(value.data, region):

@@ -46,9 +46,59 @@ def _describe(index: tuple) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
-@op("getitem", view="maybe")
+def torch_order(index, ndim: int) -> tuple[tuple, tuple] | None:
+    """PyTorch applies integer indices before arrays and masks; NumPy counts an integer as one
+    more array when both appear, and then moves the result's dims to the front when the arrays
+    stand apart (x[0, :, [1]] is (1, n) in NumPy, (n, 1) in PyTorch); an ... between arrays
+    parts them for NumPy even where it takes no dims. Returns the basic part and the array part
+    (... written out), to apply one after the other, or None where NumPy's single step agrees."""
+    if not isinstance(index, tuple):
+        return None  # one item cannot be both
+    items = index
+    integers = [isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in items]
+    dims = [_array_dims(i) for i in items]
+    if not any(dims) or not (any(integers) or any(i is Ellipsis for i in items)):
+        return None  # an ... that takes no dims still parts the arrays for NumPy, not PyTorch
+    taken = sum(d or (0 if i is None or i is Ellipsis else 1) for i, d in zip(items, dims))
+    basic, arrays = [], []
+    for item, is_integer, array_dims in zip(items, integers, dims):
+        if array_dims:
+            basic.extend([slice(None)] * array_dims)
+            arrays.append(item)
+        elif item is Ellipsis:
+            basic.append(Ellipsis)
+            arrays.extend([slice(None)] * (ndim - taken))
+        else:
+            basic.append(item)
+            if not is_integer:  # a slice keeps its dim, None makes one
+                arrays.append(slice(None))
+    return tuple(basic), tuple(arrays)
+
+
+def _array_dims(item) -> int:
+    """The dims an array index takes: 1 for integers, its own for a mask; 0 if no array."""
+    data = item.data if hasattr(item, "grad_fn") else item
+    if isinstance(data, list):
+        data = np.asarray(data)
+    if not isinstance(data, np.ndarray) or data.ndim == 0:
+        return 0
+    return data.ndim if data.dtype.kind == "b" else 1
+
+
 def getitem(x, index):
-    """x[index] with ints, slices, None, ..., integer arrays or tensors and boolean masks."""
+    """x[index] with ints, slices, None, ..., integer arrays or tensors and boolean masks, in
+    PyTorch's order: integers first, then arrays (see torch_order)."""
+    x = as_tensor(x)
+    split = None if isinstance(index, _Normalized) else torch_order(index, x.data.ndim)
+    if split is None:
+        return lookup(x, index)
+    basic, arrays = split
+    return lookup(lookup(x, basic), arrays)
+
+
+@op("getitem", view="maybe")
+def lookup(x, index):
+    """x[index] as NumPy reads it: the primitive under getitem."""
     index, advanced = (
         index if isinstance(index, _Normalized) else _Normalized(*normalize_index(index))
     )
@@ -85,7 +135,7 @@ def index_put_zeros(values, shape, index):
         out[positions] = values.data
 
     def vjp(grad):
-        return getitem(grad, index)
+        return lookup(grad, index)
 
     return out, vjp
 
@@ -190,8 +240,6 @@ def index_put(x, values, index):
 
     def vjp(grad):
         # the overwritten places pass no gradient to x; values get what reached them
-        return index_put(grad, 0.0, normalized), (
-            getitem(grad, normalized) if values_need else None
-        )
+        return index_put(grad, 0.0, normalized), (lookup(grad, normalized) if values_need else None)
 
     return out, vjp
