@@ -1,0 +1,73 @@
+"""Small behaviours of the tensor API, side by side with PyTorch: what each returns, in what
+shape and dtype, and what shares memory."""
+
+import pytest
+
+import pathgrad as pg
+
+
+def behaviours(L):
+    out = {}
+    a = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (a * a).sum()
+    y.backward()
+    a.grad.zero_()
+    out["grad zero_"] = a.grad.tolist()
+    b = a * 2
+    out["nonleaf grad"] = b.grad
+    t2 = L.tensor(a.detach().numpy())
+    out["tensor from tensor data requires_grad"] = t2.requires_grad
+    c = a.detach()
+    c[0] = 10.0
+    out["detach shares memory"] = a.tolist()[0]
+    with L.no_grad():
+        a -= 1.0
+    out["after no_grad update"] = a.tolist()
+    out["is_leaf"] = (a.is_leaf, b.is_leaf)
+    d = L.ones(2, 3)
+    out["sum dims"] = d.sum(dim=(0, 1)).item()
+    out["mean keepdim shape"] = tuple(d.mean(1, keepdim=True).shape)
+    out["max dim"] = [x.tolist() for x in L.tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1)]
+    out["std"] = round(L.tensor([1.0, 2.0, 4.0]).std().item(), 6)
+    out["expand shape"] = tuple(L.tensor([[1.0], [2.0]]).expand(2, 3).shape)
+    out["repeat"] = L.tensor([1.0, 2.0]).repeat(2, 2).tolist()
+    out["split"] = [x.tolist() for x in L.arange(5.0).split(2)]
+    out["chunk"] = [x.tolist() for x in L.arange(5.0).chunk(2)]
+    out["squeeze"] = tuple(L.zeros(1, 2, 1).squeeze().shape)
+    out["argmax keepdim"] = L.tensor([[1.0, 3.0], [4.0, 0.0]]).argmax(dim=1, keepdim=True).tolist()
+    out["int tensor dtype"] = str(L.tensor([1, 2]).dtype).split(".")[-1]
+    out["float tensor dtype"] = str(L.tensor([1.0]).dtype).split(".")[-1]
+    out["arange int"] = str(L.arange(3).dtype).split(".")[-1]
+    out["linspace"] = L.linspace(0, 1, 3).tolist()
+    out["eye"] = L.eye(2).tolist()
+    out["full"] = L.full((2,), 7.0).tolist()
+    out["gather"] = (
+        L.tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, L.tensor([[0, 0], [1, 0]])).tolist()
+    )
+    out["index_select"] = L.tensor([[1.0, 2.0], [3.0, 4.0]]).index_select(0, L.tensor([1])).tolist()
+    out["where scalar"] = L.where(L.tensor([True, False]), L.tensor([1.0, 2.0]), 0.0).tolist()
+    out["clamp min only"] = L.tensor([-1.0, 2.0]).clamp(min=0.0).tolist()
+    out["flatten"] = tuple(L.zeros(2, 3, 4).flatten(1).shape)
+    out["permute"] = tuple(L.zeros(2, 3, 4).permute(2, 0, 1).shape)
+    out["transpose"] = tuple(L.zeros(2, 3, 4).transpose(0, 2).shape)
+    out["unsqueeze"] = tuple(L.zeros(2, 3).unsqueeze(-1).shape)
+    out["cat"] = L.cat([L.ones(1, 2), L.zeros(1, 2)], 0).tolist()
+    out["stack"] = tuple(L.stack([L.ones(2), L.zeros(2)], 1).shape)
+    out["norm dim"] = round(L.tensor([[3.0, 4.0]]).norm(dim=1).item(), 6)
+    out["logsumexp"] = round(L.tensor([1.0, 2.0]).logsumexp(0).item(), 6)
+    out["one_hot"] = L.one_hot(L.tensor([0, 2]), 3).tolist()
+    out["bool cmp dtype"] = str((L.tensor([1.0]) > 0).dtype).split(".")[-1]
+    out["mT"] = tuple(L.zeros(2, 3, 4).mT.shape)
+    out["size dim"] = L.zeros(2, 3).size(1)
+    out["numel"] = L.zeros(2, 3).numel()
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_tensor_api_behaves_as_pytorch():
+    pytest.importorskip("torch")
+    from op_cases import torch_namespace
+
+    ours, theirs = behaviours(pg), behaviours(torch_namespace())
+    differing = {k: (ours[k], theirs[k]) for k in ours if str(ours[k]) != str(theirs[k])}
+    assert not differing
