@@ -60,6 +60,12 @@ def behaviours(L):
     out["mT"] = tuple(L.zeros(2, 3, 4).mT.shape)
     out["size dim"] = L.zeros(2, 3).size(1)
     out["numel"] = L.zeros(2, 3).numel()
+    v = L.tensor([1.0, -2.0, 4.0], requires_grad=True)
+    y = v.where(v > 0, v * 3).square().sum() + v.dot(v) + v.outer(v).sum() + v.sign().sum()
+    y = y + v.narrow(0, 1, 2).sum() + v.abs().rsqrt().sum()
+    y.backward()
+    out["methods: where, square, dot, outer, sign, narrow, rsqrt"] = [y.item(), v.grad.tolist()]
+    out["methods: isnan, isfinite"] = [v.isnan().tolist(), (v / 0.0).isfinite().tolist()]
     return out
 
 

@@ -516,6 +516,34 @@ class Tensor:
     def repeat(self, *sizes):
         return shape.repeat(self, *sizes)
 
+    def dot(self, other):
+        return linalg.dot(self, other)
+
+    def outer(self, other):
+        return linalg.outer(self, other)
+
+    def where(self, condition, other):
+        """`pg.where(condition, self, other)`, as PyTorch's Tensor.where."""
+        return elementwise.where(condition, self, other)
+
+    def square(self):
+        return elementwise.square(self)
+
+    def rsqrt(self):
+        return elementwise.rsqrt(self)
+
+    def sign(self):
+        return elementwise.sign(self)
+
+    def isnan(self):
+        return compare.isnan(self)
+
+    def isfinite(self):
+        return compare.isfinite(self)
+
+    def narrow(self, dim, start, length):
+        return shape.narrow(self, dim, start, length)
+
     split = shape_ops.split
 
     chunk = shape_ops.chunk
