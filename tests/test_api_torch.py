@@ -70,6 +70,7 @@ def behaviours(L):
 
 
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
 def test_tensor_api_behaves_as_pytorch():
     pytest.importorskip("torch")
     from op_cases import torch_namespace
