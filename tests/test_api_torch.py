@@ -65,6 +65,14 @@ def behaviours(L):
     y = y + v.narrow(0, 1, 2).sum() + v.abs().rsqrt().sum()
     y.backward()
     out["methods: where, square, dot, outer, sign, narrow, rsqrt"] = [y.item(), v.grad.tolist()]
+    z = L.zeros(2, 3, device="cpu")
+    out["device"] = [str(z.device), str(L.tensor([1.0], device="cpu").device)]
+    out["to forms"] = [
+        str(z.to("cpu", L.float64).dtype).split(".")[-1],
+        str(z.to(device="cpu", dtype=L.float64).dtype).split(".")[-1],
+        str(z.to(L.ones(1, dtype=L.float64)).dtype).split(".")[-1],
+        z.detach().cpu().numpy().shape,
+    ]
     out["methods: isnan, isfinite"] = [v.isnan().tolist(), (v / 0.0).isfinite().tolist()]
     return out
 

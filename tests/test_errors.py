@@ -123,3 +123,10 @@ def test_engine_names_a_rule_that_returns_a_wrong_shape(monkeypatch):
         match=r"rule of exp returned a gradient of shape \(\) .* shape \(3,\)",
     ):
         x.exp().sum().backward()
+
+
+def test_a_device_other_than_the_cpu_is_refused_by_name():
+    with pytest.raises(RuntimeError, match=r"zeros: device 'cuda': .* CPU only"):
+        pg.zeros(2, device="cuda")
+    with pytest.raises(RuntimeError, match=r"to: device 'cuda:1'"):
+        pg.ones(2).to("cuda:1")

@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from pathgrad.ops.shape import sizes_argument
-from pathgrad.tensor import DEFAULT_FLOAT, DEFAULT_INT, Tensor, _non_float_grad_message, as_tensor
+from pathgrad.tensor import (
+    DEFAULT_FLOAT,
+    DEFAULT_INT,
+    Tensor,
+    _non_float_grad_message,
+    as_tensor,
+    check_device,
+)
 
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -39,7 +46,7 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data`.
 
     Python floats become float32 and ints int64, as PyTorch; ndarrays keep their dtype.
@@ -47,6 +54,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     >>> pg.tensor([[1.0, 2.0]], requires_grad=True)
     tensor([[1., 2.]], requires_grad=True)
     """
+    check_device(device, "tensor")
     if type(data) is Tensor:
         data = data.data
     source = as_tensor(data, dtype).data
@@ -57,30 +65,35 @@ def _sized(sizes: tuple, dtype: Any, default: np.dtype) -> tuple[tuple[int, ...]
     return sizes_argument(sizes), np.dtype(default if dtype is None else dtype)
 
 
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "zeros")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
     return _finish(np.zeros(shape, dtype), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "ones")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
     return _finish(np.ones(shape, dtype), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "empty")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
     return _finish(np.empty(shape, dtype), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of `size` filled with `fill_value` (dtype from the value, as PyTorch)."""
+    check_device(device, "full")
     if dtype is None:
         dtype = as_tensor(fill_value).dtype
     return _finish(np.full(sizes_argument((size,)), fill_value, dtype), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """start, start + step, ... below end; int64 for integer arguments, else float32."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -89,31 +102,36 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     return _finish(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "linspace")
     return _finish(
         np.linspace(start, end, steps).astype(DEFAULT_FLOAT if dtype is None else dtype),
         requires_grad,
     )
 
 
-def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "eye")
     return _finish(np.eye(n, m, dtype=DEFAULT_FLOAT if dtype is None else dtype), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
+    check_device(device, "rand")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
     return _finish(_generator.random(shape, dtype=np.float64).astype(dtype), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
+    check_device(device, "randn")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
     return _finish(_generator.standard_normal(shape).astype(dtype), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, requires_grad=False) -> Tensor:
+def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False) -> Tensor:
     """Integers from [low, high) (or [0, low) when high is omitted), int64 by default."""
+    check_device(device, "randint")
     if high is None:
         low, high = 0, low
     data = _generator.integers(low, high, size=sizes_argument((size,)))
@@ -125,36 +143,43 @@ def _like(t: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
     return t.shape, t.dtype if dtype is None else np.dtype(dtype)
 
 
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "zeros_like")
     shape, dtype = _like(t, dtype)
     return zeros(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "ones_like")
     shape, dtype = _like(t, dtype)
     return ones(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad=False) -> Tensor:
+def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "empty_like")
     shape, dtype = _like(t, dtype)
     return empty(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "full_like")
     shape, dtype = _like(t, dtype)
     return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
-def rand_like(t, dtype=None, requires_grad=False) -> Tensor:
+def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "rand_like")
     shape, dtype = _like(t, dtype)
     return rand(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, requires_grad=False) -> Tensor:
+def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "randn_like")
     shape, dtype = _like(t, dtype)
     return randn(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def randint_like(t, low, high=None, dtype=None, requires_grad=False) -> Tensor:
+def randint_like(t, low, high=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    check_device(device, "randint_like")
     shape, dtype = _like(t, dtype)
     return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad)

@@ -556,8 +556,28 @@ class Tensor:
 
     # dtype
 
-    def to(self, dtype):
-        return broadcast.to(self, np.dtype(dtype)) if np.dtype(dtype) != self.data.dtype else self
+    @property
+    def device(self) -> str:
+        """Always "cpu": pathgrad computes with NumPy."""
+        return CPU
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def to(self, *args, dtype=None, device=None) -> Tensor:
+        """This tensor in `dtype` (a recorded cast), as PyTorch's `to`, which also takes a device
+        ("cpu", the only one here) or another tensor (its dtype), positionally or by name."""
+        for arg in args:
+            if type(arg) is Tensor:
+                dtype = arg.dtype
+            elif is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, "to")
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self
+        return broadcast.to(self, np.dtype(dtype))
 
     def float(self):
         return self.to(np.float32)
@@ -576,6 +596,27 @@ class Tensor:
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+
+CPU = "cpu"
+DEVICE_NAMES = ("cpu", "cuda", "mps", "xpu", "meta")
+
+
+def is_device(x: Any) -> bool:
+    """A device as PyTorch code passes one: "cpu", "cuda:0", or a torch.device."""
+    if type(x).__name__ == "device":
+        return True
+    return isinstance(x, str) and x.split(":")[0] in DEVICE_NAMES
+
+
+def check_device(device: Any, op_name: str) -> None:
+    """PyTorch code passes devices everywhere; the CPU (or none) is what pathgrad has."""
+    if device is None or str(device).split(":")[0] == CPU:
+        return
+    raise RuntimeError(
+        f"{op_name}: device {str(device)!r}: pathgrad computes with NumPy on the CPU only; pass "
+        "'cpu' or leave the device out"
+    )
 
 
 class HookHandle:
