@@ -130,3 +130,13 @@ def test_a_device_other_than_the_cpu_is_refused_by_name():
         pg.zeros(2, device="cuda")
     with pytest.raises(RuntimeError, match=r"to: device 'cuda:1'"):
         pg.ones(2).to("cuda:1")
+
+
+def test_assignment_out_of_range_names_the_index_and_shape():
+    x = pg.zeros(2, 3)
+    with pytest.raises(
+        IndexError,
+        match=r"setitem at test_errors\.py:\d+: index \[5, \.\.\.\] does not fit a tensor of "
+        r"shape \(2, 3\)",
+    ):
+        x[5] = 1.0

@@ -207,7 +207,7 @@ class Tensor:
             self[basic][arrays] = value
             return
         positions = index._Normalized(*index.normalize_index(key))
-        region = self.data[positions[0]]
+        region = index.region(self.data, positions[0], "setitem")
         if type(value) is Tensor and inplace.same_memory(value.data, region):
             return  # `x[i] *= 2` ends by storing the changed view into itself: nothing to do
         if type(value) not in NUMBER_TYPES:

@@ -96,19 +96,24 @@ def getitem(x, index):
     return lookup(lookup(x, basic), arrays)
 
 
+def region(data, positions: tuple, op_name: str):
+    """data[positions], or an IndexError naming the op, the index and the shape."""
+    try:
+        return data[positions]
+    except IndexError as error:
+        raise IndexError(
+            f"{op_context(op_name)}: index {_describe(positions)} does not fit a tensor of "
+            f"shape {data.shape}: {error}"
+        ) from None
+
+
 @op("getitem", view="maybe")
 def lookup(x, index):
     """x[index] as NumPy reads it: the primitive under getitem."""
     index, advanced = (
         index if isinstance(index, _Normalized) else _Normalized(*normalize_index(index))
     )
-    try:
-        out = x.data[index]
-    except IndexError as error:
-        raise IndexError(
-            f"{op_context('getitem')}: index {_describe(index)} does not fit a tensor of shape "
-            f"{x.data.shape}: {error}"
-        ) from None
+    out = region(x.data, index, "getitem")
     shape = x.data.shape
 
     def vjp(grad):
