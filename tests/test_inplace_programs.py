@@ -64,7 +64,7 @@ step = st.one_of(
 def run(L, program, a, b):
     """The program in library L; returns the loss, or raises what L raises."""
     x = a * 1
-    tensors = [x]
+    tensors = [x, a]  # the leaf too: changed under no_grad, as an optimizer step does
     uses = []
     for kind, index, name in program:
         v = tensors[index % len(tensors)]
@@ -96,7 +96,7 @@ def outcome(L, program):
     try:
         loss = run(L, program, a, b)
         loss.backward()
-    except (RuntimeError, ValueError) as error:  # pathgrad's shape errors are ValueErrors
+    except (RuntimeError, ValueError, IndexError) as error:  # shape errors are ValueErrors
         return "error", str(error)
     grads = tuple(None if t.grad is None else t.grad.numpy().copy() for t in (a, b))
     return float(loss.detach().numpy()), grads
