@@ -44,3 +44,47 @@ def test_jvp_matches_torch_func():
     ours_value, ours_tangent = pg.jvp(g_pg, (X,), (t,))
     np.testing.assert_allclose(ours_value, value.numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours_tangent, tangent.numpy(), rtol=1e-12, atol=1e-12)
+
+
+P = {"w": np.array([[0.5, -1.0], [0.2, 0.3], [-0.4, 0.8]]), "b": np.array([0.1, -0.2])}
+XS = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.9], [-1.2, 0.4, 0.6], [0.0, 1.0, -0.3]])
+
+
+def layer_loss(L, p, x):
+    h = (x @ p["w"] + p["b"]).tanh()
+    return (h * h).sum()
+
+
+def layer_outputs(L, p, x):
+    h = x @ p["w"] + p["b"]
+    return {"h": h.tanh(), "s": (h * h).sum()}, h.sum(0)
+
+
+def _flat(tree):
+    if isinstance(tree, dict):
+        return [leaf for key in sorted(tree) for leaf in _flat(tree[key])]
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _flat(item)]
+    return [np.asarray(tree.detach().numpy() if hasattr(tree, "detach") else tree)]
+
+
+def test_hessian_over_a_dict_of_parameters_matches_torch_func():
+    ours = pg.hessian(lambda p, x: layer_loss(pg, p, x))(P, XS)
+    theirs = torch.func.hessian(lambda p, x: layer_loss(torch, p, x))(
+        {k: torch.tensor(v) for k, v in P.items()}, torch.tensor(XS)
+    )
+    assert set(ours) == {"w", "b"} and set(ours["w"]) == {"w", "b"}
+    for mine, reference in zip(_flat(ours), _flat(theirs)):
+        np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("ours, theirs", [("jacrev", "jacrev"), ("jacfwd", "jacfwd")])
+def test_jacobians_of_structured_outputs_match_torch_func(ours, theirs):
+    mine = getattr(pg, ours)(lambda p, x: layer_outputs(pg, p, x), argnums=(0, 1))(P, XS)
+    reference = getattr(torch.func, theirs)(
+        lambda p, x: layer_outputs(torch, p, x), argnums=(0, 1)
+    )({k: torch.tensor(v) for k, v in P.items()}, torch.tensor(XS))
+    flat_mine, flat_reference = _flat(mine), _flat(reference)
+    assert len(flat_mine) == len(flat_reference) == 9
+    for a, b in zip(flat_mine, flat_reference):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -273,80 +273,97 @@ def _assemble(pieces: list[Tensor], out_shape: tuple, in_shape: tuple, axis: int
     return reshape(stack([p.reshape(-1) for p in pieces], axis), out_shape + in_shape)
 
 
-def _tensor_output(f: Callable[..., Any], arguments: _Arguments) -> Tensor:
-    out = f(*arguments.args)
-    if type(out) is not Tensor:
-        raise TypeError(f"jacobian: the function must return one tensor, not {type(out).__name__}")
-    return out
+def _tensor_outputs(f: Callable[..., Any], arguments: _Arguments) -> tuple[list[Tensor], Any]:
+    """f's outputs as a flat list of tensors, and the structure to rebuild them in."""
+    outputs, spec = _flatten(f(*arguments.args))
+    for out in outputs:
+        if type(out) is not Tensor:
+            raise TypeError(
+                "jacobian: the function must return tensors (or tuples, lists and dicts of "
+                f"them), not {type(out).__name__}"
+            )
+    return outputs, spec
 
 
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
-    """The Jacobian by reverse mode, one VJP per output element: shape out.shape + in.shape."""
+    """The Jacobian by reverse mode, one VJP per output element: shape out.shape + in.shape,
+    for each output of a tuple/list/dict of them (the Jacobians in that structure)."""
 
     def transformed(*args: Any) -> Any:
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
+        per_output = []
         with enable_grad():
-            out = _tensor_output(f, arguments)
-            flat_out = out.reshape(-1)
-            rows: list[list[Tensor]] = [[] for _ in arguments.leaves]
-            for i in range(out.data.size):
-                grads = _gradients(
-                    [flat_out[i]], arguments.leaves, None, create_graph=arguments.nested
-                )
-                for row, g in zip(rows, grads):
-                    row.append(g)
-        jacobians = [
-            _assemble(row, out.shape, leaf.shape, 0) for row, leaf in zip(rows, arguments.leaves)
-        ]
-        return _single_or_tuple(argnums, arguments.per_argnum(jacobians))
+            outputs, out_spec = _tensor_outputs(f, arguments)
+            for out in outputs:
+                flat_out = out.reshape(-1)
+                rows: list[list[Tensor]] = [[] for _ in arguments.leaves]
+                for i in range(out.data.size):
+                    grads = _gradients(
+                        [flat_out[i]], arguments.leaves, None, create_graph=arguments.nested
+                    )
+                    for row, g in zip(rows, grads):
+                        row.append(g)
+                jacobians = [
+                    _assemble(row, out.shape, leaf.shape, 0)
+                    for row, leaf in zip(rows, arguments.leaves)
+                ]
+                per_output.append(_single_or_tuple(argnums, arguments.per_argnum(jacobians)))
+        return _unflatten(out_spec, per_output)
 
     return transformed
 
 
 def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode, one JVP per input element: cheaper than `jacrev` when
-    the inputs are fewer than the outputs."""
+    the inputs are fewer than the outputs. Outputs may be a tuple/list/dict of tensors."""
 
     def transformed(*args: Any) -> Any:
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
         with enable_grad():
-            out = _tensor_output(f, arguments)
-            dummy = Tensor(np.zeros_like(out.data), requires_grad=True)
-            pulled = _gradients([out], arguments.leaves, [dummy], create_graph=True)
-            jacobians = []
-            for leaf, p in zip(arguments.leaves, pulled):
-                columns = []
+            outputs, out_spec = _tensor_outputs(f, arguments)
+            dummies = [Tensor(np.zeros_like(out.data), requires_grad=True) for out in outputs]
+            pulled = _gradients(outputs, arguments.leaves, dummies, create_graph=True)
+            # columns[k][leaf] lists, for output k, J's columns for that leaf's elements
+            columns = [[[] for _ in arguments.leaves] for _ in outputs]
+            for position, (leaf, p) in enumerate(zip(arguments.leaves, pulled)):
                 for j in range(leaf.data.size):
                     basis = np.zeros(leaf.data.size, dtype=leaf.dtype)
                     basis[j] = 1
+                    pushed = [None] * len(outputs)
                     if p.requires_grad:
-                        (column,) = autograd.grad(
+                        pushed = autograd.grad(
                             [p],
-                            [dummy],
+                            dummies,
                             grad_outputs=[Tensor(basis.reshape(leaf.shape))],
                             retain_graph=True,
                             allow_unused=True,
                             create_graph=arguments.nested,
                         )
-                    else:
-                        column = None
-                    columns.append(Tensor(np.zeros_like(out.data)) if column is None else column)
-                jacobians.append(_assemble(columns, out.shape, leaf.shape, 1))
-        return _single_or_tuple(argnums, arguments.per_argnum(jacobians))
+                    for k, (column, out) in enumerate(zip(pushed, outputs)):
+                        zero = Tensor(np.zeros_like(out.data))
+                        columns[k][position].append(zero if column is None else column)
+        per_output = []
+        for out, out_columns in zip(outputs, columns):
+            jacobians = [
+                _assemble(cols, out.shape, leaf.shape, 1)
+                for cols, leaf in zip(out_columns, arguments.leaves)
+            ]
+            per_output.append(_single_or_tuple(argnums, arguments.per_argnum(jacobians)))
+        return _unflatten(out_spec, per_output)
 
     return transformed
 
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian of `f` (shape out.shape + in.shape), by reverse mode, or by forward mode
-    when the differentiated inputs have fewer elements than the output."""
+    when the differentiated inputs have fewer elements than the outputs."""
 
     def transformed(*args: Any) -> Any:
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
         in_size = sum(leaf.data.size for leaf in arguments.leaves)
-        with no_grad():  # only the output's size is wanted here, to pick the mode
-            probe = f(*arguments.args)
-        out_size = probe.data.size if type(probe) is Tensor else np.size(probe)
+        with no_grad():  # only the outputs' size is wanted here, to pick the mode
+            probe = _flatten(f(*arguments.args))[0]
+        out_size = sum(np.size(o.data if type(o) is Tensor else o) for o in probe)
         mode = jacfwd if in_size < out_size else jacrev
         return mode(f, argnums)(*args)
 
