@@ -285,30 +285,40 @@ def _tensor_outputs(f: Callable[..., Any], arguments: _Arguments) -> tuple[list[
     return outputs, spec
 
 
+def _jacobians_in_kind(
+    outputs: list, out_spec: Any, pieces: list, axis: int, arguments: _Arguments, argnums: Any
+) -> Any:
+    """One Jacobian per output and differentiated leaf, assembled from `pieces[k][leaf]` (rows,
+    axis 0, or columns, axis 1), given back in the outputs' and the arguments' structure."""
+    per_output = []
+    for out, out_pieces in zip(outputs, pieces):
+        jacobians = [
+            _assemble(piece, out.shape, leaf.shape, axis)
+            for piece, leaf in zip(out_pieces, arguments.leaves)
+        ]
+        per_output.append(_single_or_tuple(argnums, arguments.per_argnum(jacobians)))
+    return _unflatten(out_spec, per_output)
+
+
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode, one VJP per output element: shape out.shape + in.shape,
     for each output of a tuple/list/dict of them (the Jacobians in that structure)."""
 
     def transformed(*args: Any) -> Any:
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
-        per_output = []
         with enable_grad():
             outputs, out_spec = _tensor_outputs(f, arguments)
-            for out in outputs:
+            # rows[k][leaf] lists, for output k, J's rows for that leaf: one VJP per element
+            rows = [[[] for _ in arguments.leaves] for _ in outputs]
+            for out, out_rows in zip(outputs, rows):
                 flat_out = out.reshape(-1)
-                rows: list[list[Tensor]] = [[] for _ in arguments.leaves]
                 for i in range(out.data.size):
                     grads = _gradients(
                         [flat_out[i]], arguments.leaves, None, create_graph=arguments.nested
                     )
-                    for row, g in zip(rows, grads):
+                    for row, g in zip(out_rows, grads):
                         row.append(g)
-                jacobians = [
-                    _assemble(row, out.shape, leaf.shape, 0)
-                    for row, leaf in zip(rows, arguments.leaves)
-                ]
-                per_output.append(_single_or_tuple(argnums, arguments.per_argnum(jacobians)))
-        return _unflatten(out_spec, per_output)
+        return _jacobians_in_kind(outputs, out_spec, rows, 0, arguments, argnums)
 
     return transformed
 
@@ -342,14 +352,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                     for k, (column, out) in enumerate(zip(pushed, outputs)):
                         zero = Tensor(np.zeros_like(out.data))
                         columns[k][position].append(zero if column is None else column)
-        per_output = []
-        for out, out_columns in zip(outputs, columns):
-            jacobians = [
-                _assemble(cols, out.shape, leaf.shape, 1)
-                for cols, leaf in zip(out_columns, arguments.leaves)
-            ]
-            per_output.append(_single_or_tuple(argnums, arguments.per_argnum(jacobians)))
-        return _unflatten(out_spec, per_output)
+        return _jacobians_in_kind(outputs, out_spec, columns, 1, arguments, argnums)
 
     return transformed
 
