@@ -17,6 +17,7 @@ from pathgrad.autodiff.node import Node
 from pathgrad.errors import USER_FILES, user_frame
 from pathgrad.ops import broadcast, registry
 from pathgrad.ops.registry import NUMBER_TYPES
+from pathgrad.ops.shape import memory_owner
 from pathgrad.tensor import Tensor, as_tensor
 
 
@@ -169,7 +170,7 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
     source = args[0]
     if type(source) is not Tensor:
         return  # made from an ndarray here: no other tensor shares the bookkeeping
-    if definition.view == "maybe" and _memory_owner(view.data) is not _memory_owner(source.data):
+    if definition.view == "maybe" and memory_owner(view.data) is not memory_owner(source.data):
         return  # NumPy made a copy (a reshape of strided memory, an advanced index)
     base = source._base if source._base is not None else source
     view._base = base
@@ -179,14 +180,6 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
     elif source.requires_grad or source._untracked_view_of_grad:
         # a constant until a recorded in-place change of its memory makes it ambiguous
         view._untracked_view_of_grad = True
-
-
-def _memory_owner(array: np.ndarray) -> Any:
-    """The array whose memory `array` views (itself if it owns it): unlike an overlap test,
-    this also tells a view with no elements from a copy."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return array
 
 
 def refresh_if_stale(view: Tensor) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from pathgrad.errors import ShapeError, op_context
@@ -47,6 +49,14 @@ def reshape(x, *shape):
     return x.data.reshape(shape), vjp
 
 
+def memory_owner(array: np.ndarray) -> Any:
+    """The array whose memory `array` views (itself if it owns it): unlike an overlap test,
+    this also tells a view with no elements from a copy."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
 def view(x, *shape):
     """`reshape` that never copies, as PyTorch's view: a shape that the tensor's strides cannot
     give without copying is an error (reshape copies when it must)."""
@@ -56,7 +66,7 @@ def view(x, *shape):
     if shape != source:
         shape = resolve_shape("view", source, shape)
     viewed = x.data.reshape(shape)
-    if viewed.size and not np.may_share_memory(viewed, x.data):  # NumPy had to copy
+    if viewed.size and memory_owner(viewed) is not memory_owner(x.data):  # NumPy had to copy
         strides = tuple(s // x.data.itemsize for s in x.data.strides)
         raise ShapeError(
             f"{op_context('view')}: a tensor of shape {source} with strides {strides} (a "
