@@ -28,9 +28,7 @@ def user_frame(depth: int = 1):
 def user_frame_location() -> str:
     """`file.py:42` of the innermost caller outside pathgrad, or '' when there is none."""
     frame = user_frame()
-    if frame is None:
-        return ""
-    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return "" if frame is None else site_location(frame.f_code, frame.f_lasti)
 
 
 # source files already sorted into pathgrad's own and the user's, so that finding the user's
