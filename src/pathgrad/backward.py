@@ -13,7 +13,7 @@ from pathgrad import dispatch
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import user_frame_location
+from pathgrad.errors import Site, user_site
 from pathgrad.tensor import Tensor, as_tensor
 
 
@@ -85,12 +85,15 @@ def run_backward(
         capture=capture,
     )
     stored = {id(seed.data)}
+    site = None  # the user's line, found once, when a .grad is first added into
     for target in leaves if wanted is None else wanted:
         if target.grad_fn is not None and target._retains_grad:
             continue  # its retain_grad hook stored the gradient during the sweep
         grad = grads.get(id(target.grad_fn) if target.grad_fn is not None else id(target))
         if grad is not None:
-            _accumulate(target, grad, create_graph, stored)
+            if site is None and target.grad is not None:
+                site = user_site()
+            _accumulate(target, grad, create_graph, stored, site)
 
 
 _NOTHING: frozenset[int] = frozenset()
@@ -107,8 +110,11 @@ def run_leaf_hooks(leaf: Tensor, grad: Tensor) -> Tensor:
     return grad
 
 
-def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]) -> None:
-    """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out."""
+def _accumulate(
+    leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int], site: Site | None
+) -> None:
+    """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out,
+    `site` is the user's line that called backward."""
     grad = run_leaf_hooks(leaf, grad)
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
@@ -122,7 +128,7 @@ def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int]
         stored.add(id(data))
         leaf.grad = Tensor(data)
     else:
-        _add_into_grad(leaf, data)
+        _add_into_grad(leaf, data, site)
 
 
 def _references_to_data(t: Tensor) -> int:
@@ -135,7 +141,7 @@ def _references_to_data(t: Tensor) -> int:
 _ONLY_ITS_TENSOR_HOLDS_IT = _references_to_data(Tensor(np.zeros(1)))
 
 
-def _add_into_grad(leaf: Tensor, data: np.ndarray) -> None:
+def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
     """leaf.grad += data in place, as PyTorch does, so a reference to `.grad` taken earlier sees
     the sum; out of place when the array is shared (a view of it, a hook that kept it), is a
     view itself, or cannot take the sum in place."""
@@ -151,9 +157,7 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray) -> None:
         ):
             held += data
             # counted like any in-place change: a graph that saved this .grad must not use it
-            versions.record_change(
-                current, "backward (accumulating into .grad)", user_frame_location()
-            )
+            versions.record_change(current, "backward (accumulating into .grad)", site)
             return
     leaf.grad = Tensor(current.data + data)
 

@@ -270,15 +270,28 @@ _adding_engine_ops = False
 
 
 def _expand(t: Tensor, shape: tuple, dtype: Any) -> Tensor:
-    """`expand_as_needed` for an operand the engine brings to its op's shape and dtype. The
-    broadcast and cast nodes it adds save no tensor, so no version error can name them: they
-    skip the search for the user's line."""
+    """`t` cast to `dtype` and broadcast to `shape` by recorded `to` and `broadcast_to` ops, for
+    an operand the engine brings to its op's shape and dtype (`broadcast.expand_as_needed`,
+    run straight through `apply`: `t` is a tensor already). These nodes save no tensor, so no
+    version error can name them: they skip the search for the user's line."""
     global _adding_engine_ops
     _adding_engine_ops = True
     try:
-        return broadcast.expand_as_needed(t, shape, dtype)
+        if t.data.dtype != dtype:
+            t = apply(_TO, (t, dtype), _NO_KWARGS)
+        if t.data.shape != shape:
+            args = (t, shape)
+            view = apply(_BROADCAST_TO, args, _NO_KWARGS)
+            link_view(view, args, _NO_KWARGS, _BROADCAST_TO)
+            t = view
+        return t
     finally:
         _adding_engine_ops = False
+
+
+_TO = broadcast.to.definition
+_BROADCAST_TO = broadcast.broadcast_to.definition
+_NO_KWARGS: dict = {}
 
 
 def _bring_pair_to_one_shape(op_name: str, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:

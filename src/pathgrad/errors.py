@@ -31,6 +31,26 @@ def user_frame_location() -> str:
     return "" if frame is None else site_location(frame.f_code, frame.f_lasti)
 
 
+class Site:
+    """The user's line an in-place change came from, written out as `file.py:42` only when a
+    message needs it: finding the line number scans the code's line table, which costs more
+    than the change itself on a small tensor, and almost no change is ever reported."""
+
+    __slots__ = ("code", "offset")
+
+    def __init__(self, code, offset: int) -> None:
+        self.code, self.offset = code, offset
+
+    def __str__(self) -> str:
+        return site_location(self.code, self.offset)
+
+
+def user_site() -> Site | None:
+    """The innermost caller outside pathgrad as a `Site`, or None when there is none."""
+    frame = user_frame()
+    return None if frame is None else Site(frame.f_code, frame.f_lasti)
+
+
 # source files already sorted into pathgrad's own and the user's, so that finding the user's
 # frame costs a set lookup per frame (a filename's hash is cached; a code object's is not)
 FILE_CACHE_LIMIT = 4096

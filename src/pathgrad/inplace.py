@@ -14,7 +14,7 @@ import numpy as np
 from pathgrad import dispatch
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import ShapeError, op_context, user_frame_location
+from pathgrad.errors import ShapeError, Site, op_context, user_site
 from pathgrad.ops import elementwise
 from pathgrad.tensor import Tensor, as_tensor
 
@@ -43,7 +43,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     change through a view is recorded on the base it views (see _in_place_of_view). The change
     is counted, so a node that saved the old value refuses to run backward with the new one.
     """
-    site = user_frame_location()
+    site = user_site()
     base = target._base if target._base is not None else target  # owns the version counter
     root, chain = _view_chain(target)
     _check_in_place_allowed(target, base, root, op_name, site)
@@ -81,14 +81,13 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
 
 
 def _check_in_place_allowed(
-    target: Tensor, base: Tensor, root: Tensor, op_name: str, site: str
+    target: Tensor, base: Tensor, root: Tensor, op_name: str, site: Site | None
 ) -> None:
-    where_ = f"{op_name} at {site}" if site else op_name
     if not target.data.flags.writeable:
         raise RuntimeError(
-            f"{where_}: the tensor of shape {target.shape} is read-only memory: a broadcast "
-            "view (expand, broadcast_to), whose elements share memory, or read-only data. "
-            "Change a .clone() of it instead."
+            f"{_where(op_name, site)}: the tensor of shape {target.shape} is read-only memory: "
+            "a broadcast view (expand, broadcast_to), whose elements share memory, or "
+            "read-only data. Change a .clone() of it instead."
         )
     if not grad_mode.enabled or root._detached:
         return  # detach() cut the graph: its memory may change, the version counts it
@@ -96,19 +95,25 @@ def _check_in_place_allowed(
         if not root._untracked_view_of_grad:
             return  # made from memory no gradient tracks
         raise RuntimeError(
-            f"{where_}: this view of a tensor that requires grad (shape {base.shape}) was made "
-            "under no_grad(), so it cannot be changed in place while gradients are recorded: "
-            "the change could not reach what it views (PyTorch refuses this too). Make the "
-            "view with gradients on, change it under no_grad(), or change a .clone() of it."
+            f"{_where(op_name, site)}: this view of a tensor that requires grad (shape "
+            f"{base.shape}) was made under no_grad(), so it cannot be changed in place while "
+            "gradients are recorded: the change could not reach what it views (PyTorch "
+            "refuses this too). Make the view with gradients on, change it under no_grad(), "
+            "or change a .clone() of it."
         )
     if base.grad_fn is None and base.requires_grad:
         what = "a leaf tensor" if base is target else "a view of a leaf tensor"
         raise RuntimeError(
-            f"{where_}: {what} that requires grad (shape {base.shape}) cannot be changed in "
-            "place while gradients are recorded: its .grad would no longer describe the value "
-            "it has. Change it under `with pg.no_grad():`, as an optimizer step does, or "
-            "change a .clone() of it."
+            f"{_where(op_name, site)}: {what} that requires grad (shape {base.shape}) cannot "
+            "be changed in place while gradients are recorded: its .grad would no longer "
+            "describe the value it has. Change it under `with pg.no_grad():`, as an optimizer "
+            "step does, or change a .clone() of it."
         )
+
+
+def _where(op_name: str, site: Site | None) -> str:
+    """`add_ at model.py:5`, for a message (written out only when one is raised)."""
+    return f"{op_name} at {site}" if site else op_name
 
 
 def _nodes_saving_memory(target: Tensor, base: Tensor) -> list[Node]:

@@ -25,10 +25,10 @@ class Change(NamedTuple):
     epoch: int
     version: int
     op: str
-    site: str
+    site: Any  # an errors.Site (written out when a message needs it) or None
 
 
-def record_change(base: Any, op: str, site: str) -> int:
+def record_change(base: Any, op: str, site: Any) -> int:
     """Note an in-place change of `base`'s memory; returns its new version."""
     global epoch
     epoch += 1

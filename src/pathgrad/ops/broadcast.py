@@ -46,14 +46,18 @@ def broadcast_view(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A read-only view of `array` broadcast to `shape`: np.broadcast_to's result, made with a
     stride-0 ndarray directly, which costs a tenth of it on small arrays."""
     lead = len(shape) - array.ndim
-    strides = [0] * lead
-    for size, target, stride in zip(array.shape, shape[lead:], array.strides):
-        strides.append(stride if size == target else 0)
+    if shape[lead:] == array.shape:  # the common case, a bias: only leading dims are added
+        strides = (0,) * lead + array.strides
+    else:
+        strides = (0,) * lead + tuple(
+            stride if size == target else 0
+            for size, target, stride in zip(array.shape, shape[lead:], array.strides)
+        )
     try:
         view = np.ndarray(shape, array.dtype, array, 0, strides)
     except (TypeError, ValueError):  # memory that does not export a buffer (a strided view)
         return np.broadcast_to(array, shape)
-    view.flags.writeable = False
+    view.setflags(write=False)  # half the cost of view.flags.writeable = False
     return view
 
 
