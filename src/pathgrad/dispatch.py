@@ -14,7 +14,7 @@ import numpy as np
 
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import USER_FILES, user_frame
+from pathgrad.errors import OWN_FILES, USER_FILES, user_frame
 from pathgrad.ops import broadcast, registry
 from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.ops.shape import memory_owner
@@ -133,7 +133,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         else:
             code = frame.f_code
             if code.co_filename not in USER_FILES:  # a composite's frame, or not yet sorted
-                frame = user_frame(2)
+                frame = _composite_caller(code)
                 code = None if frame is None else frame.f_code
             node.site_code = code
             if code is not None:
@@ -222,6 +222,19 @@ def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Ten
 
 
 _getframe = sys._getframe
+
+
+def _composite_caller(code: Any) -> Any:
+    """The user's frame, where the frame two up from `apply` (`code`'s) was not one: most often
+    a composite op (matmul, mean, ...) called straight from the user's line, one frame further."""
+    if code.co_filename in OWN_FILES:
+        try:
+            frame = _getframe(4)  # this function, apply, the op's call, the composite
+        except ValueError:
+            return None
+        if frame.f_code.co_filename in USER_FILES:
+            return frame
+    return user_frame(3)
 
 
 # Tensor.__init__ and Node's fields without a call: every op's output and node are made here.
