@@ -119,6 +119,7 @@ CASES: list[Case] = [
     Case("amin", lambda L, x: x.amin((0, 1), keepdim=True), [(3, 4)]),
     Case("prod", lambda L, x: x.prod(1), [(3, 4)]),
     Case("prod", lambda L, x: x.prod(), [(5,)], values=[[0.5, 0.0, 1.5, -2.0, 1.2]]),
+    Case("prod", lambda L, x: x.prod(1), [(2, 4)], values=[[[0.0, 2.0, 0.0, 3.0], [0, 0, 0, 1.5]]]),
     Case("logsumexp", lambda L, x: x.logsumexp(1), [(3, 4)]),
     Case("logsumexp", lambda L, x: x.logsumexp((0, 1), keepdim=True), [(3, 4)]),
     Case("softmax", lambda L, x: x.softmax(1), [(3, 4)]),

@@ -170,3 +170,13 @@ def test_scipy_trust_ncg_reaches_the_rosenbrock_minimum():
     result = example.minimise(np.array([-1.2, 1.0]))
     assert result.success
     np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-5)
+
+
+def test_prod_hessian_with_zeros_is_the_product_of_the_others():
+    # d2/dxi dxj of x0 x1 x2 x3 is the product of the two other elements, zeros or not
+    for values in ([0.0, 2.0, 0.0, 3.0], [0.0, 2.0, 5.0, 3.0], [0.0, 0.0, 0.0, 3.0]):
+        x = np.array(values)
+        expected = np.array(
+            [[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(4)] for i in range(4)]
+        )
+        np.testing.assert_allclose(pg.hessian(lambda t: t.prod())(x), expected, atol=1e-15)

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pathgrad as pg
 
@@ -88,3 +90,26 @@ def test_jacobians_of_structured_outputs_match_torch_func(ours, theirs):
     assert len(flat_mine) == len(flat_reference) == 9
     for a, b in zip(flat_mine, flat_reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(2, 5),
+    st.integers(0, 1),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_prod_hessian_with_zeros_matches_torch_func(rows, cols, dim, keepdim, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, cols))
+    x[rng.random(x.shape) < 0.45] = 0.0  # often two or more zeros in one product
+    weights = np.linspace(1.0, 2.0, x.prod(dim, keepdims=keepdim).size)
+    weights = weights.reshape(x.prod(dim, keepdims=keepdim).shape)
+
+    def weighted(lib, t):
+        return (t.prod(dim, keepdim=keepdim) * lib.tensor(weights)).sum()
+
+    expected = torch.func.hessian(lambda t: weighted(torch, t))(torch.tensor(x)).numpy()
+    actual = pg.hessian(lambda t: weighted(pg, t))(x)
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)

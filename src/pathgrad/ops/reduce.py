@@ -170,9 +170,9 @@ def _reduce_with_indices(x, dim, keepdim, finder, result):
 
 @op("prod", saves_out=True)
 def prod(x, dim=None, keepdim=False):
-    """Product over `dim`. Zeros are handled exactly: with one zero its gradient is the product
-    of the rest, as PyTorch. (With two or more zeros the first gradient is 0, right, but the
-    second derivative between two zeros is not recovered.)"""
+    """Product over `dim`. Zeros are handled exactly to the second derivative: an element's
+    gradient is the product of the others, as PyTorch, and Hessians are right with any number
+    of zeros (third derivatives with three or more zeros in one product are not recovered)."""
     data = x.data
     dims = normalize_dims(dim, data.ndim, "prod")
     out = data.prod(axis=dims, keepdims=keepdim)
@@ -184,10 +184,16 @@ def prod(x, dim=None, keepdim=False):
         zero = data == 0
         if not zero.any():
             return spread_grad * spread_out / x
+        # at a zero the product of the others is (product of the nonzero elements) x (product
+        # of the other zeros): 1 with one zero; with two, the other zero itself, written as
+        # (sum of the zeros) - x so that it is 0 with the derivative 1 towards the other;
+        # with three or more, 0 to second order
         safe = where(zero, 1.0, x)
-        single_zero = zero.sum(axis=dims, keepdims=True) == 1
-        rest = where(single_zero, prod(safe, dims, keepdim=True), 0.0)
-        return spread_grad * where(zero, broadcast_to(rest, shape), spread_out / safe)
+        zeros = zero.sum(axis=dims, keepdims=True)
+        nonzero_product = broadcast_to(prod(safe, dims, keepdim=True), shape)
+        other_zero = broadcast_to(sum(where(zero, x, 0.0), dims, keepdim=True), shape) - x
+        other_zeros = where(zeros == 1, 1.0, where(zeros == 2, other_zero, 0.0))
+        return spread_grad * where(zero, nonzero_product * other_zeros, spread_out / safe)
 
     return out, vjp
 
