@@ -34,6 +34,8 @@ def test_matches_pytorch(case):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
+NAN, INF = float("nan"), float("inf")
+
 TIES = [
     ("max at ties", lambda L, x: x.max(), [[1.0, 3.0, 3.0]]),
     ("max(dim) at ties", lambda L, x: x.max(0)[0], [[1.0, 3.0, 3.0]]),
@@ -48,6 +50,39 @@ TIES = [
     ("prod with two zeros", lambda L, x: x.prod(), [[0.0, 2.0, 0.0, 3.0]]),
     ("pow 0 ** y", lambda L, x, y: x**y, [[0.0, 2.0], [0.0, 3.0]]),
     ("sqrt at 0", lambda L, x: x.sqrt(), [[0.0, 4.0]]),
+    ("max with NaNs", lambda L, x: x.max(), [[1.0, NAN, 2.0, NAN]]),
+    ("min with NaNs", lambda L, x: x.min(), [[NAN, 1.0, NAN]]),
+    (
+        "max(dim) with NaNs",
+        lambda L, x: x.max(1)[0],
+        [[[1.0, NAN, 2.0, NAN], [1.0, 2.0, 4.0, 3.0]]],
+    ),
+    (
+        "min(dim) with NaNs",
+        lambda L, x: x.min(1)[0],
+        [[[1.0, NAN, 2.0, NAN], [1.0, 2.0, 4.0, 3.0]]],
+    ),
+    ("amax with a NaN", lambda L, x: x.amax(), [[NAN, 0.0, 1.0]]),
+    (
+        "maximum with NaNs",
+        lambda L, x, y: L.maximum(x, y),
+        [[NAN, 1.0, NAN, 2.0], [0.0, NAN, NAN, 2.0]],
+    ),
+    (
+        "minimum with NaNs",
+        lambda L, x, y: L.minimum(x, y),
+        [[NAN, 1.0, NAN, 2.0], [0.0, NAN, NAN, 2.0]],
+    ),
+    ("relu at NaN", lambda L, x: x.relu(), [[NAN, -1.0, 0.0, 2.0]]),
+    ("abs at NaN", lambda L, x: x.abs(), [[NAN, -1.0, 0.0]]),
+    ("clamp at NaN", lambda L, x: x.clamp(0.0, 1.0), [[NAN, 0.5]]),
+    ("sign of NaN", lambda L, x: x * x.sign(), [[NAN, -2.0, 0.0, 3.0]]),
+    ("softmax with inf", lambda L, x: x.softmax(1), [[[INF, -1.0, 1.0], [0.5, -INF, 1.0]]]),
+    ("log_softmax with inf", lambda L, x: x.log_softmax(1), [[[INF, -1.0], [0.5, -INF]]]),
+    ("softmax of -infs", lambda L, x: x.softmax(0), [[-INF, -INF]]),
+    ("logsumexp of -infs", lambda L, x: x.logsumexp(0), [[-INF, -INF]]),
+    ("var with inf", lambda L, x: x.var(1), [[[0.5, -1.0, INF], [1.0, 2.0, 4.0]]]),
+    ("var of one element", lambda L, x: x.var(), [[2.0]]),
 ]
 
 
@@ -56,7 +91,9 @@ def test_ties_and_kinks_match_pytorch(name, fn, values):
     arrays = [np.array(v, dtype=np.float64) for v in values]
     ours = [pg.tensor(a, requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    fn(pg, *ours).sum().backward()
-    fn(TORCH, *theirs).sum().backward()
+    out_ours, out_theirs = fn(pg, *ours), fn(TORCH, *theirs)
+    np.testing.assert_array_equal(out_ours.numpy(), out_theirs.detach().numpy())
+    out_ours.sum().backward()
+    out_theirs.sum().backward()
     for x, t in zip(ours, theirs):
         np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())

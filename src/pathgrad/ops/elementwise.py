@@ -98,10 +98,12 @@ def maximum(x, y):
     out = np.maximum(xd, yd)
 
     def vjp(grad):
-        # ties share the gradient equally, as PyTorch
-        to_x = np.where(xd == yd, 0.5, xd > yd).astype(out.dtype)
-        return (grad * to_x if needs_grad(x) else None), (
-            grad * (1 - to_x) if needs_grad(y) else None
+        # ties share the gradient equally; each input loses it only where it is the smaller,
+        # so where a NaN makes every comparison false both get it whole, as PyTorch
+        tie = xd == yd
+        return (
+            grad * _share(tie, xd < yd, out.dtype) if needs_grad(x) else None,
+            grad * _share(tie, xd > yd, out.dtype) if needs_grad(y) else None,
         )
 
     return out, vjp
@@ -113,12 +115,19 @@ def minimum(x, y):
     out = np.minimum(xd, yd)
 
     def vjp(grad):
-        to_x = np.where(xd == yd, 0.5, xd < yd).astype(out.dtype)
-        return (grad * to_x if needs_grad(x) else None), (
-            grad * (1 - to_x) if needs_grad(y) else None
+        tie = xd == yd
+        return (
+            grad * _share(tie, xd > yd, out.dtype) if needs_grad(x) else None,
+            grad * _share(tie, xd < yd, out.dtype) if needs_grad(y) else None,
         )
 
     return out, vjp
+
+
+def _share(tie, loses, dtype):
+    """An input's share of maximum's or minimum's gradient: half at a tie, none where it
+    loses, all of it otherwise."""
+    return np.where(tie, 0.5, np.where(loses, 0.0, 1.0)).astype(dtype, copy=False)
 
 
 @op("where", inputs=3, broadcast=True)
@@ -158,8 +167,8 @@ def neg(x):
 @op("abs")
 def abs(x):
     def vjp(grad):
-        # the gradient at 0 is 0, as PyTorch
-        return grad * np.sign(x.data)
+        # the gradient at 0 (and at NaN) is 0, as PyTorch
+        return grad * sign_of(x.data)
 
     return np.abs(x.data), vjp
 
@@ -275,15 +284,16 @@ def relu(x):
 
 @op("relu_backward", inputs=2)
 def relu_backward(grad, out):
-    """grad where out > 0, else 0 (the gradient at 0 is 0, as PyTorch): relu's rule, one
+    """0 where out <= 0, else grad (the gradient at 0 is 0, as PyTorch): relu's rule, one
     primitive for speed. Piecewise constant in `out`, so `out` gets no gradient."""
-    positive = out.data > 0
+    # a NaN output passes the gradient (out <= 0 is false), as PyTorch's threshold_backward
+    blocked = out.data <= 0
     grad_needs = needs_grad(grad)
 
     def vjp(grad2):
         return (relu_backward(grad2, out) if grad_needs else None), None
 
-    return np.where(positive, grad.data, 0).astype(grad.data.dtype, copy=False), vjp
+    return np.where(blocked, 0, grad.data).astype(grad.data.dtype, copy=False), vjp
 
 
 @op("erf")
@@ -359,5 +369,11 @@ def rsqrt(x):
 
 
 def sign(x):
-    """Not differentiable: -1, 0 or 1 per element, as a plain tensor."""
-    return as_tensor(np.sign(as_tensor(x).data))
+    """Not differentiable: -1, 0 or 1 per element (0 for NaN, as PyTorch), as a plain tensor."""
+    return as_tensor(sign_of(as_tensor(x).data))
+
+
+def sign_of(data):
+    """np.sign with PyTorch's answer for NaN, 0 (NumPy's is NaN)."""
+    signs = np.sign(data)
+    return np.where(np.isnan(signs), 0, signs) if signs.dtype.kind == "f" else signs

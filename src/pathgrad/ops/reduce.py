@@ -50,16 +50,27 @@ def mean(x, dim=None, keepdim=False):
     return sum(x, dims, keepdim) / count
 
 
+@op("var")
 def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
     """Variance with Bessel's correction by default, as PyTorch; two passes, so a large offset
-    (1e8 + small noise) loses no accuracy."""
-    x = as_tensor(x)
+    (1e8 + small noise) loses no accuracy. A primitive for speed (one node where the composite
+    made six) and for PyTorch's gradient, 2 (x - mean) / (n - correction), whose terms stay
+    apart: the composite's path through the mean spread one infinite element's NaN over all."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    dims = normalize_dims(dim, x.ndim, "var")
-    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
-    centered = x - mean(x, dims, keepdim=True)
-    return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "var")
+    count = int(np.prod([data.shape[d] for d in dims])) if dims else 1
+    out = np.var(data, axis=dims, ddof=correction, keepdims=keepdim)
+    dof = count - correction
+    scale = 2.0 / dof if dof > 0 else float("inf")  # no spread to divide by: NaN, as PyTorch
+
+    def vjp(grad):
+        # d var / dx = 2 (x - mean) / (n - correction)
+        spread_grad = unreduce(grad, data.shape, dims, keepdim)
+        return spread_grad * ((x - mean(x, dims, keepdim=True)) * scale)
+
+    return out, vjp
 
 
 @op("std", saves_out=True)
@@ -98,13 +109,28 @@ def amin(x, dim=None, keepdim=False):
     return _extreme(x, dim, keepdim, np.min, "amin")
 
 
-def _extreme(x, dim, keepdim, reducer, name):
+@op("max")
+def max_of_all(x):
+    """max(x) with no dim: tied maxima share the gradient equally and, where the largest is
+    NaN, the NaNs share it, as PyTorch's max() (its amax gives NaN gradients there)."""
+    return _extreme(x, None, False, np.max, "max", nans_share=True)
+
+
+@op("min")
+def min_of_all(x):
+    """min(x) with no dim: as `max_of_all`."""
+    return _extreme(x, None, False, np.min, "min", nans_share=True)
+
+
+def _extreme(x, dim, keepdim, reducer, name, nans_share=False):
     data = x.data
     if data.size == 0:
         raise ValueError(f"{name}: the tensor of shape {data.shape} is empty")
     dims = normalize_dims(dim, data.ndim, name)
     kept = reducer(data, axis=dims, keepdims=True)
     hit = data == kept
+    if nans_share:
+        hit |= np.isnan(data) & np.isnan(kept)
     share = (hit / hit.sum(axis=dims, keepdims=True)).astype(data.dtype)
 
     def vjp(grad):
@@ -144,7 +170,7 @@ def max(x, dim=None, keepdim=False):
     """max(x): the largest value (ties share the gradient); max(x, dim): (values, indices), the
     gradient going to the index returned; max(x, other): the elementwise maximum."""
     if dim is None:
-        return amax(x)
+        return max_of_all(x)
     if not isinstance(dim, int):
         return maximum(x, dim)
     return _reduce_with_indices(x, dim, keepdim, argmax, max_result)
@@ -153,7 +179,7 @@ def max(x, dim=None, keepdim=False):
 def min(x, dim=None, keepdim=False):
     """min(x), min(x, dim) -> (values, indices), or min(x, other), as `max`."""
     if dim is None:
-        return amin(x)
+        return min_of_all(x)
     if not isinstance(dim, int):
         return minimum(x, dim)
     return _reduce_with_indices(x, dim, keepdim, argmin, min_result)
@@ -218,6 +244,12 @@ def logsumexp(x, dim, keepdim=False):
     return out, vjp
 
 
+def _max_of(data, dims):
+    """The shift that keeps softmax's exp from overflowing: the max, infinite or not, so an
+    infinite input gives NaN as in PyTorch (logsumexp alone takes infinities out)."""
+    return data.max(axis=dims, keepdims=True) if data.size else np.zeros(())
+
+
 def _finite_max(data, dims):
     shift = data.max(axis=dims, keepdims=True) if data.size else np.zeros(())
     return np.where(np.isfinite(shift), shift, 0)
@@ -228,7 +260,7 @@ def softmax(x, dim):
     """exp(x) / sum(exp(x)) over `dim`, shifted by the max so it never overflows."""
     data = x.data
     dims = normalize_dims(dim, data.ndim, "softmax")
-    e = np.exp(data - _finite_max(data, dims))
+    e = np.exp(data - _max_of(data, dims))
     out = e / e.sum(axis=dims, keepdims=True)
 
     def vjp(grad, out):
@@ -243,7 +275,7 @@ def log_softmax(x, dim):
     """x - logsumexp(x): a fused primitive, stable where log(softmax(x)) underflows to -inf."""
     data = x.data
     dims = normalize_dims(dim, data.ndim, "log_softmax")
-    shifted = data - _finite_max(data, dims)
+    shifted = data - _max_of(data, dims)
     out = shifted - np.log(np.exp(shifted).sum(axis=dims, keepdims=True))
 
     def vjp(grad, out):
