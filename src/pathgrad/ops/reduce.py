@@ -9,7 +9,7 @@ from collections import namedtuple
 import numpy as np
 
 from pathgrad.ops.broadcast import broadcast_to
-from pathgrad.ops.elementwise import maximum, minimum, where
+from pathgrad.ops.elementwise import clone, maximum, minimum, where
 from pathgrad.ops.index import gather
 from pathgrad.ops.registry import as_tensor, normalize_dims, op
 from pathgrad.ops.shape import reshape, squeeze
@@ -124,9 +124,8 @@ def min_of_all(x):
 
 def _extreme(x, dim, keepdim, reducer, name, nans_share=False):
     data = x.data
-    if data.size == 0:
-        raise ValueError(f"{name}: the tensor of shape {data.shape} is empty")
     dims = normalize_dims(dim, data.ndim, name)
+    _refuse_empty(data.shape, dims, name)
     kept = reducer(data, axis=dims, keepdims=True)
     hit = data == kept
     if nans_share:
@@ -157,13 +156,25 @@ def argmin(x, dim=None, keepdim=False):
 
 def _arg_extreme(x, dim, keepdim, finder, name):
     data = x.data
-    if data.size == 0:
-        raise ValueError(f"{name}: the tensor of shape {data.shape} is empty")
     if dim is None:
+        _refuse_empty(data.shape, tuple(range(data.ndim)), name)
         out = np.asarray(finder(data))
         return (out.reshape((1,) * data.ndim) if keepdim else out).astype(np.int64), None
-    (axis,) = normalize_dims(dim, data.ndim, name)
-    return finder(data, axis=axis, keepdims=keepdim).astype(np.int64), None
+    dims = normalize_dims(dim, data.ndim, name)
+    if not dims:  # a 0-d tensor: its one element, as PyTorch
+        return np.zeros((), dtype=np.int64), None
+    _refuse_empty(data.shape, dims, name)
+    return finder(data, axis=dims[0], keepdims=keepdim).astype(np.int64), None
+
+
+def _refuse_empty(shape, dims, name):
+    """The largest or smallest of no elements is an error (other dims may have size 0)."""
+    for d in dims:
+        if shape[d] == 0:
+            raise ValueError(
+                f"{name}: dim {d} of the tensor of shape {shape} has size 0, so there is no "
+                "element to pick; reduce over a dim of nonzero size"
+            )
 
 
 def max(x, dim=None, keepdim=False):
@@ -188,6 +199,8 @@ def min(x, dim=None, keepdim=False):
 def _reduce_with_indices(x, dim, keepdim, finder, result):
     x = as_tensor(x)
     indices = finder(x, dim, keepdim=True)
+    if x.ndim == 0:  # dim 0 or -1 of a 0-d tensor: its one element, as PyTorch
+        return result(clone(x), indices)
     values = gather(x, dim, indices)
     if not keepdim:
         values, indices = squeeze(values, dim), squeeze(indices, dim)
