@@ -2,6 +2,7 @@
 
 import ast
 import pathlib
+import sys
 
 import pathgrad as pg
 
@@ -60,23 +61,7 @@ def test_imports_point_one_way():
 
 def test_engine_imports_only_numpy():
     third_party = set()
-    stdlib = {
-        "__future__",
-        "builtins",
-        "collections",
-        "dataclasses",
-        "functools",
-        "math",
-        "os",
-        "sys",
-        "typing",
-        "argparse",
-        "weakref",
-        "contextlib",
-        "itertools",
-        "types",
-        "warnings",
-    }
+    stdlib = sys.stdlib_module_names
     for path in PACKAGE.rglob("*.py"):
         for imported in _imports(path):
             top = imported.split(".")[0]

@@ -135,6 +135,42 @@ def test_no_grad_as_decorator_and_enable_grad_inside():
     assert pg.is_grad_enabled()
 
 
+def grad_mode_across_threads(lib):
+    """What each thread sees while another sits in no_grad(), as (recorded, mode) pairs."""
+    import threading
+
+    inside, leave, seen = threading.Event(), threading.Event(), {}
+
+    def evaluate():
+        with lib.no_grad():
+            inside.set()
+            leave.wait(5)
+            seen["worker"] = lib.is_grad_enabled()
+
+    def fresh():
+        seen["fresh thread"] = lib.is_grad_enabled()
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    inside.wait(5)
+    x = lib.ones(2, requires_grad=True)
+    seen["main"] = ((x * 2).requires_grad, lib.is_grad_enabled())
+    with lib.no_grad():
+        thread = threading.Thread(target=fresh)
+        thread.start()
+        thread.join()
+    leave.set()
+    worker.join()
+    return seen
+
+
+def test_grad_mode_is_per_thread_as_pytorch():
+    seen = grad_mode_across_threads(pg)
+    assert seen == {"main": (True, True), "worker": False, "fresh thread": True}
+    torch = pytest.importorskip("torch")
+    assert grad_mode_across_threads(torch) == seen
+
+
 def test_set_grad_enabled_as_call_and_context():
     x = pg.tensor([1.0], requires_grad=True)
     with pg.set_grad_enabled(False):

@@ -54,7 +54,9 @@ def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
         )
     if seed.dtype != output.dtype:
         seed = (
-            seed.to(output.dtype) if grad_mode.enabled else Tensor(seed.data.astype(output.dtype))
+            seed.to(output.dtype)
+            if grad_mode.recording.get()
+            else Tensor(seed.data.astype(output.dtype))
         )
     return seed
 

@@ -43,7 +43,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
     This is every op's hot path, so the common arities are written out rather than looped.
     """
     arity = definition.inputs
-    if not grad_mode.enabled or not definition.differentiable:
+    if not _recording() or not definition.differentiable:
         # off the record, as every rule of a first-order backward runs: no broadcast ops, no
         # stale-view refresh, no node (STYLE: there a rule costs one thin wrapper per call)
         record = False
@@ -175,7 +175,9 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
     base = source._base if source._base is not None else source
     view._base = base
     view._view_version = base._version_count
-    if grad_mode.enabled:  # as PyTorch: a view made under no_grad is not a differentiable view
+    if (
+        grad_mode.recording.get()
+    ):  # as PyTorch: a view made under no_grad is not a differentiable view
         view._view_of = (source, definition, args[1:], kwargs)
     elif source.requires_grad or source._untracked_view_of_grad:
         # a constant until a recorded in-place change of its memory makes it ambiguous
@@ -186,7 +188,7 @@ def refresh_if_stale(view: Tensor) -> None:
     """A view whose base changed in place since its grad_fn was made gets a new grad_fn: the
     view op replayed on the base as it is now (PyTorch regenerates views the same way)."""
     base = view._base
-    if view._view_version == base._version_count or not grad_mode.enabled:
+    if view._view_version == base._version_count or not grad_mode.recording.get():
         return  # under no_grad nothing is recorded, so the view stays stale until it is
     if view._view_of is None:
         if view._untracked_view_of_grad and base._recorded_change > view._view_version:
@@ -222,6 +224,7 @@ def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Ten
 
 
 _getframe = sys._getframe
+_recording = grad_mode.recording.get  # every op asks, so bound once
 
 
 def _composite_caller(code: Any) -> Any:
@@ -249,7 +252,9 @@ def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tup
             if t._base is not None:
                 refresh_if_stale(t)
         record = (
-            grad_mode.enabled and definition.differentiable and any(t.requires_grad for t in inputs)
+            grad_mode.recording.get()
+            and definition.differentiable
+            and any(t.requires_grad for t in inputs)
         )
         if record:
             inputs = _promote_sequence(inputs)
@@ -260,7 +265,7 @@ def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tup
         if type(t) is Tensor and t._base is not None:
             refresh_if_stale(t)
     record = (
-        grad_mode.enabled
+        grad_mode.recording.get()
         and definition.differentiable
         and any(type(t) is Tensor and t.requires_grad for t in inputs)
     )

@@ -44,6 +44,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     is counted, so a node that saved the old value refuses to run backward with the new one.
     """
     site = user_site()
+    recording = grad_mode.recording.get()
     base = target._base if target._base is not None else target  # owns the version counter
     root, chain = _view_chain(target)
     _check_in_place_allowed(target, base, root, op_name, site)
@@ -52,11 +53,11 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     # a stale view (refreshed only when recording) must stay stale after an untracked change
     fresh = target._base is not None and target._view_version == base._version_count
     changed_outputs = _nodes_saving_memory(target, base)
-    if chain and grad_mode.enabled and (root is base or root._detached):
+    if chain and recording and (root is base or root._detached):
         _in_place_of_view(target, root, chain, compute, op_name)
     else:
-        old = target.data.copy() if keeps_old and grad_mode.enabled else target.data
-        stand_in = Tensor(old, target.grad_fn, target.requires_grad and grad_mode.enabled)
+        old = target.data.copy() if keeps_old and recording else target.data
+        stand_in = Tensor(old, target.grad_fn, target.requires_grad and recording)
         new = compute(stand_in)
         if target._base is not None and not target._detached and new.requires_grad:
             raise RuntimeError(
@@ -67,11 +68,11 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
             )
         new = _write(target, new, op_name)
         # under no_grad the value changes and the graph stays as it was, as in PyTorch
-        if grad_mode.enabled and (new.grad_fn is not None or target.grad_fn is not None):
+        if recording and (new.grad_fn is not None or target.grad_fn is not None):
             target.grad_fn = new.grad_fn
             target.requires_grad = new.requires_grad or target.requires_grad
     version = versions.record_change(base, op_name, site)
-    if grad_mode.enabled:
+    if recording:
         base._recorded_change = version
     for node in changed_outputs:
         node.output_changed = versions.Change(versions.epoch, version, op_name, site)
@@ -89,7 +90,7 @@ def _check_in_place_allowed(
             "a broadcast view (expand, broadcast_to), whose elements share memory, or "
             "read-only data. Change a .clone() of it instead."
         )
-    if not grad_mode.enabled or root._detached:
+    if not grad_mode.recording.get() or root._detached:
         return  # detach() cut the graph: its memory may change, the version counts it
     if root is not base:  # a view made under no_grad, or a view of one
         if not root._untracked_view_of_grad:

@@ -265,7 +265,7 @@ class Tensor:
             tensor = target()
             if tensor is None:
                 return
-            if grad_mode.enabled:  # create_graph: the stored gradient keeps its graph
+            if grad_mode.recording.get():  # create_graph: the stored gradient keeps its graph
                 tensor.grad = grad if tensor.grad is None else tensor.grad + grad
             else:  # a copy: the sweep may hand the same array to other inputs
                 previous = tensor.grad

@@ -54,8 +54,8 @@ def backprop(
     else:
         ready = list({id(r): r for r in roots if type(r) is Node and counts[id(r)] == 0}.values())
     captured: dict[int, Any] = {}
-    previous_mode = grad_mode.enabled
-    grad_mode.enabled = create_graph
+    previous_mode = grad_mode.recording.get()
+    grad_mode.recording.set(create_graph)
     try:
         while ready:
             node = ready.pop()
@@ -103,7 +103,7 @@ def backprop(
                     else:
                         grads[key] = previous + input_grad
     finally:
-        grad_mode.enabled = previous_mode
+        grad_mode.recording.set(previous_mode)
     if captured:
         grads.update(captured)
     return grads, leaves
