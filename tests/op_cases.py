@@ -91,6 +91,12 @@ CASES: list[Case] = [
     Case("sigmoid_backward", lambda L, g, y: sigmoid_backward(g, y), [(2, 3), (2, 3)], torch=False),
     Case("relu_backward", lambda L, g, y: relu_backward(g, y), [(2, 3), (2, 3)], torch=False),
     Case("erf", lambda L, x: x.erf(), [(2, 3)]),
+    Case("clamp_tensor", lambda L, x, lo, hi: x.clamp(lo, hi), [(3, 4), (3, 4), (4,)]),
+    Case("clamp_tensor", lambda L, x, lo: x.clamp(min=lo), [(2, 3), (3,)]),
+    Case("clamp_tensor", lambda L, x, hi: x.clamp(max=hi * 0.5), [(2, 3), (2, 1)]),
+    Case("remainder", lambda L, x, y: L.remainder(x, y), [(3, 4), (4,)]),
+    Case("remainder", lambda L, x: (x * 3) % 1.5, [(2, 3)]),
+    Case("remainder", lambda L, y: 2.5 % y, [(2, 3)], torch=False),  # PyTorch has no rule here
     Case("clamp", lambda L, x: x.clamp(-0.5, 0.7), [(3, 4)], values=[[[-1.0, -0.3, 0.2, 1.2]] * 3]),
     Case("clamp", lambda L, x: x.clamp(min=0.1), [(4,)], values=[[-1.0, -0.3, 0.2, 1.2]]),
     Case(

@@ -74,7 +74,29 @@ def behaviours(L):
         z.detach().cpu().numpy().shape,
     ]
     out["methods: isnan, isfinite"] = [v.isnan().tolist(), (v / 0.0).isfinite().tolist()]
+    w = L.tensor([7.0, -7.0, 5.5])
+    out["// and %"] = [
+        (w // 2).tolist(),
+        (w % 3).tolist(),
+        (5 // L.tensor([2.0])).tolist(),
+        (L.tensor([7, -7]) // 2).tolist(),
+        (L.tensor([7, -7]) % 3).tolist(),
+        str((L.tensor([7, -7]) // 2).dtype).split(".")[-1],
+        w.remainder(2.0).tolist(),
+        w.floor_divide(2.0).tolist(),
+    ]
+    out["format of 0-d"] = [f"{L.tensor(3.14159):.2f}", f"{L.tensor(7):>4}", f"{L.tensor(2.5)}"]
+    out["rand of an integer dtype"] = _raises(lambda: L.rand_like(L.tensor([1, 2])))
+    out["format spec of 1-d"] = _raises(lambda: f"{L.tensor([1.5]):.2f}")
     return out
+
+
+def _raises(fn):
+    try:
+        fn()
+    except (TypeError, RuntimeError, NotImplementedError):
+        return "raises"
+    return "runs"
 
 
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")

@@ -83,6 +83,25 @@ TIES = [
     ("logsumexp of -infs", lambda L, x: x.logsumexp(0), [[-INF, -INF]]),
     ("var with inf", lambda L, x: x.var(1), [[[0.5, -1.0, INF], [1.0, 2.0, 4.0]]]),
     ("var of one element", lambda L, x: x.var(), [[2.0]]),
+    (
+        "clamp between tensors: below, inside, above, at bounds, crossed, NaN",
+        lambda L, x, low, high: x.clamp(low, high),
+        [
+            [1.0, 2.5, 5.0, 2.0, 3.0, 2.0, 0.0, 2.5, 5.0, NAN, 2.5, 5.0, 1.0],
+            [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 2.0, NAN, NAN, 2.0],
+            [3.0, 3.0, 3.0, 3.0, 3.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, NAN],
+        ],
+    ),
+    (
+        "clamp to a tensor min",
+        lambda L, x, low: x.clamp(min=low),
+        [[1.0, 2.0, NAN, 3.0], [2.0, 2.0, 1.0, NAN]],
+    ),
+    (
+        "remainder",
+        lambda L, x, y: L.remainder(x, y),
+        [[7.0, -7.0, 5.0, 6.0], [2.0, 3.0, -2.0, 3.0]],
+    ),
 ]
 
 

@@ -119,6 +119,7 @@ def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
     check_device(device, "rand")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    _check_floating(dtype, "rand")
     return _finish(_generator.random(shape, dtype=np.float64).astype(dtype), requires_grad)
 
 
@@ -126,6 +127,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
     check_device(device, "randn")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    _check_floating(dtype, "randn")
     return _finish(_generator.standard_normal(shape).astype(dtype), requires_grad)
 
 
@@ -136,6 +138,14 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
         low, high = 0, low
     data = _generator.integers(low, high, size=sizes_argument((size,)))
     return _finish(np.asarray(data).astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
+
+
+def _check_floating(dtype: np.dtype, name: str) -> None:
+    if dtype.kind != "f":
+        raise TypeError(
+            f"{name}: draws real numbers, which dtype {dtype} cannot hold; pass a floating "
+            "dtype (e.g. dtype=pg.float32), or use randint for integers"
+        )
 
 
 def _like(t: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:

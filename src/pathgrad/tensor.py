@@ -87,6 +87,12 @@ class Tensor:
             raise TypeError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
+    def __format__(self, spec: str) -> str:
+        # a 0-d tensor formats as its number (f"{loss:.4f}", f"{loss}"), as PyTorch
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
+
     def __repr__(self) -> str:
         from pathgrad.format import format_tensor
 
@@ -312,6 +318,16 @@ class Tensor:
     def __rtruediv__(self, other):
         return elementwise.div(other, self)
 
+    __floordiv__ = elementwise.floor_divide
+
+    def __rfloordiv__(self, other):
+        return elementwise.floor_divide(other, self)
+
+    __mod__ = elementwise.remainder
+
+    def __rmod__(self, other):
+        return elementwise.remainder(other, self)
+
     __pow__ = elementwise.pow
 
     def __rpow__(self, other):
@@ -370,6 +386,12 @@ class Tensor:
 
     def div(self, other):
         return elementwise.div(self, other)
+
+    def remainder(self, other):
+        return elementwise.remainder(self, other)
+
+    def floor_divide(self, other):
+        return elementwise.floor_divide(self, other)
 
     def pow(self, exponent):
         return elementwise.pow(self, exponent)

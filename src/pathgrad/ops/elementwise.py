@@ -310,11 +310,20 @@ def erf(x):
     ), vjp
 
 
-@op("clamp")
 def clamp(x, min=None, max=None):
-    """Limit to [min, max]; at a bound the gradient passes, as PyTorch's."""
+    """Limit to [min, max]: min(max(x, min), max), so crossed bounds give max, as PyTorch. The
+    bounds are numbers or tensors (broadcast). At a bound the gradient passes to x; a tensor
+    bound gets it where x is beyond it (PyTorch's rule), and NaN passes none."""
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
+    if (min is None or type(min) in NUMBER_TYPES) and (max is None or type(max) in NUMBER_TYPES):
+        return clamp_by_numbers(x, min, max)
+    return clamp_by_tensors(x, -math.inf if min is None else min, math.inf if max is None else max)
+
+
+@op("clamp")
+def clamp_by_numbers(x, min=None, max=None):
+    """`clamp` with number bounds (or None): one mask, no broadcasting."""
     data = x.data
     inside = np.ones(data.shape, dtype=bool)
     if min is not None:
@@ -326,6 +335,47 @@ def clamp(x, min=None, max=None):
         return grad * inside
 
     return np.clip(data, min, max).astype(data.dtype, copy=False), vjp
+
+
+@op("clamp_tensor", inputs=3, broadcast=True)
+def clamp_by_tensors(x, min, max):
+    """`clamp` with a tensor bound (a missing one is an infinite number)."""
+    xd, low, high = value(x), value(min), value(max)
+    out = np.minimum(np.maximum(xd, low), high)
+
+    def vjp(grad):
+        # x where it lies within both bounds; min where x is below it and the bounds do not
+        # cross; max where x is above it or the bounds cross (the result is then max)
+        dtype = out.dtype
+        to_x = ((xd >= low) & (xd <= high)).astype(dtype)
+        to_min = ((xd < low) & (low <= high)).astype(dtype)
+        to_max = ((xd > high) | (low > high)).astype(dtype)
+        return (
+            grad * to_x if needs_grad(x) else None,
+            grad * to_min if needs_grad(min) else None,
+            grad * to_max if needs_grad(max) else None,
+        )
+
+    return out, vjp
+
+
+@op("remainder", inputs=2, broadcast=True)
+def remainder(x, y):
+    """x - floor(x / y) * y, with the sign of y: Python's %, PyTorch's remainder."""
+    y_needs = needs_grad(y)
+
+    def vjp(grad):
+        # d/dx = 1, d/dy = -floor(x / y)
+        return grad, (-grad * floor_divide(x, y) if y_needs else None)
+
+    return np.remainder(value(x), value(y)), vjp
+
+
+@op("floor_divide", inputs=2, broadcast=True, differentiable=False)
+def floor_divide(x, y):
+    """floor(x / y), as Python's // and PyTorch's floor_divide. Piecewise constant, so not
+    differentiable: a plain tensor (PyTorch records it and then refuses its backward)."""
+    return np.floor_divide(value(x), value(y)), None
 
 
 @op("softplus")
