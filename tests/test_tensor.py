@@ -106,3 +106,43 @@ def test_shape_helpers():
     with pytest.raises(pg.ShapeError, match="bmm"):
         pg.bmm(pg.ones(2, 3, 4), pg.ones(3, 4, 5))
     assert (x > 5).dtype == np.bool_ and ((x > 5) & (x < 8)).sum().item() == 2
+
+
+UFUNCS = [
+    (np.exp, pg.exp),
+    (np.log, pg.log),
+    (np.sqrt, pg.sqrt),
+    (np.tanh, pg.tanh),
+    (np.square, pg.square),
+    (np.abs, pg.abs),
+    (np.negative, pg.neg),
+    (lambda t: np.maximum(t, 1.0), lambda t: pg.maximum(t, 1.0)),
+    (lambda t: np.power(t, 3), lambda t: t**3),
+    (lambda t: np.array([1.0, 2.0, 3.0]) / t, lambda t: pg.div(np.array([1.0, 2.0, 3.0]), t)),
+    (lambda t: np.ones((2, 3)) @ t, lambda t: pg.matmul(np.ones((2, 3)), t)),
+    (lambda t: np.remainder(t, 0.7), lambda t: t % 0.7),
+]
+
+
+@pytest.mark.parametrize("ufunc, op", UFUNCS)
+def test_numpy_ufuncs_on_tensors_are_recorded_ops(ufunc, op):
+    values = np.array([0.5, 1.5, 3.0])
+    by_numpy, by_op = (pg.tensor(values, requires_grad=True) for _ in range(2))
+    out = ufunc(by_numpy)
+    expected = op(by_op)
+    assert type(out) is pg.Tensor and out.dtype == expected.dtype
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_array_equal(by_numpy.grad.numpy(), by_op.grad.numpy())
+
+
+def test_numpy_ufuncs_without_an_op_are_refused_by_name():
+    t = pg.tensor([0.5, 1.5])
+    with pytest.raises(TypeError, match="np.arctan on a pathgrad tensor"):
+        np.arctan(t)
+    with pytest.raises(TypeError, match=r"np.add.reduce on a pathgrad tensor"):
+        np.add.reduce(t)
+    with pytest.raises(TypeError, match="np.add with out="):
+        np.add(t, 1.0, out=np.zeros(2))
+    assert np.arctan(t.detach().numpy()).shape == (2,)

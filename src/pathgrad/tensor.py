@@ -42,8 +42,20 @@ class Tensor:
     _detached = False  # made by detach(): memory shared with its base, graph cut
     _untracked_view_of_grad = False  # a view made under no_grad of a tensor that requires grad
     _recorded_change = 0  # on a base: the version its last recorded in-place change made
-    # numpy defers `ndarray * tensor` to Tensor.__rmul__ instead of converting the tensor
-    __array_ufunc__ = None
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's ufuncs on tensors run pathgrad's op for the same maths, so `np.exp(t)` and
+        `array * t` are recorded and differentiable; other ufuncs, their methods (reduce, ...)
+        and out=/dtype=-style arguments are refused by name rather than computed off the graph."""
+        op = _UFUNC_OPS.get(ufunc.__name__) if method == "__call__" and not kwargs else None
+        if op is None:
+            call = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+            extra = f" with {', '.join(kwargs)}=" if kwargs else ""
+            raise TypeError(
+                f"np.{call}{extra} on a pathgrad tensor has no pathgrad op to record it; use "
+                f"the tensor's own op, or np.{call} on t.detach().numpy() for a plain array"
+            )
+        return op(*inputs)
 
     def __init__(self, data: np.ndarray, grad_fn: Node | None = None, requires_grad: bool = False):
         self.data = data
@@ -705,6 +717,46 @@ def _unwrap(item):
     if isinstance(item, (list, tuple)):
         return [_unwrap(i) for i in item]
     return item
+
+
+# NumPy's ufuncs (by name) and the ops that compute them on tensors, for Tensor.__array_ufunc__
+_UFUNC_OPS = {
+    "add": elementwise.add,
+    "subtract": elementwise.sub,
+    "multiply": elementwise.mul,
+    "divide": elementwise.div,
+    "power": elementwise.pow,
+    "float_power": elementwise.pow,
+    "negative": elementwise.neg,
+    "positive": lambda x: x,
+    "absolute": elementwise.abs,
+    "exp": elementwise.exp,
+    "log": elementwise.log,
+    "log1p": elementwise.log1p,
+    "sqrt": elementwise.sqrt,
+    "square": elementwise.square,
+    "sin": elementwise.sin,
+    "cos": elementwise.cos,
+    "tanh": elementwise.tanh,
+    "maximum": elementwise.maximum,
+    "minimum": elementwise.minimum,
+    "sign": elementwise.sign,
+    "floor_divide": elementwise.floor_divide,
+    "remainder": elementwise.remainder,
+    "matmul": linalg.matmul,
+    "equal": compare.eq,
+    "not_equal": compare.ne,
+    "less": compare.lt,
+    "less_equal": compare.le,
+    "greater": compare.gt,
+    "greater_equal": compare.ge,
+    "isnan": compare.isnan,
+    "isfinite": compare.isfinite,
+    "bitwise_and": compare.bitwise_and,
+    "bitwise_or": compare.bitwise_or,
+    "bitwise_xor": compare.bitwise_xor,
+    "invert": compare.bitwise_not,
+}
 
 
 # The engine's modules make tensors, so they import this one; they load here, once Tensor exists,
