@@ -1,7 +1,9 @@
 """Bad input gets a clear error that names the op, the shapes and the user's line."""
 
 import re
+import sys
 
+import numpy as np
 import pytest
 
 import pathgrad as pg
@@ -140,3 +142,29 @@ def test_assignment_out_of_range_names_the_index_and_shape():
         r"shape \(2, 3\)",
     ):
         x[5] = 1.0
+
+
+def test_a_dim_out_of_range_names_the_op_and_line():
+    x = pg.ones(2, 3)
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(IndexError, match=rf"sum at test_errors\.py:{line}: dim 5 is out of range"):
+        x.sum(5)
+    with pytest.raises(IndexError, match=r"^max at test_errors\.py:\d+: dim 3"):
+        x.max(3)
+    with pytest.raises(TypeError, match=r"mean at test_errors\.py:\d+: dim must be an int"):
+        x.mean("a")
+    assert x.sum(np.int64(1)).shape == (2,)  # any integer names a dim
+
+
+def test_where_needs_a_boolean_condition():
+    x = pg.ones(2, 3, requires_grad=True)
+    with pytest.raises(TypeError, match=r"where at test_errors\.py:\d+: .* boolean .* float32"):
+        pg.where(pg.randn(2, 3), x, 0.0)
+
+
+def test_factories_refuse_negative_sizes_by_name():
+    with pytest.raises(ValueError, match=r"zeros: sizes must be non-negative integers, got -1"):
+        pg.zeros(2, -1)
+    with pytest.raises(ValueError, match=r"randn: sizes must be non-negative integers, got 2.5"):
+        pg.randn(2.5)
+    assert pg.zeros(np.int64(2), 0).shape == (2, 0)

@@ -61,25 +61,38 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _finish(np.array(source, copy=True), requires_grad)
 
 
-def _sized(sizes: tuple, dtype: Any, default: np.dtype) -> tuple[tuple[int, ...], np.dtype]:
-    return sizes_argument(sizes), np.dtype(default if dtype is None else dtype)
+def _sized(
+    sizes: tuple, dtype: Any, default: np.dtype, name: str
+) -> tuple[tuple[int, ...], np.dtype]:
+    return _shape(sizes, name), np.dtype(default if dtype is None else dtype)
+
+
+def _shape(sizes: tuple, name: str) -> tuple[int, ...]:
+    """The sizes as a shape, or an error naming the factory and the size that is no size."""
+    shape = sizes_argument(sizes)
+    for size in shape:
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
+            raise ValueError(
+                f"{name}: sizes must be non-negative integers, got {size!r} in {shape}"
+            )
+    return tuple(int(size) for size in shape)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     check_device(device, "zeros")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "zeros")
     return _finish(np.zeros(shape, dtype), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     check_device(device, "ones")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "ones")
     return _finish(np.ones(shape, dtype), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     check_device(device, "empty")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "empty")
     return _finish(np.empty(shape, dtype), requires_grad)
 
 
@@ -88,7 +101,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
     check_device(device, "full")
     if dtype is None:
         dtype = as_tensor(fill_value).dtype
-    return _finish(np.full(sizes_argument((size,)), fill_value, dtype), requires_grad)
+    return _finish(np.full(_shape((size,), "full"), fill_value, dtype), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -118,7 +131,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
 def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
     check_device(device, "rand")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "rand")
     _check_floating(dtype, "rand")
     return _finish(_generator.random(shape, dtype=np.float64).astype(dtype), requires_grad)
 
@@ -126,7 +139,7 @@ def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
     check_device(device, "randn")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT)
+    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "randn")
     _check_floating(dtype, "randn")
     return _finish(_generator.standard_normal(shape).astype(dtype), requires_grad)
 
@@ -136,7 +149,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
     check_device(device, "randint")
     if high is None:
         low, high = 0, low
-    data = _generator.integers(low, high, size=sizes_argument((size,)))
+    data = _generator.integers(low, high, size=_shape((size,), "randint"))
     return _finish(np.asarray(data).astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
 
 

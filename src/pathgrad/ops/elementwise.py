@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from pathgrad.errors import op_context
 from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, needs_grad, op, value
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -133,7 +134,12 @@ def _share(tie, loses, dtype):
 @op("where", inputs=3, broadcast=True)
 def where(condition, x, y):
     """`x` where `condition` holds, else `y`; the gradient goes to the branch that was taken."""
-    mask = np.array(value(condition), dtype=bool)  # a copy: the rule must see today's mask
+    mask = np.array(value(condition))  # a copy: the rule must see today's mask
+    if mask.dtype != bool:
+        raise TypeError(
+            f"{op_context('where')}: the condition must be boolean (a comparison such as "
+            f"x > 0), not {mask.dtype}, as in PyTorch"
+        )
     x_needs, y_needs = needs_grad(x), needs_grad(y)  # flags, not x and y: no values needed
 
     def vjp(grad):

@@ -184,7 +184,7 @@ def max(x, dim=None, keepdim=False):
         return max_of_all(x)
     if not isinstance(dim, int):
         return maximum(x, dim)
-    return _reduce_with_indices(x, dim, keepdim, argmax, max_result)
+    return _reduce_with_indices(x, dim, keepdim, argmax, max_result, "max")
 
 
 def min(x, dim=None, keepdim=False):
@@ -193,11 +193,12 @@ def min(x, dim=None, keepdim=False):
         return min_of_all(x)
     if not isinstance(dim, int):
         return minimum(x, dim)
-    return _reduce_with_indices(x, dim, keepdim, argmin, min_result)
+    return _reduce_with_indices(x, dim, keepdim, argmin, min_result, "min")
 
 
-def _reduce_with_indices(x, dim, keepdim, finder, result):
+def _reduce_with_indices(x, dim, keepdim, finder, result, name):
     x = as_tensor(x)
+    normalize_dims(dim, x.ndim, name)  # a bad dim is reported as max's or min's own
     indices = finder(x, dim, keepdim=True)
     if x.ndim == 0:  # dim 0 or -1 of a 0-d tensor: its one element, as PyTorch
         return result(clone(x), indices)

@@ -11,8 +11,11 @@ binds the engine that runs and records an op (`bind_engine`) when it is imported
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
 from typing import Any
+
+from pathgrad.errors import op_context
 
 NUMBER_TYPES = (int, float, bool)
 
@@ -126,18 +129,26 @@ def normalize_dims(dim: Any, ndim: int, op_name: str) -> tuple[int, ...]:
     """`dim` (None, int or tuple) as a sorted tuple of non-negative axes; None means all."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    try:  # any integer (a NumPy one, a 0-d integer tensor) names a dim
+        if isinstance(dim, (tuple, list)):
+            dims = tuple(operator.index(d) for d in dim)
+        else:
+            dims = (operator.index(dim),)
+    except TypeError:
+        raise TypeError(
+            f"{op_context(op_name)}: dim must be an int or a tuple of ints, not {dim!r}"
+        ) from None
     rank = max(ndim, 1)
     normalized = []
     for d in dims:
         if not -rank <= d < rank:
             raise IndexError(
-                f"{op_name}: dim {d} is out of range for a tensor with {ndim} dimensions "
-                f"(expected a dim in [{-rank}, {rank - 1}])"
+                f"{op_context(op_name)}: dim {d} is out of range for a tensor with {ndim} "
+                f"dimensions (expected a dim in [{-rank}, {rank - 1}])"
             )
         normalized.append(d % rank if ndim else 0)
     if len(set(normalized)) != len(normalized):
-        raise ValueError(f"{op_name}: dim {dim} names a dimension twice")
+        raise ValueError(f"{op_context(op_name)}: dim {dim} names a dimension twice")
     return tuple(sorted(normalized)) if ndim else ()
 
 
