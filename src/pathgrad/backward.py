@@ -117,7 +117,8 @@ def _accumulate(
 ) -> None:
     """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out,
     `site` is the user's line that called backward."""
-    grad = run_leaf_hooks(leaf, grad)
+    if leaf._hooks is not None:
+        grad = run_leaf_hooks(leaf, grad)
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         return

@@ -47,7 +47,8 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         # off the record, as every rule of a first-order backward runs: no broadcast ops, no
         # stale-view refresh, no node (STYLE: there a rule costs one thin wrapper per call)
         record = False
-        args = _untracked_inputs(arity, definition, args)
+        if arity != 2 or type(args[0]) is not Tensor or type(args[1]) is not Tensor:
+            args = _untracked_inputs(arity, definition, args)
     elif arity == 1:
         x = args[0]
         if type(x) is not Tensor:
@@ -357,6 +358,6 @@ def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:
     broadcast.broadcast_shapes(op_name, *shapes)
 
 
-registry.bind_engine(apply, as_tensor, link_view)
+registry.bind_engine(apply, as_tensor, link_view, Tensor)
 
 __all__ = ["apply", "link_view", "record_inputs", "refresh_if_stale", "view_op"]

@@ -65,17 +65,28 @@ def bind_engine(
     apply: Callable[..., Any],
     as_tensor: Callable[[Any], Any],
     link_view: Callable[..., None] | None = None,
+    tensor_type: type | None = None,
 ) -> None:
-    """Install the engine: how to run an op, make a tensor, and tie a view to its base."""
-    global _apply, _as_tensor, _link_view
+    """Install the engine: how to run an op, make a tensor, tie a view to its base, and the
+    tensor class itself."""
+    global _apply, _as_tensor, _link_view, _tensor_type
     _apply, _as_tensor = apply, as_tensor
     if link_view is not None:
         _link_view = link_view
+    if tensor_type is not None:
+        _tensor_type = tensor_type
+
+
+class _EngineNotBound:
+    """No value is of this type: until the engine is bound, as_tensor passes nothing through."""
+
+
+_tensor_type: type = _EngineNotBound
 
 
 def as_tensor(x: Any) -> Any:
     """A tensor for `x` (tensors pass through); for composites that read shapes first."""
-    return _as_tensor(x)
+    return x if type(x) is _tensor_type else _as_tensor(x)
 
 
 def op(
