@@ -115,8 +115,11 @@ def is_anomaly_enabled() -> bool:
 class detect_anomaly:
     """Context manager: stop at the first NaN or Inf, naming the op and the line that made it.
 
+    >>> x = pg.tensor([0.0, 4.0], requires_grad=True)
     >>> with pg.autograd.detect_anomaly():
-    ...     loss.backward()
+    ...     x.sqrt().sum().backward()
+    Traceback (most recent call last):
+    pathgrad.anomaly.AnomalyError: backward: the rule of sqrt ... into inf for its input 0 ...
     """
 
     def __enter__(self) -> None:

@@ -23,7 +23,9 @@ def grad(
 ) -> tuple[Tensor | None, ...]:
     """The gradients of `outputs` with respect to `inputs`, returned, not stored in `.grad`.
 
-    >>> (g,) = pg.autograd.grad((x * x).sum(), x)
+    >>> x = pg.tensor([1.0, 2.0], requires_grad=True)
+    >>> pg.autograd.grad((x * x).sum(), x)
+    (tensor([2., 4.]),)
     """
     outputs = [outputs] if type(outputs) is Tensor else list(outputs)
     inputs_list = [inputs] if type(inputs) is Tensor else list(inputs)

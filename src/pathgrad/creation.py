@@ -79,18 +79,21 @@ def _shape(sizes: tuple, name: str) -> tuple[int, ...]:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of zeros, float32 unless `dtype` says otherwise: `pg.zeros(2, 3)`."""
     check_device(device, "zeros")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "zeros")
     return _finish(np.zeros(shape, dtype), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of ones, float32 unless `dtype` says otherwise: `pg.ones(2, 3)`."""
     check_device(device, "ones")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "ones")
     return _finish(np.ones(shape, dtype), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor whose values are whatever the memory held: `pg.empty(2, 3)`."""
     check_device(device, "empty")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "empty")
     return _finish(np.empty(shape, dtype), requires_grad)
@@ -116,6 +119,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """`steps` evenly spaced values from `start` to `end`, both included."""
     check_device(device, "linspace")
     return _finish(
         np.linspace(start, end, steps).astype(DEFAULT_FLOAT if dtype is None else dtype),
@@ -124,6 +128,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The n x m identity (m = n by default), float32 unless `dtype` says otherwise."""
     check_device(device, "eye")
     return _finish(np.eye(n, m, dtype=DEFAULT_FLOAT if dtype is None else dtype), requires_grad)
 
@@ -167,42 +172,49 @@ def _like(t: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros with `t`'s shape and dtype (or `dtype`)."""
     check_device(device, "zeros_like")
     shape, dtype = _like(t, dtype)
     return zeros(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones with `t`'s shape and dtype (or `dtype`)."""
     check_device(device, "ones_like")
     shape, dtype = _like(t, dtype)
     return ones(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uninitialised values with `t`'s shape and dtype (or `dtype`)."""
     check_device(device, "empty_like")
     shape, dtype = _like(t, dtype)
     return empty(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """`fill_value` everywhere, with `t`'s shape and dtype (or `dtype`)."""
     check_device(device, "full_like")
     shape, dtype = _like(t, dtype)
     return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform on [0, 1) with `t`'s shape and floating dtype (or `dtype`)."""
     check_device(device, "rand_like")
     shape, dtype = _like(t, dtype)
     return rand(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal with `t`'s shape and floating dtype (or `dtype`)."""
     check_device(device, "randn_like")
     shape, dtype = _like(t, dtype)
     return randn(shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def randint_like(t, low, high=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Integers from [low, high) with `t`'s shape and dtype (or `dtype`)."""
     check_device(device, "randint_like")
     shape, dtype = _like(t, dtype)
     return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad)

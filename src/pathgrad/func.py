@@ -378,6 +378,8 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
 
     >>> A = np.array([[1.0, 2.0], [0.0, 3.0]])
     >>> pg.hessian(lambda x: x @ pg.tensor(A) @ x)(np.ones(2))  # A + A.T
+    array([[2., 2.],
+           [2., 6.]])
     """
     return jacrev(grad(f, argnums), argnums)
 

@@ -17,6 +17,7 @@ recording = contextvars.ContextVar("pathgrad_recording", default=True)
 
 
 def is_grad_enabled() -> bool:
+    """Whether ops in this thread are recorded now (off inside `no_grad`)."""
     return recording.get()
 
 
@@ -71,8 +72,12 @@ class _GradModeContext:
 class no_grad(_GradModeContext):
     """Context manager and decorator: ops inside record no graph.
 
+    >>> p = pg.tensor([1.0, 2.0], requires_grad=True)
+    >>> (p * p).sum().backward()
     >>> with pg.no_grad():
     ...     p -= 0.1 * p.grad
+    >>> p
+    tensor([0.8000, 1.6000], requires_grad=True)
     """
 
     mode = False

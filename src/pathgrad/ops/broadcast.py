@@ -75,6 +75,8 @@ def reduced_axes(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, 
 
 @op("broadcast_to", view=True)
 def broadcast_to(x, shape):
+    """`x` repeated along new or size-1 dims to `shape` (a read-only view); its rule is
+    `sum_to_shape`, the one unbroadcast: dL/dc = (dL/dd).sum(0) for a bias c."""
     shape = tuple(shape)
     source = x.data.shape
     lead = len(shape) - len(source)

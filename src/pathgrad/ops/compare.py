@@ -10,31 +10,37 @@ from pathgrad.ops.registry import op, value
 
 @op("eq", inputs=2, broadcast=True, differentiable=False)
 def eq(x, y):
+    """x == y, broadcast, as a bool tensor."""
     return np.equal(value(x), value(y)), None
 
 
 @op("ne", inputs=2, broadcast=True, differentiable=False)
 def ne(x, y):
+    """x != y, broadcast, as a bool tensor."""
     return np.not_equal(value(x), value(y)), None
 
 
 @op("lt", inputs=2, broadcast=True, differentiable=False)
 def lt(x, y):
+    """x < y, broadcast, as a bool tensor."""
     return np.less(value(x), value(y)), None
 
 
 @op("le", inputs=2, broadcast=True, differentiable=False)
 def le(x, y):
+    """x <= y, broadcast, as a bool tensor."""
     return np.less_equal(value(x), value(y)), None
 
 
 @op("gt", inputs=2, broadcast=True, differentiable=False)
 def gt(x, y):
+    """x > y, broadcast, as a bool tensor."""
     return np.greater(value(x), value(y)), None
 
 
 @op("ge", inputs=2, broadcast=True, differentiable=False)
 def ge(x, y):
+    """x >= y, broadcast, as a bool tensor."""
     return np.greater_equal(value(x), value(y)), None
 
 
@@ -60,9 +66,11 @@ def bitwise_not(x):
 
 @op("isnan", differentiable=False)
 def isnan(x):
+    """Where x is NaN, as a bool tensor."""
     return np.isnan(x.data), None
 
 
 @op("isfinite", differentiable=False)
 def isfinite(x):
+    """Where x is neither infinite nor NaN, as a bool tensor."""
     return np.isfinite(x.data), None

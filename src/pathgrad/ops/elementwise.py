@@ -21,6 +21,12 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 @op("add", inputs=2, broadcast=True)
 def add(x, y):
+    """x + y, broadcast: d/dx = d/dy = 1 (each input's gradient is summed back to its shape).
+
+    >>> pg.add(pg.ones(2, 3), pg.tensor([1.0, 2.0, 3.0]))[0]
+    tensor([2., 3., 4.])
+    """
+
     def vjp(grad):
         return grad, grad
 
@@ -31,6 +37,7 @@ def add(x, y):
 
 @op("sub", inputs=2, broadcast=True)
 def sub(x, y):
+    """x - y, broadcast: d/dx = 1, d/dy = -1."""
     y_number = type(y) in NUMBER_TYPES
     y_needs = not y_number and y.requires_grad  # a flag, not y: the rule needs no values
 
@@ -42,6 +49,7 @@ def sub(x, y):
 
 @op("mul", inputs=2, broadcast=True)
 def mul(x, y):
+    """x * y, broadcast: d/dx = y, d/dy = x."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
     x_needs = not x_number and x.requires_grad
     y_needs = not y_number and y.requires_grad
@@ -57,6 +65,7 @@ def mul(x, y):
 
 @op("div", inputs=2, broadcast=True)
 def div(x, y):
+    """x / y, broadcast: d/dx = 1 / y, d/dy = -x / y^2."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
     x_needs = not x_number and x.requires_grad
     y_needs = not y_number and y.requires_grad
@@ -71,6 +80,9 @@ def div(x, y):
 
 @op("pow", inputs=2, broadcast=True, saves_out=True)
 def pow(x, y):
+    """x ** y, broadcast: d/dx = y x^(y-1), d/dy = x^y log x (taken as 0 where x = 0 and
+    y >= 0, as PyTorch)."""
+
     def vjp(grad, out):
         return (_pow_grad_base(grad, x, y) if needs_grad(x) else None), (
             _pow_grad_exponent(grad, x, y, out) if needs_grad(y) else None
@@ -95,6 +107,7 @@ def _pow_grad_exponent(grad, x, y, out):
 
 @op("maximum", inputs=2, broadcast=True)
 def maximum(x, y):
+    """Elementwise larger of x and y, broadcast; ties share the gradient, as PyTorch."""
     xd, yd = value(x), value(y)
     out = np.maximum(xd, yd)
 
@@ -112,6 +125,7 @@ def maximum(x, y):
 
 @op("minimum", inputs=2, broadcast=True)
 def minimum(x, y):
+    """Elementwise smaller of x and y, broadcast; ties share the gradient, as PyTorch."""
     xd, yd = value(x), value(y)
     out = np.minimum(xd, yd)
 
@@ -164,6 +178,8 @@ def clone(x):
 
 @op("neg")
 def neg(x):
+    """-x: d/dx = -1."""
+
     def vjp(grad):
         return -grad
 
@@ -172,6 +188,8 @@ def neg(x):
 
 @op("abs")
 def abs(x):
+    """|x|: d/dx = sign(x), 0 at 0 and at NaN, as PyTorch."""
+
     def vjp(grad):
         # the gradient at 0 (and at NaN) is 0, as PyTorch
         return grad * sign_of(x.data)
@@ -181,6 +199,8 @@ def abs(x):
 
 @op("exp", saves_out=True)
 def exp(x):
+    """e^x: d/dx = e^x, the output itself (the rule keeps it)."""
+
     def vjp(grad, out):
         return grad * out
 
@@ -189,6 +209,8 @@ def exp(x):
 
 @op("log")
 def log(x):
+    """Natural log: d/dx = 1 / x."""
+
     def vjp(grad):
         return grad / x
 
@@ -197,6 +219,8 @@ def log(x):
 
 @op("log1p")
 def log1p(x):
+    """log(1 + x), accurate for small x: d/dx = 1 / (1 + x)."""
+
     def vjp(grad):
         return grad / (x + 1)
 
@@ -205,6 +229,8 @@ def log1p(x):
 
 @op("sqrt", saves_out=True)
 def sqrt(x):
+    """Square root: d/dx = 1 / (2 sqrt(x)), from the output (the rule keeps it)."""
+
     def vjp(grad, out):
         return grad / (out * 2)
 
@@ -213,6 +239,8 @@ def sqrt(x):
 
 @op("sin")
 def sin(x):
+    """Sine: d/dx = cos x."""
+
     def vjp(grad):
         return grad * cos(x)
 
@@ -221,6 +249,8 @@ def sin(x):
 
 @op("cos")
 def cos(x):
+    """Cosine: d/dx = -sin x."""
+
     def vjp(grad):
         return grad * -sin(x)
 
@@ -229,6 +259,8 @@ def cos(x):
 
 @op("tanh", saves_out=True)
 def tanh(x):
+    """Hyperbolic tangent: d/dx = 1 - tanh^2, from the output (tanh_backward)."""
+
     def vjp(grad, out):
         return tanh_backward(grad, out)
 
@@ -254,6 +286,8 @@ def tanh_backward(grad, out):
 
 @op("sigmoid", saves_out=True)
 def sigmoid(x):
+    """1 / (1 + e^-x), never overflowing: d/dx = s (1 - s), from the output s."""
+
     def vjp(grad, out):
         return sigmoid_backward(grad, out)
 
@@ -282,6 +316,8 @@ def sigmoid_backward(grad, out):
 
 @op("relu", saves_out=True)
 def relu(x):
+    """max(x, 0): d/dx = 1 where the output is positive, else 0 (0 at 0, as PyTorch)."""
+
     def vjp(grad, out):
         return relu_backward(grad, out)
 
@@ -417,10 +453,12 @@ def gelu(x, approximate: str = "none"):
 
 
 def square(x):
+    """x * x, composed."""
     return x * x
 
 
 def rsqrt(x):
+    """1 / sqrt(x), composed."""
     return 1 / sqrt(x)
 
 

@@ -32,6 +32,12 @@ def unreduce(grad, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool)
 
 @op("sum")
 def sum(x, dim=None, keepdim=False):
+    """Sum over `dim` (int, tuple or None for all), keeping reduced dims as size 1 with
+    `keepdim`; the gradient is spread back by broadcast_to.
+
+    >>> pg.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(0)
+    tensor([4., 6.])
+    """
     shape = x.data.shape
     dims = normalize_dims(dim, len(shape), "sum")
     out = x.data.sum(axis=dims, keepdims=keepdim)
