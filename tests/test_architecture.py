@@ -20,6 +20,7 @@ ABOVE_TENSOR = (
 TENSOR_LAYER = ("pathgrad.tensor", "pathgrad.dispatch", "pathgrad.inplace", "pathgrad.backward")
 FORBIDDEN = {
     "pathgrad.ops": TENSOR_LAYER + ABOVE_TENSOR,
+    "pathgrad.numpy_protocol": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.autodiff": ("pathgrad.ops",) + TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.errors": ("pathgrad.",),
     "pathgrad.tensor": ABOVE_TENSOR,

@@ -146,3 +146,52 @@ def test_numpy_ufuncs_without_an_op_are_refused_by_name():
     with pytest.raises(TypeError, match="np.add with out="):
         np.add(t, 1.0, out=np.zeros(2))
     assert np.arctan(t.detach().numpy()).shape == (2,)
+
+
+NUMPY_FUNCTIONS = {
+    "sum": lambda x: np.sum(x),
+    "sum(axis=0)": lambda x: np.sum(x, axis=0),
+    "sum(axis=(0, 1), keepdims)": lambda x: np.sum(x, axis=(0, 1), keepdims=True),
+    "mean(axis=1, keepdims)": lambda x: np.mean(x, axis=1, keepdims=True),
+    "max": lambda x: np.max(x),
+    "max(axis=1)": lambda x: np.max(x, axis=1),
+    "amin(0)": lambda x: np.amin(x, 0),
+    "prod(axis=1)": lambda x: np.prod(x, axis=1),
+    "var (ddof 0, NumPy's default)": lambda x: np.var(x),
+    "var(axis=0, ddof=1)": lambda x: np.var(x, axis=0, ddof=1),
+    "std(axis=1)": lambda x: np.std(x, axis=1),
+    "concatenate(axis=1)": lambda x: np.concatenate([x, x * 2], axis=1),
+    "stack(axis=-1)": lambda x: np.stack([x, x * 3], axis=-1),
+    "where": lambda x: np.where(x > 0, x, x * 0.5),
+    "reshape": lambda x: np.reshape(x, (4, 3)),
+    "reshape(-1)": lambda x: np.reshape(x, -1),
+    "transpose": lambda x: np.transpose(x),
+    "transpose(axes)": lambda x: np.transpose(np.reshape(x, (2, 3, 2)), (1, 0, 2)),
+    "squeeze(expand_dims)": lambda x: np.squeeze(np.expand_dims(x, 0), 0),
+    "flip": lambda x: np.flip(x),
+    "flip(axis=1)": lambda x: np.flip(x, 1),
+    "broadcast_to": lambda x: np.broadcast_to(x[0], (5, 4)),
+    "clip": lambda x: np.clip(x, -0.5, 0.5),
+    "dot(matrix, vector)": lambda x: np.dot(x, np.arange(4.0)),
+    "dot(vector, vector)": lambda x: np.dot(x[0], x[1]),
+    "outer": lambda x: np.outer(x[0], x[1]),
+}
+
+
+@pytest.mark.parametrize("name", list(NUMPY_FUNCTIONS))
+def test_numpy_functions_on_tensors_keep_the_graph(name):
+    f = NUMPY_FUNCTIONS[name]
+    values = np.random.default_rng(0).standard_normal((3, 4))
+    x = pg.tensor(values, requires_grad=True)
+    out = f(x)
+    assert type(out) is pg.Tensor and out.grad_fn is not None
+    np.testing.assert_allclose(out.numpy(), f(values), rtol=1e-12)  # NumPy's own semantics
+    assert pg.gradcheck(f, (x,))
+
+
+def test_numpy_functions_pathgrad_cannot_take_run_on_the_arrays():
+    x = pg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert type(np.cumsum(x)) is np.ndarray  # no op: NumPy's, on the values
+    total = np.sum(x, dtype=np.float32)  # dtype= is NumPy's alone
+    assert type(total) is np.float32 and total == 10
+    assert np.shape(x) == (2, 2) and np.allclose(x, x.numpy())

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from pathgrad import numpy_protocol
 from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
@@ -47,7 +48,7 @@ class Tensor:
         """NumPy's ufuncs on tensors run pathgrad's op for the same maths, so `np.exp(t)` and
         `array * t` are recorded and differentiable; other ufuncs, their methods (reduce, ...)
         and out=/dtype=-style arguments are refused by name rather than computed off the graph."""
-        op = _UFUNC_OPS.get(ufunc.__name__) if method == "__call__" and not kwargs else None
+        op = numpy_protocol.UFUNC_OPS.get(ufunc) if method == "__call__" and not kwargs else None
         if op is None:
             call = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
             extra = f" with {', '.join(kwargs)}=" if kwargs else ""
@@ -56,6 +57,16 @@ class Tensor:
                 f"the tensor's own op, or np.{call} on t.detach().numpy() for a plain array"
             )
         return op(*inputs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        """`np.sum(t, axis=0)`, `np.concatenate([a, b])`, `np.where(c, a, b)` and other common
+        NumPy functions run pathgrad's ops (numpy_protocol.FUNCTION_OPS), so the graph is kept;
+        any other NumPy function computes on the arrays and gives an ndarray, as np.asarray."""
+        adapter = numpy_protocol.FUNCTION_OPS.get(func)
+        result = None if adapter is None else adapter(*args, **kwargs)
+        if result is None:
+            return func(*_arrays_in(args), **_arrays_in(kwargs))
+        return result
 
     def __init__(self, data: np.ndarray, grad_fn: Node | None = None, requires_grad: bool = False):
         self.data = data
@@ -711,52 +722,23 @@ def _flat(items):
             yield item
 
 
+def _arrays_in(value: Any) -> Any:
+    """`value` with every tensor in it (in lists, tuples and dicts too) as its ndarray."""
+    if type(value) is Tensor:
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_arrays_in(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _arrays_in(item) for key, item in value.items()}
+    return value
+
+
 def _unwrap(item):
     if type(item) is Tensor:
         return item.data
     if isinstance(item, (list, tuple)):
         return [_unwrap(i) for i in item]
     return item
-
-
-# NumPy's ufuncs (by name) and the ops that compute them on tensors, for Tensor.__array_ufunc__
-_UFUNC_OPS = {
-    "add": elementwise.add,
-    "subtract": elementwise.sub,
-    "multiply": elementwise.mul,
-    "divide": elementwise.div,
-    "power": elementwise.pow,
-    "float_power": elementwise.pow,
-    "negative": elementwise.neg,
-    "positive": lambda x: x,
-    "absolute": elementwise.abs,
-    "exp": elementwise.exp,
-    "log": elementwise.log,
-    "log1p": elementwise.log1p,
-    "sqrt": elementwise.sqrt,
-    "square": elementwise.square,
-    "sin": elementwise.sin,
-    "cos": elementwise.cos,
-    "tanh": elementwise.tanh,
-    "maximum": elementwise.maximum,
-    "minimum": elementwise.minimum,
-    "sign": elementwise.sign,
-    "floor_divide": elementwise.floor_divide,
-    "remainder": elementwise.remainder,
-    "matmul": linalg.matmul,
-    "equal": compare.eq,
-    "not_equal": compare.ne,
-    "less": compare.lt,
-    "less_equal": compare.le,
-    "greater": compare.gt,
-    "greater_equal": compare.ge,
-    "isnan": compare.isnan,
-    "isfinite": compare.isfinite,
-    "bitwise_and": compare.bitwise_and,
-    "bitwise_or": compare.bitwise_or,
-    "bitwise_xor": compare.bitwise_xor,
-    "invert": compare.bitwise_not,
-}
 
 
 # The engine's modules make tensors, so they import this one; they load here, once Tensor exists,
