@@ -176,9 +176,8 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
     base = source._base if source._base is not None else source
     view._base = base
     view._view_version = base._version_count
-    if (
-        grad_mode.recording.get()
-    ):  # as PyTorch: a view made under no_grad is not a differentiable view
+    # as PyTorch: a view made under no_grad is not a differentiable view
+    if grad_mode.recording.get():
         view._view_of = (source, definition, args[1:], kwargs)
     elif source.requires_grad or source._untracked_view_of_grad:
         # a constant until a recorded in-place change of its memory makes it ambiguous

@@ -8,6 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from pathgrad.errors import op_context
 from pathgrad.ops.broadcast import broadcast_to
 from pathgrad.ops.elementwise import clone, maximum, minimum, where
 from pathgrad.ops.index import gather
@@ -178,8 +179,8 @@ def _refuse_empty(shape, dims, name):
     for d in dims:
         if shape[d] == 0:
             raise ValueError(
-                f"{name}: dim {d} of the tensor of shape {shape} has size 0, so there is no "
-                "element to pick; reduce over a dim of nonzero size"
+                f"{op_context(name)}: dim {d} of the tensor of shape {shape} has size 0, so "
+                "there is no element to pick; reduce over a dim of nonzero size"
             )
 
 
