@@ -34,6 +34,7 @@ UNARY = {
     "var(-1, keepdim)": lambda L, x: x.var(-1, keepdim=True),
     "transpose(0, -1)": lambda L, x: x.transpose(0, -1),
     "norm": lambda L, x: x.norm(),
+    "max()": lambda L, x: x.max(),
     "cat with 2x": lambda L, x: L.cat([x, x * 2], -1),
     "flip(-1)": lambda L, x: x.flip(-1),
     "[..., :1]": lambda L, x: x[..., :1],
@@ -57,6 +58,8 @@ BINARY = {
     "div": lambda L, x, y: x / (y * y + 1.0),
     "maximum": lambda L, x, y: L.maximum(x, y),
     "where": lambda L, x, y: L.where(x > y, x, y * 2),
+    "clamp(max=y)": lambda L, x, y: x.clamp(max=y),
+    "remainder": lambda L, x, y: L.remainder(x, y * y + 1.0),
 }
 
 
