@@ -20,7 +20,10 @@ def user_frame(depth: int = 1):
             frame = sys._getframe(depth)
         except ValueError:  # the whole stack is pathgrad's
             return None
-        if not is_own_code(frame.f_code):
+        filename = frame.f_code.co_filename
+        if filename in USER_FILES:  # the sorted files first: a set lookup, no call
+            return frame
+        if filename not in OWN_FILES and not is_own_code(frame.f_code):
             return frame
         depth += 1
 
