@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pathgrad as pg
 
@@ -195,3 +197,32 @@ def test_numpy_functions_pathgrad_cannot_take_run_on_the_arrays():
     total = np.sum(x, dtype=np.float32)  # dtype= is NumPy's alone
     assert type(total) is np.float32 and total == 10
     assert np.shape(x) == (2, 2) and np.allclose(x, x.numpy())
+
+
+REDUCTIONS = [np.sum, np.mean, np.prod, np.max, np.min, np.var, np.std]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # ddof >= n: NaN, in both
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    st.sampled_from(REDUCTIONS),
+    st.booleans(),
+    st.data(),
+)
+def test_numpy_reductions_take_numpys_arguments(shape, reduction, keepdims, data):
+    ndim = len(shape)
+    axis = data.draw(
+        st.one_of(
+            st.none(),
+            st.integers(-ndim, ndim - 1),
+            st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
+        )
+    )
+    extra = {"ddof": data.draw(st.integers(0, 1))} if reduction in (np.var, np.std) else {}
+    values = np.random.default_rng(len(shape)).standard_normal(shape) + 2.0
+    x = pg.tensor(values, requires_grad=True)
+    out = reduction(x, axis=axis, keepdims=keepdims, **extra)
+    expected = reduction(values, axis=axis, keepdims=keepdims, **extra)
+    assert type(out) is pg.Tensor and out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, equal_nan=True)
