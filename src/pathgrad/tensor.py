@@ -701,7 +701,7 @@ def as_tensor(x: Any, dtype: Any = None) -> Tensor:
 
 def _from_python(x: Any, dtype: Any) -> np.ndarray:
     if isinstance(x, (list, tuple)) and any(type(item) is Tensor for item in _flat(x)):
-        x = [_unwrap(item) for item in x]
+        x = _arrays_in(x)
     data = np.asarray(x)
     if dtype is not None:
         return data.astype(dtype, copy=False)
@@ -731,14 +731,6 @@ def _arrays_in(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _arrays_in(item) for key, item in value.items()}
     return value
-
-
-def _unwrap(item):
-    if type(item) is Tensor:
-        return item.data
-    if isinstance(item, (list, tuple)):
-        return [_unwrap(i) for i in item]
-    return item
 
 
 # The engine's modules make tensors, so they import this one; they load here, once Tensor exists,
