@@ -316,7 +316,7 @@ def sigmoid_backward(grad, out):
 
 @op("relu", saves_out=True)
 def relu(x):
-    """max(x, 0): d/dx = 1 where the output is positive, else 0 (0 at 0, as PyTorch)."""
+    """max(x, 0): d/dx = 0 where the output is <= 0 (so 0 at 0), else 1, as PyTorch."""
 
     def vjp(grad, out):
         return relu_backward(grad, out)
