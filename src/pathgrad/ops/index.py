@@ -135,7 +135,7 @@ def index_put_zeros(values, shape, index):
     positions, advanced = index
     out = np.zeros(shape, dtype=values.data.dtype)
     if advanced:
-        np.add.at(out, positions, values.data)
+        add_at(out, positions, values.data)
     else:
         out[positions] = values.data
 
@@ -143,6 +143,33 @@ def index_put_zeros(values, shape, index):
         return lookup(grad, index)
 
     return out, vjp
+
+
+def add_at(out: np.ndarray, positions: tuple, values: np.ndarray) -> None:
+    """out[positions] += values, repeated positions summed (np.add.at). Where the index is
+    integer arrays over the leading dims and whole slices after (an embedding lookup C[X],
+    gather's positions) and the values are many, it goes through flat offsets into the 1-D
+    view of `out`, where np.add.at is 2-3x faster; the sums are the same, added in the same
+    order. Below a few thousand values the offsets cost what they save."""
+    lead = 0
+    while (
+        lead < len(positions)
+        and isinstance(positions[lead], np.ndarray)
+        and positions[lead].dtype.kind in "iu"
+    ):
+        lead += 1
+    rest = positions[lead:]
+    whole = all(item is Ellipsis or (type(item) is slice and item == slice(None)) for item in rest)
+    if not lead or not whole or values.size < _FLAT_FROM:
+        np.add.at(out, positions, values)
+        return
+    rows = np.ravel_multi_index(positions[:lead], out.shape[:lead], "wrap")  # wraps negatives
+    row_size = int(np.prod(out.shape[lead:]))
+    offsets = (rows.reshape(-1, 1) * row_size + np.arange(row_size)).reshape(-1)
+    np.add.at(out.reshape(-1), offsets, values.reshape(-1))
+
+
+_FLAT_FROM = 2048  # values; measured: at ~1,000 the two ways take the same time
 
 
 def _gather_positions(op_name, shape, dim, index):
@@ -191,7 +218,7 @@ def scatter_add_zeros(src, dim, index, shape):
     """Zeros of `shape` with src[i][j] added at [index[i][j]][j] (dim 0): the VJP of gather."""
     positions = _gather_positions("scatter_add", shape, dim, index)
     out = np.zeros(shape, dtype=src.data.dtype)
-    np.add.at(out, positions, src.data)
+    add_at(out, positions, src.data)
 
     def vjp(grad):
         return gather(grad, dim, index)
