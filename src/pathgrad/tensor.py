@@ -727,7 +727,9 @@ def _arrays_in(value: Any) -> Any:
     if type(value) is Tensor:
         return value.data
     if isinstance(value, (list, tuple)):
-        return type(value)(_arrays_in(item) for item in value)
+        items = [_arrays_in(item) for item in value]
+        # a named tuple (max's values and indices) takes its fields one by one
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     if isinstance(value, dict):
         return {key: _arrays_in(item) for key, item in value.items()}
     return value
