@@ -3,6 +3,8 @@ indices accumulate, as an embedding lookup `C[X]` needs."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from pathgrad.errors import op_context
@@ -164,7 +166,7 @@ def add_at(out: np.ndarray, positions: tuple, values: np.ndarray) -> None:
         np.add.at(out, positions, values)
         return
     rows = np.ravel_multi_index(positions[:lead], out.shape[:lead], "wrap")  # wraps negatives
-    row_size = int(np.prod(out.shape[lead:]))
+    row_size = math.prod(out.shape[lead:])
     offsets = (rows.reshape(-1, 1) * row_size + np.arange(row_size)).reshape(-1)
     np.add.at(out.reshape(-1), offsets, values.reshape(-1))
 

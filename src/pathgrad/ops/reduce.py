@@ -4,6 +4,7 @@ the one reducer, so reductions and broadcasting share one pair of ops."""
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -53,7 +54,7 @@ def mean(x, dim=None, keepdim=False):
     """sum / count, composed."""
     x = as_tensor(x)
     dims = normalize_dims(dim, x.ndim, "mean")
-    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+    count = math.prod([x.shape[d] for d in dims]) if dims else 1
     return sum(x, dims, keepdim) / count
 
 
@@ -67,7 +68,7 @@ def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
         correction = 1 if unbiased else 0
     data = x.data
     dims = normalize_dims(dim, data.ndim, "var")
-    count = int(np.prod([data.shape[d] for d in dims])) if dims else 1
+    count = math.prod([data.shape[d] for d in dims]) if dims else 1
     out = np.var(data, axis=dims, ddof=correction, keepdims=keepdim)
     dof = count - correction
     scale = 2.0 / dof if dof > 0 else float("inf")  # no spread to divide by: NaN, as PyTorch
@@ -88,7 +89,7 @@ def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
         correction = 1 if unbiased else 0
     data = x.data
     dims = normalize_dims(dim, data.ndim, "std")
-    count = int(np.prod([data.shape[d] for d in dims])) if dims else 1
+    count = math.prod([data.shape[d] for d in dims]) if dims else 1
     out = np.std(data, axis=dims, ddof=correction, keepdims=keepdim)
 
     def vjp(grad, out):

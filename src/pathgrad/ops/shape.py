@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,14 +21,14 @@ def sizes_argument(sizes: tuple) -> tuple:
 
 def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[int, ...]:
     """`shape` with a -1 filled in, or a ShapeError naming both shapes and element counts."""
-    count = int(np.prod(source))
+    count = math.prod(source)
     unknown = [i for i, s in enumerate(shape) if s == -1]
-    known = int(np.prod([s for s in shape if s != -1]))
+    known = math.prod([s for s in shape if s != -1])
     if len(unknown) > 1 or any(s < -1 for s in shape):
         raise ShapeError(f"{op_context(op_name)}: invalid shape {shape}: at most one -1")
     if unknown and known and count % known == 0:
         shape = tuple(count // known if s == -1 else s for s in shape)
-    if int(np.prod(shape)) != count or -1 in shape:
+    if math.prod(shape) != count or -1 in shape:
         raise ShapeError(
             f"{op_context(op_name)}: cannot reshape a tensor of shape {source} ({count} "
             f"elements) to {shape}"
@@ -85,7 +86,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     (last,) = normalize_dims(end_dim, x.ndim, "flatten")
     if first > last:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    merged = int(np.prod(x.shape[first : last + 1]))
+    merged = math.prod(x.shape[first : last + 1])
     return reshape(x, x.shape[:first] + (merged,) + x.shape[last + 1 :])
 
 
