@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -217,12 +218,11 @@ def cat(tensors, dim=0):
                 f"{op_context('cat')}: tensor {position} has shape {a.shape}, tensor 0 has "
                 f"{arrays[0].shape}: all dims but dim {dim} must match"
             )
-    bounds = np.cumsum([0] + [a.shape[axis] for a in arrays])
+    bounds = list(itertools.accumulate((a.shape[axis] for a in arrays), initial=0))
 
     def vjp(grad):
         return tuple(
-            narrow(grad, axis, int(start), int(stop - start))
-            for start, stop in zip(bounds[:-1], bounds[1:])
+            narrow(grad, axis, start, stop - start) for start, stop in zip(bounds, bounds[1:])
         )
 
     return np.concatenate(arrays, axis=axis), vjp
@@ -263,8 +263,8 @@ def split(x, split_size_or_sections, dim=0):
                 f"{op_context('split')}: sizes {sizes} add up to {sum(sizes)}, but dim {dim} "
                 f"has size {total}"
             )
-    starts = np.cumsum([0] + sizes[:-1])
-    return tuple(narrow(x, axis, int(s), n) for s, n in zip(starts, sizes))
+    starts = itertools.accumulate(sizes[:-1], initial=0)
+    return tuple(narrow(x, axis, start, size) for start, size in zip(starts, sizes))
 
 
 def chunk(x, chunks, dim=0):
