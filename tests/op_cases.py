@@ -19,6 +19,7 @@ from pathgrad.ops.index import (
     scatter_add_zeros,
 )
 from pathgrad.ops.linalg import batched_matmul
+from pathgrad.ops.reduce import log_softmax_backward
 
 ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
 POSITIVE = "positive"  # in [0.5, 2]
@@ -90,6 +91,12 @@ CASES: list[Case] = [
     Case("tanh_backward", lambda L, g, y: tanh_backward(g, y), [(2, 3), (2, 3)], torch=False),
     Case("sigmoid_backward", lambda L, g, y: sigmoid_backward(g, y), [(2, 3), (2, 3)], torch=False),
     Case("relu_backward", lambda L, g, y: relu_backward(g, y), [(2, 3), (2, 3)], torch=False),
+    Case(
+        "log_softmax_backward",
+        lambda L, g, x: log_softmax_backward(g, x.log_softmax(1), (1,)),
+        [(2, 3), (2, 3)],
+        torch=False,
+    ),
     Case("erf", lambda L, x: x.erf(), [(2, 3)]),
     Case("clamp_tensor", lambda L, x, lo, hi: x.clamp(lo, hi), [(3, 4), (3, 4), (4,)]),
     Case("clamp_tensor", lambda L, x, lo: x.clamp(min=lo), [(2, 3), (3,)]),
