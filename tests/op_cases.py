@@ -19,7 +19,7 @@ from pathgrad.ops.index import (
     scatter_add_zeros,
 )
 from pathgrad.ops.linalg import batched_matmul
-from pathgrad.ops.reduce import log_softmax_backward
+from pathgrad.ops.reduce import log_softmax_backward, softmax_backward
 
 ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
 POSITIVE = "positive"  # in [0.5, 2]
@@ -91,6 +91,12 @@ CASES: list[Case] = [
     Case("tanh_backward", lambda L, g, y: tanh_backward(g, y), [(2, 3), (2, 3)], torch=False),
     Case("sigmoid_backward", lambda L, g, y: sigmoid_backward(g, y), [(2, 3), (2, 3)], torch=False),
     Case("relu_backward", lambda L, g, y: relu_backward(g, y), [(2, 3), (2, 3)], torch=False),
+    Case(
+        "softmax_backward",
+        lambda L, g, x: softmax_backward(g, x.softmax(1), (1,)),
+        [(2, 3), (2, 3)],
+        torch=False,
+    ),
     Case(
         "log_softmax_backward",
         lambda L, g, x: log_softmax_backward(g, x.log_softmax(1), (1,)),
