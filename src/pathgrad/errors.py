@@ -85,7 +85,11 @@ def site_location(code, offset: int) -> str:
 
 def op_context(name: str) -> str:
     """`matmul at model.py:42`: the op's name and the user's line that called it."""
-    location = user_frame_location()
+    return op_at(name, user_frame_location())
+
+
+def op_at(name: str, location: object) -> str:
+    """`name at location` for a message, or the name alone where no location was found."""
     return f"{name} at {location}" if location else name
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from pathgrad import dispatch
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import ShapeError, Site, op_context, user_site
+from pathgrad.errors import ShapeError, Site, op_at, op_context, user_site
 from pathgrad.ops import elementwise
 from pathgrad.tensor import Tensor, as_tensor
 
@@ -86,7 +86,7 @@ def _check_in_place_allowed(
 ) -> None:
     if not target.data.flags.writeable:
         raise RuntimeError(
-            f"{_where(op_name, site)}: the tensor of shape {target.shape} is read-only memory: "
+            f"{op_at(op_name, site)}: the tensor of shape {target.shape} is read-only memory: "
             "a broadcast view (expand, broadcast_to), whose elements share memory, or "
             "read-only data. Change a .clone() of it instead."
         )
@@ -96,7 +96,7 @@ def _check_in_place_allowed(
         if not root._untracked_view_of_grad:
             return  # made from memory no gradient tracks
         raise RuntimeError(
-            f"{_where(op_name, site)}: this view of a tensor that requires grad (shape "
+            f"{op_at(op_name, site)}: this view of a tensor that requires grad (shape "
             f"{base.shape}) was made under no_grad(), so it cannot be changed in place while "
             "gradients are recorded: the change could not reach what it views (PyTorch "
             "refuses this too). Make the view with gradients on, change it under no_grad(), "
@@ -105,16 +105,11 @@ def _check_in_place_allowed(
     if base.grad_fn is None and base.requires_grad:
         what = "a leaf tensor" if base is target else "a view of a leaf tensor"
         raise RuntimeError(
-            f"{_where(op_name, site)}: {what} that requires grad (shape {base.shape}) cannot "
+            f"{op_at(op_name, site)}: {what} that requires grad (shape {base.shape}) cannot "
             "be changed in place while gradients are recorded: its .grad would no longer "
             "describe the value it has. Change it under `with pg.no_grad():`, as an optimizer "
             "step does, or change a .clone() of it."
         )
-
-
-def _where(op_name: str, site: Site | None) -> str:
-    """`add_ at model.py:5`, for a message (written out only when one is raised)."""
-    return f"{op_name} at {site}" if site else op_name
 
 
 def _nodes_saving_memory(target: Tensor, base: Tensor) -> list[Node]:

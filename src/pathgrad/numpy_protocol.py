@@ -61,22 +61,21 @@ UFUNC_OPS: dict[Any, Callable[..., Any]] = {
 # (out=, dtype=, where=, initial=, ...), which then runs on the arrays as NumPy's own.
 
 
-def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    if dtype is not None or out is not None or initial is not None or where is not None:
-        return None
-    return reduce.sum(a, axis, keepdim=bool(keepdims))
+def _accumulating(op: Callable[..., Any]) -> Callable[..., Any]:
+    """np.sum / np.prod: (a, axis, dtype, out, keepdims, initial, where)."""
+
+    def run(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        if dtype is not None or out is not None or initial is not None or where is not None:
+            return None
+        return op(a, axis, keepdim=bool(keepdims))
+
+    return run
 
 
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     if dtype is not None or out is not None or where is not None:
         return None
     return reduce.mean(a, axis, keepdim=bool(keepdims))
-
-
-def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    if dtype is not None or out is not None or initial is not None or where is not None:
-        return None
-    return reduce.prod(a, axis, keepdim=bool(keepdims))
 
 
 def _extreme(op: Callable[..., Any]) -> Callable[..., Any]:
@@ -149,9 +148,9 @@ def _outer(a, b, out=None):
 
 
 FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
-    np.sum: _sum,
+    np.sum: _accumulating(reduce.sum),
     np.mean: _mean,
-    np.prod: _prod,
+    np.prod: _accumulating(reduce.prod),
     np.max: _extreme(reduce.amax),
     np.amax: _extreme(reduce.amax),
     np.min: _extreme(reduce.amin),
