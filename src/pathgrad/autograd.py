@@ -43,7 +43,7 @@ def grad(
     seeds = [seed_for(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
     if retain_graph is None:
         retain_graph = create_graph
-    capture = frozenset(id(t.grad_fn) for t in inputs_list if t.grad_fn is not None)
+    capture = frozenset(t.grad_fn for t in inputs_list if t.grad_fn is not None)
     grads, _ = backprop(
         roots,
         seeds,
@@ -55,7 +55,7 @@ def grad(
     )
     results = []
     for position, t in enumerate(inputs_list):
-        g = grads.get(id(t.grad_fn) if t.grad_fn is not None else id(t))
+        g = grads.get(t.grad_fn if t.grad_fn is not None else t)
         if g is not None and t.grad_fn is None:
             g = run_leaf_hooks(t, g)  # a non-leaf's hooks ran in the sweep
         if g is None and not allow_unused:

@@ -47,12 +47,12 @@ def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
             )
         return Tensor(np.ones(output.shape, dtype=output.dtype))
     seed = gradient if type(gradient) is Tensor else as_tensor(gradient)
-    if seed.shape != output.shape:
+    if seed.data.shape != output.data.shape:
         raise RuntimeError(
             f"{op_name}: gradient has shape {seed.shape} but the output has shape "
             f"{output.shape}; they must match"
         )
-    if seed.dtype != output.dtype:
+    if seed.data.dtype != output.data.dtype:
         seed = (
             seed.to(output.dtype)
             if grad_mode.recording.get()
@@ -75,9 +75,7 @@ def run_backward(
     if retain_graph is None:
         retain_graph = create_graph
     wanted = None if inputs is None else [inputs] if type(inputs) is Tensor else list(inputs)
-    capture = (
-        frozenset(id(t.grad_fn) for t in wanted if t.grad_fn is not None) if wanted else _NOTHING
-    )
+    capture = frozenset(t.grad_fn for t in wanted if t.grad_fn is not None) if wanted else _NOTHING
     grads, leaves = backprop(
         [root],
         [seed],
@@ -89,16 +87,20 @@ def run_backward(
     stored = {id(seed.data)}
     site = None  # the user's line, found once, when a .grad is first added into
     for target in leaves if wanted is None else wanted:
-        if target.grad_fn is not None and target._retains_grad:
+        grad_fn = target.grad_fn
+        if grad_fn is None:
+            grad = grads.get(target)
+        elif target._retains_grad:
             continue  # its retain_grad hook stored the gradient during the sweep
-        grad = grads.get(id(target.grad_fn) if target.grad_fn is not None else id(target))
+        else:
+            grad = grads.get(grad_fn)
         if grad is not None:
             if site is None and target.grad is not None:
                 site = user_site()
             _accumulate(target, grad, create_graph, stored, site)
 
 
-_NOTHING: frozenset[int] = frozenset()
+_NOTHING: frozenset = frozenset()
 
 
 def run_leaf_hooks(leaf: Tensor, grad: Tensor) -> Tensor:

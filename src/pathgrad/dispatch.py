@@ -124,11 +124,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         # closed over something (the version check looks there) or keeps its output. Kept as
         # code and offset (no frame: no locals kept alive); two frames up (the op's call, then
         # the user's) in the common case, searched further from composites
-        frame = (
-            _getframe(2)
-            if (vjp.__closure__ is not None or definition.saves_out) and not _adding_engine_ops
-            else None
-        )
+        frame = _getframe(2) if vjp.__closure__ is not None or definition.saves_out else None
         if frame is None:
             node.site_code = None
         else:
@@ -284,27 +280,46 @@ def record_inputs(on: bool) -> bool:
     return previous
 
 
-_adding_engine_ops = False
-
-
 def _expand(t: Tensor, shape: tuple, dtype: Any) -> Tensor:
     """`t` cast to `dtype` and broadcast to `shape` by recorded `to` and `broadcast_to` ops, for
-    an operand the engine brings to its op's shape and dtype (`broadcast.expand_as_needed`,
-    run straight through `apply`: `t` is a tensor already). These nodes save no tensor, so no
-    version error can name them: they skip the search for the user's line."""
-    global _adding_engine_ops
-    _adding_engine_ops = True
-    try:
-        if t.data.dtype != dtype:
-            t = apply(_TO, (t, dtype), _NO_KWARGS)
-        if t.data.shape != shape:
-            args = (t, shape)
-            view = apply(_BROADCAST_TO, args, _NO_KWARGS)
-            link_view(view, args, _NO_KWARGS, _BROADCAST_TO)
-            t = view
-        return t
-    finally:
-        _adding_engine_ops = False
+    an operand that needs a gradient, which the engine brings to its op's shape and dtype
+    (`broadcast.expand_as_needed`, without the public calls: `t` is a tensor already)."""
+    if t.data.dtype != dtype:
+        t = _engine_op(_TO, t, dtype)
+    if t.data.shape != shape:
+        view = _engine_op(_BROADCAST_TO, t, shape)
+        # tied to its source as link_view ties a broadcast_to view (always a view: no check)
+        base = t._base if t._base is not None else t
+        view._base = base
+        view._view_version = base._version_count
+        view._view_of = (t, _BROADCAST_TO, (shape,), _NO_KWARGS)
+        t = view
+    return t
+
+
+def _engine_op(definition: registry.OpDefinition, t: Tensor, parameter: Any) -> Tensor:
+    """`definition`'s op on `t` (which requires grad), recorded as `apply` records it. Every
+    broadcast operand of a binary op comes here, so the generic path's checks, none of which
+    can fail here, are skipped; these ops save no tensor, so no version error can name them and
+    they need no user's line."""
+    out, vjp = definition.forward(t, parameter)
+    result = _new_tensor(Tensor)
+    result.data = out
+    result.grad = None
+    node = _new_node(Node)
+    node.definition = definition
+    node.vjp = vjp
+    node.parents = (t.grad_fn or t,)
+    node.shape = out.shape
+    node.dtype = out.dtype
+    node.saved_out = None
+    node.epoch = versions.epoch
+    node.site_code = None
+    if _recording_inputs:
+        node.inputs = ((t, parameter), _NO_KWARGS)
+    result.grad_fn = node
+    result.requires_grad = True
+    return result
 
 
 _TO = broadcast.to.definition

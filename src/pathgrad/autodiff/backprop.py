@@ -29,84 +29,87 @@ def backprop(
     *,
     retain_graph: bool = False,
     create_graph: bool = False,
-    capture: frozenset[int] = frozenset(),
+    capture: frozenset = frozenset(),
     capture_before_hooks: bool = False,
-) -> tuple[dict[int, Any], list]:
-    """Gradients of sum(seed * root) for every leaf reached (keyed by id) and for `capture` nodes.
+) -> tuple[dict, list]:
+    """Gradients of sum(seed * root) for every leaf reached and for `capture` nodes, keyed by
+    the leaf or node itself.
 
     A node runs once every consumer has sent its gradient, so each gradient is complete (summed
     across paths) before it is used. `wrap(array, node)` makes the tensor a rule sees as `out`
     for ops that save their output. A captured gradient is the one after the node's hooks
     (what backward(inputs=...) stores), or before them (what autograd.grad returns, as
-    PyTorch). Returns (gradients by id, leaves reached in order).
+    PyTorch). Returns (gradients, leaves reached in order).
     """
     counts = dependency_counts(roots)
-    grads: dict[int, Any] = {}
+    grads: dict = {}
     leaves: list = []
     for root, seed in zip(roots, seeds):
-        key = id(root)
-        if type(root) is not Node and key not in grads:
+        if type(root) is not Node and root not in grads:
             leaves.append(root)
-        grads[key] = seed if key not in grads else grads[key] + seed
+        grads[root] = seed if root not in grads else grads[root] + seed
     # roots that no other root depends on start the sweep, each once
     if len(roots) == 1:
         ready = [roots[0]] if type(roots[0]) is Node else []
     else:
-        ready = list({id(r): r for r in roots if type(r) is Node and counts[id(r)] == 0}.values())
-    captured: dict[int, Any] = {}
-    previous_mode = grad_mode.recording.get()
-    grad_mode.recording.set(create_graph)
+        ready = list({id(r): r for r in roots if type(r) is Node and counts[r] == 0}.values())
+    captured: dict = {}
+    token = grad_mode.recording.set(create_graph)
     try:
         while ready:
             node = ready.pop()
             parents = node.parents
-            grad = grads.pop(id(node), None)
+            grad = grads.pop(node, None)
             if grad is None:
                 input_grads: Any = (None,) * len(parents)
             else:
-                wanted = capture and id(node) in capture
-                if wanted and capture_before_hooks:
-                    captured[id(node)] = grad
-                if node.hooks is not None:
+                if capture and node in capture:
+                    grad = _capture(node, grad, captured, capture_before_hooks)
+                elif node.hooks is not None:
                     grad = _run_hooks(node.hooks, grad)
-                if wanted and not capture_before_hooks:
-                    captured[id(node)] = grad
                 input_grads = _call_rule(node, grad, wrap, retain_graph)
-            position = 0
-            for parent in parents:
-                input_grad = input_grads[position]
-                position += 1
+            for parent, input_grad in zip(parents, input_grads):
                 if parent is None:
                     continue
-                key = id(parent)
                 if type(parent) is Node:
                     if input_grad is not None:
                         data = input_grad.data
                         if data.shape != parent.shape or data.dtype != parent.dtype:
-                            _mismatch(node, position - 1, data, parent.shape, parent.dtype)
-                        previous = grads.get(key)
-                        grads[key] = input_grad if previous is None else previous + input_grad
-                    remaining = counts[key] - 1
+                            _mismatch(node, parents, parent, data, parent.shape, parent.dtype)
+                        previous = grads.get(parent)
+                        grads[parent] = input_grad if previous is None else previous + input_grad
+                    remaining = counts[parent] - 1
                     if remaining:
-                        counts[key] = remaining
+                        counts[parent] = remaining
                     else:
                         ready.append(parent)
                 elif input_grad is not None:
                     data = input_grad.data
                     expected = parent.data
                     if data.shape != expected.shape or data.dtype != expected.dtype:
-                        _mismatch(node, position - 1, data, expected.shape, expected.dtype)
-                    previous = grads.get(key)
+                        _mismatch(node, parents, parent, data, expected.shape, expected.dtype)
+                    previous = grads.get(parent)
                     if previous is None:
-                        grads[key] = input_grad
+                        grads[parent] = input_grad
                         leaves.append(parent)
                     else:
-                        grads[key] = previous + input_grad
+                        grads[parent] = previous + input_grad
     finally:
-        grad_mode.recording.set(previous_mode)
+        grad_mode.recording.reset(token)
     if captured:
         grads.update(captured)
     return grads, leaves
+
+
+def _capture(node: Node, grad: Any, captured: dict, before_hooks: bool) -> Any:
+    """Keep a captured node's gradient, before or after its hooks; returns the one to go on."""
+    if before_hooks:
+        captured[node] = grad
+    if node.hooks is not None:
+        grad = _run_hooks(node.hooks, grad)
+    if not before_hooks:
+        captured[node] = grad
+    return grad
 
 
 def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple:
@@ -119,8 +122,10 @@ def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tup
     saved = node.saved_out
     input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
     if not retain_graph:
-        node.release()
-    if len(node.parents) == 1:
+        node.vjp = node.saved_out = None  # what node.release() drops, written out: every node
+        if node.inputs is not None:
+            node.inputs = None
+    if type(input_grads) is not tuple:  # a one-input rule returns its gradient alone
         return (input_grads,)
     if len(input_grads) != len(node.parents):
         raise GradientShapeError(
@@ -130,8 +135,9 @@ def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tup
     return input_grads
 
 
-def _mismatch(node: Node, position: int, data: Any, shape: tuple, dtype: Any) -> None:
+def _mismatch(node: Node, parents: tuple, parent: Any, data: Any, shape: tuple, dtype: Any) -> None:
     """The engine checks and never fixes: a wrong shape or dtype is a bug in the rule."""
+    position = next(i for i, p in enumerate(parents) if p is parent)
     raise GradientShapeError(
         f"the rule of {node.name} returned a gradient of shape {data.shape} and dtype "
         f"{data.dtype} for input {position}, which has shape {shape} and dtype {dtype}"

@@ -40,24 +40,22 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
     return order, leaves
 
 
-def dependency_counts(roots: list) -> dict[int, int]:
+def dependency_counts(roots: list) -> dict[Node, int]:
     """For each node reachable from `roots`, how many recorded edges lead into it.
 
     The reverse sweep runs a node once all its consumers have sent their gradients (Kahn's
     order), so it needs only these counts, not a stored order, and frees each node on the way.
     """
-    counts: dict[int, int] = {}
+    counts: dict[Node, int] = {}
     stack = [root for root in roots if type(root) is Node]
     for root in stack:
-        counts.setdefault(id(root), 0)
+        counts.setdefault(root, 0)
     while stack:
-        node = stack.pop()
-        for parent in node.parents:
+        for parent in stack.pop().parents:
             if type(parent) is Node:
-                key = id(parent)
-                if key in counts:
-                    counts[key] += 1
+                if parent in counts:
+                    counts[parent] += 1
                 else:
-                    counts[key] = 1
+                    counts[parent] = 1
                     stack.append(parent)
     return counts
