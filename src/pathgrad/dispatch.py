@@ -61,37 +61,32 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             parents: tuple = (x.grad_fn or x,)
     elif arity == 2:
         x, y = args[0], args[1]
-        x_is_tensor = type(x) is Tensor
-        if not x_is_tensor and type(x) not in NUMBER_TYPES:
-            x, x_is_tensor = as_tensor(x), True
-        y_is_tensor = type(y) is Tensor
-        if not y_is_tensor and type(y) not in NUMBER_TYPES:
-            y, y_is_tensor = as_tensor(y), True
-        if x_is_tensor:
+        if type(x) is Tensor:
             if x._base is not None:
                 refresh_if_stale(x)
             x_needs = x.requires_grad
-        else:
+        elif type(x) in NUMBER_TYPES:
             x_needs = False
-        if y_is_tensor:
+        else:  # an array or a list: run again with it as a tensor
+            return apply(definition, (as_tensor(x),) + args[1:], kwargs)
+        if type(y) is Tensor:
             if y._base is not None:
                 refresh_if_stale(y)
             y_needs = y.requires_grad
-        else:
+        elif type(y) in NUMBER_TYPES:
             y_needs = False
+        else:
+            return apply(definition, (x, as_tensor(y)) + args[2:], kwargs)
         record = x_needs or y_needs
-        if (
-            record
-            and definition.broadcast
-            and x_is_tensor
-            and y_is_tensor
-            and (x.data.shape != y.data.shape or x.data.dtype != y.data.dtype)
-        ):
-            # a Python number never needs this: NEP 50 keeps it weak, and it has no gradient
-            x, y = _bring_pair_to_one_shape(definition.name, x, y)
-        if x is not args[0] or y is not args[1]:
-            args = (x, y) + args[2:]
         if record:
+            # recorded with one number, or two numbers of one type, is impossible: so one type
+            # here means two tensors (a number never needs a broadcast: NEP 50 keeps it weak,
+            # and it has no gradient)
+            if definition.broadcast and type(x) is type(y):
+                x_data, y_data = x.data, y.data
+                if x_data.shape != y_data.shape or x_data.dtype != y_data.dtype:
+                    x, y = _bring_pair_to_one_shape(definition.name, x, y)
+                    args = (x, y) + args[2:]
             parents = (
                 (x.grad_fn or x) if x_needs else None,
                 (y.grad_fn or y) if y_needs else None,

@@ -46,10 +46,8 @@ def dependency_counts(roots: list) -> dict[Node, int]:
     The reverse sweep runs a node once all its consumers have sent their gradients (Kahn's
     order), so it needs only these counts, not a stored order, and frees each node on the way.
     """
-    counts: dict[Node, int] = {}
     stack = [root for root in roots if type(root) is Node]
-    for root in stack:
-        counts.setdefault(root, 0)
+    counts: dict[Node, int] = dict.fromkeys(stack, 0)
     while stack:
         for parent in stack.pop().parents:
             if type(parent) is Node:

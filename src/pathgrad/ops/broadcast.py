@@ -105,7 +105,7 @@ def sum_to_shape(x, shape):
     shape = tuple(shape)
     source = x.data.shape
     axes = reduced_axes(source, shape)
-    out = x.data.sum(axis=axes) if axes else x.data
+    out = np.add.reduce(x.data, axis=axes) if axes else x.data  # .sum(), less a Python wrapper
     if out.shape != shape:  # size-1 dims that were stretched come back as 1
         out = out.reshape(shape)
 

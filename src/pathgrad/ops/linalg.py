@@ -17,20 +17,22 @@ def batched_matmul(a, b, transpose_a=False, transpose_b=False):
     Every operand that needs a gradient already has the full batch shape, so no rule reduces;
     the transposed forms let the rule be products alone, with no transpose ops."""
 
-    a_needs, b_needs = a.requires_grad, b.requires_grad  # matmul's operands are tensors
-    kept_a, kept_b = (a if b_needs else None), (b if a_needs else None)  # as mul keeps them
+    # each operand is kept only if the other's gradient needs it, as mul keeps them; so the
+    # rule reads "a needs a gradient" as "b was kept"
+    kept_a = a if b.requires_grad else None  # matmul's operands are tensors
+    kept_b = b if a.requires_grad else None
 
     def vjp(grad):
         # for C = A'B' (A' = A or A^T, B' likewise): dL/dA' = dL/dC B'^T and dL/dB' = A'^T dL/dC,
         # the seed derivation; an operand taken transposed gets the transposed gradient
         grad_a = grad_b = None
-        if a_needs:
+        if kept_b is not None:
             grad_a = (
                 batched_matmul(kept_b, grad, transpose_b, True)  # (G B'^T)^T = B' G^T
                 if transpose_a
                 else batched_matmul(grad, kept_b, False, not transpose_b)
             )
-        if b_needs:
+        if kept_a is not None:
             grad_b = (
                 batched_matmul(grad, kept_a, True, transpose_a)  # (A'^T G)^T = G^T A'
                 if transpose_b
