@@ -163,6 +163,8 @@ CASES: list[Case] = [
     Case("repeat", lambda L, x: x.repeat(2, 1, 3), [(2, 3)]),
     Case("cat", lambda L, x, y: L.cat([x, y], 1), [(2, 3), (2, 4)]),
     Case("cat", lambda L, x, y: L.cat([x, y, x], 0), [(1, 3), (2, 3)]),
+    # one tensor: its rule returns a 1-tuple, which the sweep once took for the gradient itself
+    Case("cat", lambda L, x: L.cat([x], 0), [(2, 3)]),
     Case("getitem", lambda L, x: x[1:, ::2], [(3, 5)]),
     Case("getitem", lambda L, x: x[0, None, ..., -1], [(3, 4, 5)]),
     Case("getitem", lambda L, x: x[L.tensor([0, 2, 0, 0])], [(3, 4)]),
@@ -212,6 +214,7 @@ COMPOSITE_CASES: list[Case] = [
     Case("gelu", lambda L, x: L.gelu(x, approximate="tanh"), [(2, 3)]),
     Case("silu", lambda L, x: L.silu(x), [(2, 3)]),
     Case("stack", lambda L, x, y: L.stack([x, y], 1), [(2, 3), (2, 3)]),
+    Case("stack", lambda L, x: L.stack([x], 0), [(2, 3)]),
     Case("split", lambda L, x: x.split([1, 3], 1)[1], [(2, 4)]),
     Case("chunk", lambda L, x: x.chunk(3, 0)[2], [(5, 2)]),
     Case("expand", lambda L, x: x.expand(2, -1, 4), [(3, 1)]),
