@@ -1,4 +1,5 @@
-"""`apply`: the one place an op runs and the graph grows.
+"""`apply`: where an op runs and the graph grows (with `_engine_op`, its shortcut for the casts
+and broadcasts the engine itself inserts; nothing outside this module makes a Node).
 
 It converts inputs, brings broadcasting operands to one shape and dtype with recorded ops,
 calls the forward and, when recording, links a Node to the output. View ops' outputs are tied
@@ -38,7 +39,7 @@ def _edge(x: Any) -> Any:
 
 
 def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
-    """Run one op: the only place ops execute and the graph grows.
+    """Run one op and, when recording, link its Node.
 
     This is every op's hot path, so the common arities are written out rather than looped.
     """

@@ -18,8 +18,8 @@ class Node:
     for ops whose rule uses it), `epoch`, the in-place epoch it was made in: if no in-place
     change came since, nothing it saved can have changed, and the user's line that made it, as
     a code object and bytecode offset (`site_code`, `site_offset`; turned into `file:line` only
-    for a message, and holding no frame, so no locals are kept alive). Nodes are made only by
-    `pathgrad.tensor.apply`, which fills the fields directly (it is every op's hot path).
+    for a message, and holding no frame, so no locals are kept alive). Nodes are made only in
+    `pathgrad.dispatch`, which fills the fields directly (it is every op's hot path).
     """
 
     __slots__ = (
