@@ -48,7 +48,10 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         # off the record, as every rule of a first-order backward runs: no broadcast ops, no
         # stale-view refresh, no node (STYLE: there a rule costs one thin wrapper per call)
         record = False
-        if arity != 2 or type(args[0]) is not Tensor or type(args[1]) is not Tensor:
+        if arity == 1:
+            if type(args[0]) is not Tensor:
+                args = (as_tensor(args[0]),) + args[1:]
+        elif arity != 2 or type(args[0]) is not Tensor or type(args[1]) is not Tensor:
             args = _untracked_inputs(arity, definition, args)
     elif arity == 1:
         x = args[0]
@@ -102,7 +105,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         if definition.broadcast:
             _raise_if_unbroadcastable(definition.name, args[:arity])
         raise
-    if type(out) is not np.ndarray:
+    if type(out) is not _ndarray:
         out = np.asarray(out)
     result = _new_tensor(Tensor)
     result.data = out
@@ -142,11 +145,9 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
 
 
 def _untracked_inputs(arity: Any, definition: registry.OpDefinition, args: tuple) -> tuple:
-    """`args` with every tensor input converted, for an op that records nothing."""
-    if arity == 1:
-        if type(args[0]) is not Tensor:
-            args = (as_tensor(args[0]),) + args[1:]
-    elif arity == 2:
+    """`args` with every tensor input converted, for an op of two or more inputs that records
+    nothing."""
+    if arity == 2:
         x, y = args[0], args[1]
         if (type(x) is not Tensor and type(x) not in NUMBER_TYPES) or (
             type(y) is not Tensor and type(y) not in NUMBER_TYPES
@@ -216,6 +217,7 @@ def view_op(definition: Any, source: Tensor, params: tuple, kwargs: dict) -> Ten
 
 
 _getframe = sys._getframe
+_ndarray = np.ndarray
 _recording = grad_mode.recording.get  # every op asks, so bound once
 
 
