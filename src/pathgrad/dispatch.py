@@ -51,8 +51,14 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         if arity == 1:
             if type(args[0]) is not Tensor:
                 args = (as_tensor(args[0]),) + args[1:]
-        elif arity != 2 or type(args[0]) is not Tensor or type(args[1]) is not Tensor:
-            args = _untracked_inputs(arity, definition, args)
+        elif arity == 2:
+            x, y = args[0], args[1]
+            if (type(x) is not Tensor and type(x) not in NUMBER_TYPES) or (
+                type(y) is not Tensor and type(y) not in NUMBER_TYPES
+            ):
+                args = (_operand(x), _operand(y)) + args[2:]
+        else:
+            args = _prepare_inputs(definition, args)[1]
     elif arity == 1:
         x = args[0]
         if type(x) is not Tensor:
@@ -142,20 +148,6 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         result.grad_fn = None
         result.requires_grad = False
     return result
-
-
-def _untracked_inputs(arity: Any, definition: registry.OpDefinition, args: tuple) -> tuple:
-    """`args` with every tensor input converted, for an op of two or more inputs that records
-    nothing."""
-    if arity == 2:
-        x, y = args[0], args[1]
-        if (type(x) is not Tensor and type(x) not in NUMBER_TYPES) or (
-            type(y) is not Tensor and type(y) not in NUMBER_TYPES
-        ):
-            args = (_operand(x), _operand(y)) + args[2:]
-    else:
-        args = _prepare_inputs(definition, args)[1]
-    return args
 
 
 def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
