@@ -52,7 +52,7 @@ def backprop(
     if len(roots) == 1:
         ready = [roots[0]] if type(roots[0]) is Node else []
     else:
-        ready = list({id(r): r for r in roots if type(r) is Node and counts[r] == 0}.values())
+        ready = list(dict.fromkeys(r for r in roots if type(r) is Node and counts[r] == 0))
     captured: dict = {}
     token = grad_mode.recording.set(create_graph)
     try:
@@ -122,9 +122,7 @@ def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tup
     saved = node.saved_out
     input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
     if not retain_graph:
-        node.vjp = node.saved_out = None  # what node.release() drops, written out: every node
-        if node.inputs is not None:
-            node.inputs = None
+        node.release()
     if type(input_grads) is not tuple:  # a one-input rule returns its gradient alone
         return (input_grads,)
     if len(input_grads) != len(node.parents):
