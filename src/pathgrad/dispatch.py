@@ -278,11 +278,7 @@ def _expand(t: Tensor, shape: tuple, dtype: Any) -> Tensor:
         t = _engine_op(_TO, t, dtype)
     if t.data.shape != shape:
         view = _engine_op(_BROADCAST_TO, t, shape)
-        # tied to its source as link_view ties a broadcast_to view (always a view: no check)
-        base = t._base if t._base is not None else t
-        view._base = base
-        view._view_version = base._version_count
-        view._view_of = (t, _BROADCAST_TO, (shape,), _NO_KWARGS)
+        link_view(view, (t, shape), _NO_KWARGS, _BROADCAST_TO)
         t = view
     return t
 
