@@ -127,6 +127,27 @@ def test_engine_names_a_rule_that_returns_a_wrong_shape(monkeypatch):
         x.exp().sum().backward()
 
 
+@pytest.mark.parametrize("anomaly", [False, True])
+def test_engine_names_a_rule_that_returns_too_few_gradients(monkeypatch, anomaly):
+    from pathgrad.ops import elementwise
+
+    definition = elementwise.mul.definition
+    forward = definition.forward
+
+    def broken(x, y):
+        out, vjp = forward(x, y)
+        return out, lambda grad: (vjp(grad)[0],)  # dropped the second input's gradient
+
+    monkeypatch.setattr(definition, "forward", broken)
+    x, y = pg.ones(3, requires_grad=True), pg.ones(3, requires_grad=True)
+    pg.autograd.set_detect_anomaly(anomaly)  # anomaly mode runs the rule under its own watch
+    try:
+        with pytest.raises(pg.GradientShapeError, match=r"rule of mul returned 1 gradients for 2"):
+            (x * y).sum().backward()
+    finally:
+        pg.autograd.set_detect_anomaly(False)
+
+
 def test_a_device_other_than_the_cpu_is_refused_by_name():
     with pytest.raises(RuntimeError, match=r"zeros: device 'cuda': .* CPU only"):
         pg.zeros(2, device="cuda")

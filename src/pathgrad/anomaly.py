@@ -16,7 +16,6 @@ from pathgrad.tensor import Tensor, as_tensor
 
 _enabled = False
 _rules_running = 0  # ops run by a gradient rule are checked as the rule's result, not alone
-_plain_call_rule = backprop._call_rule
 
 WHERE_TRAP = (
     "If a where(), maximum() or clamp() later masks this value out, the forward result stays "
@@ -72,13 +71,16 @@ def _checking_apply(definition: Any, args: tuple, kwargs: dict) -> Any:
     return result
 
 
-def _checking_call_rule(node: Any, grad: Any, wrap: Any, retain_graph: bool) -> tuple:
+def _checking_rule(node: Any, grad: Any, vjp: Any, saved: Any, wrap: Any) -> Any:
+    """The sweep's call of a node's rule (backprop.rule_check), with its result checked."""
     global _rules_running
     _rules_running += 1
     try:
-        input_grads = _plain_call_rule(node, grad, wrap, retain_graph)
+        input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
     finally:
         _rules_running -= 1
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
     if not _finite(grad):
         return input_grads
     for position, input_grad in enumerate(input_grads):
@@ -105,7 +107,7 @@ def set_detect_anomaly(mode: bool) -> None:
     global _enabled
     _enabled = bool(mode)
     registry.bind_engine(_checking_apply if _enabled else apply, as_tensor)
-    backprop._call_rule = _checking_call_rule if _enabled else _plain_call_rule
+    backprop.rule_check = _checking_rule if _enabled else None
 
 
 def is_anomaly_enabled() -> bool:

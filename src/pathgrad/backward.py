@@ -14,7 +14,7 @@ from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.node import Node
 from pathgrad.errors import Site, user_site
-from pathgrad.tensor import Tensor, as_tensor
+from pathgrad.tensor import Tensor, as_tensor, plain_tensor
 
 
 def wrap_saved_output(data: np.ndarray, node: Node) -> Tensor:
@@ -76,15 +76,8 @@ def run_backward(
         retain_graph = create_graph
     wanted = None if inputs is None else [inputs] if type(inputs) is Tensor else list(inputs)
     capture = frozenset(t.grad_fn for t in wanted if t.grad_fn is not None) if wanted else _NOTHING
-    grads, leaves = backprop(
-        [root],
-        [seed],
-        wrap_saved_output,
-        retain_graph=retain_graph,
-        create_graph=create_graph,
-        capture=capture,
-    )
-    stored = {id(seed.data)}
+    grads, leaves = backprop([root], [seed], wrap_saved_output, retain_graph, create_graph, capture)
+    stored = {id(seed.data)}  # arrays this sweep handed out: a new .grad aliases none of them
     site = None  # the user's line, found once, when a .grad is first added into
     for target in leaves if wanted is None else wanted:
         grad_fn = target.grad_fn
@@ -94,10 +87,24 @@ def run_backward(
             continue  # its retain_grad hook stored the gradient during the sweep
         else:
             grad = grads.get(grad_fn)
-        if grad is not None:
-            if site is None and target.grad is not None:
+        if grad is None:
+            continue
+        if target._hooks is not None:
+            grad = run_leaf_hooks(target, grad)
+        if create_graph:
+            target.grad = grad if target.grad is None else target.grad + grad
+        elif target.grad is None:
+            # .grad must be writable and alias nothing else: not the seed, not another leaf's
+            # .grad; an array that owns its memory (base None) is writable unless someone froze it
+            data = grad.data
+            if data.base is not None or id(data) in stored or not data.flags.writeable:
+                data = data.copy()
+            stored.add(id(data))
+            target.grad = plain_tensor(data)
+        else:
+            if site is None:
                 site = user_site()
-            _accumulate(target, grad, create_graph, stored, site)
+            _add_into_grad(target, grad.data, site)
 
 
 _NOTHING: frozenset = frozenset()
@@ -112,28 +119,6 @@ def run_leaf_hooks(leaf: Tensor, grad: Tensor) -> Tensor:
             if replaced is not None:
                 grad = replaced
     return grad
-
-
-def _accumulate(
-    leaf: Tensor, grad: Tensor, create_graph: bool, stored: set[int], site: Site | None
-) -> None:
-    """Add `grad` into `leaf.grad`; `stored` holds the arrays this sweep already handed out,
-    `site` is the user's line that called backward."""
-    if leaf._hooks is not None:
-        grad = run_leaf_hooks(leaf, grad)
-    if create_graph:
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-        return
-    data = grad.data
-    if leaf.grad is None:
-        # .grad must be writable and alias nothing else: not the seed, not another leaf's .grad;
-        # an array that owns its memory (base None) is writable unless someone froze it
-        if data.base is not None or id(data) in stored or not data.flags.writeable:
-            data = data.copy()
-        stored.add(id(data))
-        leaf.grad = Tensor(data)
-    else:
-        _add_into_grad(leaf, data, site)
 
 
 def _references_to_data(t: Tensor) -> int:

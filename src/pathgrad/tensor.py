@@ -685,6 +685,20 @@ def _non_float_grad_message(dtype: np.dtype) -> str:
     )
 
 
+def plain_tensor(data: np.ndarray) -> Tensor:
+    """Tensor(data), a constant, made without calling __init__: a class call costs a trip
+    through C, on each gradient the engine hands out."""
+    t = _new_tensor(Tensor)
+    t.data = data
+    t.grad = None
+    t.grad_fn = None
+    t.requires_grad = False
+    return t
+
+
+_new_tensor = object.__new__
+
+
 def as_tensor(x: Any, dtype: Any = None) -> Tensor:
     """A tensor sharing `x`'s memory where it can: tensors pass through, ndarrays keep their
     dtype, Python floats and lists of them become float32 and ints int64, as PyTorch."""

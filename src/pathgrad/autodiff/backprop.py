@@ -12,7 +12,6 @@ from typing import Any
 
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
-from pathgrad.autodiff.toposort import dependency_counts
 from pathgrad.errors import GradientShapeError
 
 FREED_GRAPH_MESSAGE = (
@@ -22,11 +21,15 @@ FREED_GRAPH_MESSAGE = (
 )
 
 
+# anomaly mode's watch over each rule (`anomaly.py`): called as
+# rule_check(node, grad, vjp, saved_out, wrap) in the rule's place; None, so free, when off
+rule_check: Callable[..., Any] | None = None
+
+
 def backprop(
     roots: list,
     seeds: list,
     wrap: Callable[[Any, Node], Any],
-    *,
     retain_graph: bool = False,
     create_graph: bool = False,
     capture: frozenset = frozenset(),
@@ -41,7 +44,23 @@ def backprop(
     (what backward(inputs=...) stores), or before them (what autograd.grad returns, as
     PyTorch). Returns (gradients, leaves reached in order).
     """
-    counts = dependency_counts(roots)
+    # how many recorded edges lead into each node: a node runs once all its consumers have sent
+    # their gradients (Kahn's order), so each is complete, and the sweep needs no stored order.
+    # Written out here, not called, and backward()'s one root without a comprehension (a call
+    # too): on a small step each call shows (benchmarks/bench_linear.py)
+    if len(roots) == 1:
+        stack = [roots[0]] if type(roots[0]) is Node else []
+    else:
+        stack = [root for root in roots if type(root) is Node]
+    counts: dict = dict.fromkeys(stack, 0)
+    while stack:
+        for parent in stack.pop().parents:
+            if type(parent) is Node:
+                if parent in counts:
+                    counts[parent] += 1
+                else:
+                    counts[parent] = 1
+                    stack.append(parent)
     grads: dict = {}
     leaves: list = []
     for root, seed in zip(roots, seeds):
@@ -67,7 +86,28 @@ def backprop(
                     grad = _capture(node, grad, captured, capture_before_hooks)
                 elif node.hooks is not None:
                     grad = _run_hooks(node.hooks, grad)
-                input_grads = _call_rule(node, grad, wrap, retain_graph)
+                # the node's VJP: one gradient per input, in order
+                vjp = node.vjp
+                if vjp is None:
+                    raise RuntimeError(FREED_GRAPH_MESSAGE.format(name=node.name))
+                if node.epoch != versions.epoch:
+                    versions.check_saved(node)
+                saved = node.saved_out
+                if rule_check is not None:  # anomaly mode: the rule runs under its watch
+                    input_grads = rule_check(node, grad, vjp, saved, wrap)
+                elif saved is None:
+                    input_grads = vjp(grad)
+                else:
+                    input_grads = vjp(grad, wrap(saved, node))
+                if not retain_graph:
+                    node.release()
+                if type(input_grads) is not tuple:  # a one-input rule returns its gradient alone
+                    input_grads = (input_grads,)
+                elif len(input_grads) != len(parents):
+                    raise GradientShapeError(
+                        f"the rule of {node.name} returned {len(input_grads)} gradients for "
+                        f"{len(parents)} inputs"
+                    )
             for parent, input_grad in zip(parents, input_grads):
                 if parent is None:
                     continue
@@ -110,27 +150,6 @@ def _capture(node: Node, grad: Any, captured: dict, before_hooks: bool) -> Any:
     if not before_hooks:
         captured[node] = grad
     return grad
-
-
-def _call_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple:
-    """Run the node's VJP: one gradient per input, in order."""
-    vjp = node.vjp
-    if vjp is None:
-        raise RuntimeError(FREED_GRAPH_MESSAGE.format(name=node.name))
-    if node.epoch != versions.epoch:
-        versions.check_saved(node)
-    saved = node.saved_out
-    input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
-    if not retain_graph:
-        node.release()
-    if type(input_grads) is not tuple:  # a one-input rule returns its gradient alone
-        return (input_grads,)
-    if len(input_grads) != len(node.parents):
-        raise GradientShapeError(
-            f"the rule of {node.name} returned {len(input_grads)} gradients for "
-            f"{len(node.parents)} inputs"
-        )
-    return input_grads
 
 
 def _mismatch(node: Node, parents: tuple, parent: Any, data: Any, shape: tuple, dtype: Any) -> None:

@@ -38,22 +38,3 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
                 order.append(node)
     order.reverse()
     return order, leaves
-
-
-def dependency_counts(roots: list) -> dict[Node, int]:
-    """For each node reachable from `roots`, how many recorded edges lead into it.
-
-    The reverse sweep runs a node once all its consumers have sent their gradients (Kahn's
-    order), so it needs only these counts, not a stored order, and frees each node on the way.
-    """
-    stack = [root for root in roots if type(root) is Node]
-    counts: dict[Node, int] = dict.fromkeys(stack, 0)
-    while stack:
-        for parent in stack.pop().parents:
-            if type(parent) is Node:
-                if parent in counts:
-                    counts[parent] += 1
-                else:
-                    counts[parent] = 1
-                    stack.append(parent)
-    return counts
