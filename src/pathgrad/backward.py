@@ -121,14 +121,17 @@ def run_leaf_hooks(leaf: Tensor, grad: Tensor) -> Tensor:
     return grad
 
 
+# how many references an array has, counted from a call site (None where Python cannot count)
+_getrefcount = getattr(sys, "getrefcount", None)
+
+
 def _references_to_data(t: Tensor) -> int:
-    """How many references t.data has, counted from here (0 where Python cannot count)."""
-    return sys.getrefcount(t.data) if hasattr(sys, "getrefcount") else 0
+    return _getrefcount(t.data)
 
 
 # the count for an array that nothing but its tensor holds, measured rather than assumed, as
 # interpreters differ in the references a call itself holds
-_ONLY_ITS_TENSOR_HOLDS_IT = _references_to_data(Tensor(np.zeros(1)))
+_ONLY_ITS_TENSOR_HOLDS_IT = 0 if _getrefcount is None else _references_to_data(Tensor(np.zeros(1)))
 
 
 def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
@@ -136,8 +139,12 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
     the sum; out of place when the array is shared (a view of it, a hook that kept it), is a
     view itself, or cannot take the sum in place."""
     current = leaf.grad
-    # counted before this function holds the array itself
-    if current.grad_fn is None and 0 < _references_to_data(current) <= _ONLY_ITS_TENSOR_HOLDS_IT:
+    # counted before this function holds the array itself, as _references_to_data counts
+    if (
+        current.grad_fn is None
+        and 0 < _ONLY_ITS_TENSOR_HOLDS_IT
+        and _getrefcount(current.data) <= _ONLY_ITS_TENSOR_HOLDS_IT
+    ):
         held = current.data
         if (
             held.base is None
@@ -149,7 +156,7 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
             # counted like any in-place change: a graph that saved this .grad must not use it
             versions.record_change(current, "backward (accumulating into .grad)", site)
             return
-    leaf.grad = Tensor(current.data + data)
+    leaf.grad = plain_tensor(current.data + data)
 
 
 __all__ = ["root_of", "run_backward", "run_leaf_hooks", "seed_for", "wrap_saved_output"]

@@ -28,6 +28,9 @@ class Change(NamedTuple):
     site: Any  # an errors.Site (written out when a message needs it) or None
 
 
+_new_change = tuple.__new__
+
+
 def record_change(base: Any, op: str, site: Any) -> int:
     """Note an in-place change of `base`'s memory; returns its new version."""
     global epoch
@@ -37,7 +40,7 @@ def record_change(base: Any, op: str, site: Any) -> int:
     changes = base.__dict__.get("_changes")
     if changes is None:
         changes = base._changes = deque(maxlen=KEPT_CHANGES)
-    changes.append(Change(epoch, version, op, site))
+    changes.append(_new_change(Change, (epoch, version, op, site)))  # no Python-level __new__
     return version
 
 
