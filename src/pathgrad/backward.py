@@ -126,6 +126,7 @@ _getrefcount = getattr(sys, "getrefcount", None)
 
 
 def _references_to_data(t: Tensor) -> int:
+    """t.data's count with `t` held in a local, as _add_into_grad holds the .grad it counts."""
     return _getrefcount(t.data)
 
 
