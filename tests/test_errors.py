@@ -189,3 +189,28 @@ def test_factories_refuse_negative_sizes_by_name():
     with pytest.raises(ValueError, match=r"randn: sizes must be non-negative integers, got 2.5"):
         pg.randn(2.5)
     assert pg.zeros(np.int64(2), 0).shape == (2, 0)
+
+
+def test_a_grad_of_another_shape_or_dtype_is_refused_when_assigned():
+    w = pg.zeros(4, 2, dtype=pg.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(2,\) and dtype float64 .* shape \(4, 2\)"):
+        w.grad = pg.ones(2, dtype=pg.float64)
+    with pytest.raises(RuntimeError, match=r"dtype float32 .* dtype float64; they must match"):
+        w.grad = pg.ones(4, 2)
+    with pytest.raises(TypeError, match=r"\.grad: expected a tensor or None, got ndarray"):
+        w.grad = np.ones((4, 2))
+    assert w.grad is None  # nothing refused was stored
+    w.grad = pg.ones(4, 2, dtype=pg.float64)
+    del w.grad
+    assert w.grad is None
+
+
+def test_a_hook_that_changes_the_shape_is_named():
+    def widen(grad):
+        return pg.ones(2)
+
+    x = pg.zeros(3, requires_grad=True)
+    y = x * 2
+    y.register_hook(widen)
+    with pytest.raises(RuntimeError, match=r"hook .*widen returned a gradient of shape \(2,\)"):
+        (y * 3).sum().backward()

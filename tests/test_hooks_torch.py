@@ -52,3 +52,53 @@ def test_hooks_and_ways_of_asking_match_pytorch(hook_h, retain_h, hook_a, mode):
     assert len(ours[1]) == len(theirs[1])  # a leaf's hook runs as often as PyTorch's
     for mine, reference in zip(ours[1], theirs[1]):
         np.testing.assert_allclose(mine, reference, rtol=1e-12)
+
+
+# what a .grad assignment or a hook may not do, refused by PyTorch and by pathgrad alike
+BAD_GRADS = {
+    "another dtype": lambda L, w: L.ones(4, 2, dtype=L.float32),
+    "another shape": lambda L, w: L.ones(2, dtype=L.float64),
+    "not a tensor": lambda L, w: "0.5",
+    "itself": lambda L, w: w,
+}
+BAD_HOOKS = {
+    "another shape": lambda L: lambda g: L.ones(2, dtype=L.float64),
+    "another dtype": lambda L: lambda g: g.to(L.float32),
+    "not a tensor": lambda L: lambda g: 5,
+}
+
+
+def refusal(action, *args):
+    try:
+        action(*args)
+    except (RuntimeError, TypeError) as error:
+        return type(error)
+    return None
+
+
+@pytest.mark.parametrize("case", BAD_GRADS)
+def test_a_grad_pytorch_refuses_is_refused(case):
+    torch = pytest.importorskip("torch")
+    kinds = []
+    for L in (pg, torch):
+        w = L.zeros(4, 2, dtype=L.float64, requires_grad=True)
+        bad = BAD_GRADS[case](L, w)
+        kinds.append(refusal(setattr, w, "grad", bad))
+    assert kinds[0] is not None and kinds[0] is kinds[1]
+
+
+def backward_through(t):
+    (t * 3).sum().backward()
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+@pytest.mark.parametrize("case", BAD_HOOKS)
+def test_a_hook_result_pytorch_refuses_is_refused(case, leaf):
+    torch = pytest.importorskip("torch")
+    kinds = []
+    for L in (pg, torch):
+        x = L.zeros(3, dtype=L.float64, requires_grad=True)
+        hooked = x if leaf else x * 2
+        hooked.register_hook(BAD_HOOKS[case](L))
+        kinds.append(refusal(backward_through, hooked))
+    assert kinds[0] is not None and kinds[0] is kinds[1]

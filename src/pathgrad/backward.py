@@ -11,7 +11,7 @@ import numpy as np
 
 from pathgrad import dispatch
 from pathgrad.autodiff import grad_mode, versions
-from pathgrad.autodiff.backprop import backprop
+from pathgrad.autodiff.backprop import backprop, checked_hook_result
 from pathgrad.autodiff.node import Node
 from pathgrad.errors import Site, user_site
 from pathgrad.tensor import Tensor, as_tensor, plain_tensor
@@ -92,15 +92,15 @@ def run_backward(
         if target._hooks is not None:
             grad = run_leaf_hooks(target, grad)
         if create_graph:
-            target.grad = grad if target.grad is None else target.grad + grad
-        elif target.grad is None:
+            target._grad = grad if target._grad is None else target._grad + grad
+        elif target._grad is None:
             # .grad must be writable and alias nothing else: not the seed, not another leaf's
             # .grad; an array that owns its memory (base None) is writable unless someone froze it
             data = grad.data
             if data.base is not None or id(data) in stored or not data.flags.writeable:
                 data = data.copy()
             stored.add(id(data))
-            target.grad = plain_tensor(data)
+            target._grad = plain_tensor(data)
         else:
             if site is None:
                 site = user_site()
@@ -117,7 +117,7 @@ def run_leaf_hooks(leaf: Tensor, grad: Tensor) -> Tensor:
         for hook in list(leaf._hooks.values()):
             replaced = hook(grad)
             if replaced is not None:
-                grad = replaced
+                grad = checked_hook_result(hook, grad, replaced)
     return grad
 
 
@@ -139,7 +139,7 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
     """leaf.grad += data in place, as PyTorch does, so a reference to `.grad` taken earlier sees
     the sum; out of place when the array is shared (a view of it, a hook that kept it), is a
     view itself, or cannot take the sum in place."""
-    current = leaf.grad
+    current = leaf._grad
     # counted before this function holds the array itself, as _references_to_data counts
     if (
         current.grad_fn is None
@@ -157,7 +157,7 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
             # counted like any in-place change: a graph that saved this .grad must not use it
             versions.record_change(current, "backward (accumulating into .grad)", site)
             return
-    leaf.grad = plain_tensor(current.data + data)
+    leaf._grad = plain_tensor(current.data + data)
 
 
 __all__ = ["root_of", "run_backward", "run_leaf_hooks", "seed_for", "wrap_saved_output"]

@@ -115,7 +115,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         out = np.asarray(out)
     result = _new_tensor(Tensor)
     result.data = out
-    result.grad = None
+    result._grad = None
     if record and out.dtype.kind == "f":
         node = _new_node(Node)
         node.definition = definition
@@ -291,7 +291,7 @@ def _engine_op(definition: registry.OpDefinition, t: Tensor, parameter: Any) -> 
     out, vjp = definition.forward(t, parameter)
     result = _new_tensor(Tensor)
     result.data = out
-    result.grad = None
+    result._grad = None
     node = _new_node(Node)
     node.definition = definition
     node.vjp = vjp

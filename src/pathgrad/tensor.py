@@ -29,7 +29,7 @@ class Tensor:
     Make one with `pg.tensor(data, requires_grad=True)`; `.data` is the ndarray itself.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "__weakref__", "__dict__")
     # Rarely set, so class defaults rather than per-tensor stores on every op's hot path:
     # hooks, and the view bookkeeping (the tensor whose memory this one views, the view op that
     # made it, the base's version when its grad_fn was made, the count of in-place changes,
@@ -70,9 +70,26 @@ class Tensor:
 
     def __init__(self, data: np.ndarray, grad_fn: Node | None = None, requires_grad: bool = False):
         self.data = data
-        self.grad = None
+        self._grad = None
         self.grad_fn = grad_fn
         self.requires_grad = requires_grad or grad_fn is not None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward accumulated here (None until then). Assignable, as in PyTorch,
+        with None or a tensor of this one's shape and dtype; anything else is refused at once
+        rather than found wrong at the next backward."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
 
     # numpy interop and Python protocol
 
@@ -295,10 +312,10 @@ class Tensor:
             if tensor is None:
                 return
             if grad_mode.recording.get():  # create_graph: the stored gradient keeps its graph
-                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+                tensor._grad = grad if tensor._grad is None else tensor._grad + grad
             else:  # a copy: the sweep may hand the same array to other inputs
-                previous = tensor.grad
-                tensor.grad = Tensor(
+                previous = tensor._grad
+                tensor._grad = Tensor(
                     grad.data.copy() if previous is None else previous.data + grad.data
                 )
 
@@ -678,6 +695,19 @@ class HookHandle:
         self._hooks.pop(self.id, None)
 
 
+def _check_grad(t: Tensor, grad: Any) -> None:
+    """What PyTorch refuses as a .grad: not a tensor, the tensor itself, another shape or dtype."""
+    if type(grad) is not Tensor:
+        raise TypeError(f".grad: expected a tensor or None, got {type(grad).__name__}")
+    if grad is t:
+        raise RuntimeError(".grad: a tensor cannot be its own gradient")
+    if grad.data.shape != t.data.shape or grad.data.dtype != t.data.dtype:
+        raise RuntimeError(
+            f".grad: a gradient of shape {grad.shape} and dtype {grad.dtype} cannot be assigned "
+            f"to a tensor of shape {t.shape} and dtype {t.dtype}; they must match"
+        )
+
+
 def _non_float_grad_message(dtype: np.dtype) -> str:
     return (
         f"only floating-point tensors can require gradients, got dtype {dtype}; make the data "
@@ -690,7 +720,7 @@ def plain_tensor(data: np.ndarray) -> Tensor:
     through C, on each gradient the engine hands out."""
     t = _new_tensor(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = None
     t.grad_fn = None
     t.requires_grad = False
     return t

@@ -171,7 +171,29 @@ def _run_hooks(hooks: dict, grad: Any) -> Any:
         if key != RETAIN_GRAD:
             replaced = hook(grad)
             if replaced is not None:
-                grad = replaced
+                grad = checked_hook_result(hook, grad, replaced)
     if RETAIN_GRAD in hooks:
         hooks[RETAIN_GRAD](grad)
     return grad
+
+
+def checked_hook_result(hook: Callable, grad: Any, replaced: Any) -> Any:
+    """A hook's returned gradient, which may change values only: another type, shape or dtype
+    is refused by the hook's name here (PyTorch too), not met later as a rule's fault."""
+    if type(replaced) is not type(grad):
+        raise TypeError(
+            f"hook {_hook_name(hook)} returned a {type(replaced).__name__}; a hook returns a "
+            "tensor (the new gradient) or None"
+        )
+    given, returned = grad.data, replaced.data
+    if returned.shape != given.shape or returned.dtype != given.dtype:
+        raise RuntimeError(
+            f"hook {_hook_name(hook)} returned a gradient of shape {returned.shape} and dtype "
+            f"{returned.dtype} for one of shape {given.shape} and dtype {given.dtype}; a hook "
+            "may change the values only"
+        )
+    return replaced
+
+
+def _hook_name(hook: Callable) -> str:
+    return getattr(hook, "__qualname__", None) or repr(hook)
