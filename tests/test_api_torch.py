@@ -108,3 +108,26 @@ def test_tensor_api_behaves_as_pytorch():
     ours, theirs = behaviours(pg), behaviours(torch_namespace())
     differing = {k: (ours[k], theirs[k]) for k in ours if str(ours[k]) != str(theirs[k])}
     assert not differing
+
+
+def set_requires_grad(t, value):
+    t.requires_grad = value
+
+
+# changes of requires_grad PyTorch refuses: on integer data, on a computed tensor, not a bool
+BAD_REQUIRES_GRAD = {
+    "integer data": lambda L: (set_requires_grad, L.tensor([1, 2]), True),
+    "a non-leaf": lambda L: (set_requires_grad, L.ones(2, requires_grad=True) * 2, False),
+    "not a bool": lambda L: (set_requires_grad, L.ones(2), 1),
+    "not a bool, in-place form": lambda L: (lambda t, v: t.requires_grad_(v), L.ones(2), 1),
+    "not a bool, at creation": lambda L: (lambda t, v: L.tensor([1.0], requires_grad=v), None, 1),
+}
+
+
+@pytest.mark.parametrize("case", BAD_REQUIRES_GRAD)
+def test_a_requires_grad_change_pytorch_refuses_is_refused(case):
+    torch = pytest.importorskip("torch")
+    for L in (pg, torch):
+        action, t, value = BAD_REQUIRES_GRAD[case](L)
+        with pytest.raises((RuntimeError, TypeError)):
+            action(t, value)

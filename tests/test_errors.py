@@ -214,3 +214,15 @@ def test_a_hook_that_changes_the_shape_is_named():
     y.register_hook(widen)
     with pytest.raises(RuntimeError, match=r"hook .*widen returned a gradient of shape \(2,\)"):
         (y * 3).sum().backward()
+
+
+def test_requires_grad_assignments_are_checked_as_requires_grad_():
+    with pytest.raises(TypeError, match=r"only floating-point tensors .* got dtype int64"):
+        pg.tensor([1, 2]).requires_grad = True
+    with pytest.raises(RuntimeError, match=r"requires_grad: only leaf tensors can change"):
+        (pg.ones(2, requires_grad=True) * 2).requires_grad = False
+    with pytest.raises(TypeError, match=r"requires_grad: expects True or False, got 1"):
+        pg.ones(2).requires_grad = 1
+    t = pg.ones(2)
+    t.requires_grad = True
+    assert t.requires_grad is True and t.is_leaf

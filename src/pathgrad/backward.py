@@ -28,7 +28,7 @@ def root_of(t: Tensor) -> Any:
         dispatch.refresh_if_stale(t)
     if t.grad_fn is not None:
         return t.grad_fn
-    if t.requires_grad:
+    if t._requires_grad:
         return t
     raise RuntimeError(
         f"backward: the tensor of shape {t.shape} does not require grad and has no grad_fn, so "

@@ -12,7 +12,6 @@ from pathgrad.tensor import (
     DEFAULT_FLOAT,
     DEFAULT_INT,
     Tensor,
-    _non_float_grad_message,
     as_tensor,
     check_device,
 )
@@ -41,9 +40,9 @@ def default_generator() -> np.random.Generator:
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
-    if requires_grad and data.dtype.kind != "f":
-        raise TypeError(_non_float_grad_message(data.dtype))
-    return Tensor(data, requires_grad=requires_grad)
+    t = Tensor(data)
+    t.requires_grad = requires_grad  # checked as an assignment is: a bool, floating data
+    return t
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

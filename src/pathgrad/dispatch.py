@@ -35,7 +35,7 @@ def _edge(x: Any) -> Any:
         return None
     if x.grad_fn is not None:
         return x.grad_fn
-    return x if x.requires_grad else None
+    return x if x._requires_grad else None
 
 
 def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
@@ -66,7 +66,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             args = (x,) + args[1:]
         if x._base is not None:
             refresh_if_stale(x)
-        record = x.requires_grad
+        record = x._requires_grad
         if record:
             parents: tuple = (x.grad_fn or x,)
     elif arity == 2:
@@ -74,7 +74,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         if type(x) is Tensor:
             if x._base is not None:
                 refresh_if_stale(x)
-            x_needs = x.requires_grad
+            x_needs = x._requires_grad
         elif type(x) in NUMBER_TYPES:
             x_needs = False
         else:  # an array or a list: run again with it as a tensor
@@ -82,7 +82,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         if type(y) is Tensor:
             if y._base is not None:
                 refresh_if_stale(y)
-            y_needs = y.requires_grad
+            y_needs = y._requires_grad
         elif type(y) in NUMBER_TYPES:
             y_needs = False
         else:
@@ -143,10 +143,10 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         if _recording_inputs:
             node.inputs = (args, kwargs)
         result.grad_fn = node
-        result.requires_grad = True
+        result._requires_grad = True
     else:
         result.grad_fn = None
-        result.requires_grad = False
+        result._requires_grad = False
     return result
 
 
@@ -164,7 +164,7 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
     # as PyTorch: a view made under no_grad is not a differentiable view
     if grad_mode.recording.get():
         view._view_of = (source, definition, args[1:], kwargs)
-    elif source.requires_grad or source._untracked_view_of_grad:
+    elif source._requires_grad or source._untracked_view_of_grad:
         # a constant until a recorded in-place change of its memory makes it ambiguous
         view._untracked_view_of_grad = True
 
@@ -185,7 +185,7 @@ def refresh_if_stale(view: Tensor) -> None:
     fresh = view_op(definition, source, params, kwargs)
     if fresh.grad_fn is not None:
         view.grad_fn = fresh.grad_fn
-        view.requires_grad = True
+        view._requires_grad = True
     view._view_version = base._version_count
 
 
@@ -240,7 +240,7 @@ def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tup
         record = (
             grad_mode.recording.get()
             and definition.differentiable
-            and any(t.requires_grad for t in inputs)
+            and any(t._requires_grad for t in inputs)
         )
         if record:
             inputs = _promote_sequence(inputs)
@@ -253,7 +253,7 @@ def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tup
     record = (
         grad_mode.recording.get()
         and definition.differentiable
-        and any(type(t) is Tensor and t.requires_grad for t in inputs)
+        and any(type(t) is Tensor and t._requires_grad for t in inputs)
     )
     if record and definition.broadcast:
         inputs = _bring_to_one_shape(definition.name, inputs)
@@ -304,7 +304,7 @@ def _engine_op(definition: registry.OpDefinition, t: Tensor, parameter: Any) -> 
     if _recording_inputs:
         node.inputs = ((t, parameter), _NO_KWARGS)
     result.grad_fn = node
-    result.requires_grad = True
+    result._requires_grad = True
     return result
 
 
@@ -322,9 +322,9 @@ def _bring_pair_to_one_shape(op_name: str, x: Tensor, y: Tensor) -> tuple[Tensor
     dtype = x_data.dtype
     if y_data.dtype != dtype:
         dtype = np.result_type(x_data, y_data)
-    if x.requires_grad and (x_data.shape != shape or x_data.dtype != dtype):
+    if x._requires_grad and (x_data.shape != shape or x_data.dtype != dtype):
         x = _expand(x, shape, dtype)
-    if y.requires_grad and (y_data.shape != shape or y_data.dtype != dtype):
+    if y._requires_grad and (y_data.shape != shape or y_data.dtype != dtype):
         y = _expand(y, shape, dtype)
     return x, y
 
@@ -344,7 +344,8 @@ def _bring_to_one_shape(op_name: str, inputs: tuple) -> tuple:
         else np.result_type(*(t.data if type(t) is Tensor else t for t in inputs))
     )
     return tuple(
-        _expand(t, out_shape, dtype) if type(t) is Tensor and t.requires_grad else t for t in inputs
+        _expand(t, out_shape, dtype) if type(t) is Tensor and t._requires_grad else t
+        for t in inputs
     )
 
 

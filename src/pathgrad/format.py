@@ -52,7 +52,7 @@ def format_tensor(t) -> str:
         extras.append(f"dtype=pathgrad.{data.dtype}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{_backward_name(t.grad_fn.name)}>")
-    elif t.requires_grad:
+    elif t._requires_grad:
         extras.append("requires_grad=True")
     return prefix + body + "".join(", " + e for e in extras) + ")"
 

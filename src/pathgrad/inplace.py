@@ -57,9 +57,9 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
         _in_place_of_view(target, root, chain, compute, op_name)
     else:
         old = target.data.copy() if keeps_old and recording else target.data
-        stand_in = Tensor(old, target.grad_fn, target.requires_grad and recording)
+        stand_in = Tensor(old, target.grad_fn, target._requires_grad and recording)
         new = compute(stand_in)
-        if target._base is not None and not target._detached and new.requires_grad:
+        if target._base is not None and not target._detached and new._requires_grad:
             raise RuntimeError(
                 f"{op_context(op_name)}: this tensor views memory through detach() or a view "
                 "made under no_grad(), so an in-place change that needs gradients cannot be "
@@ -70,7 +70,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
         # under no_grad the value changes and the graph stays as it was, as in PyTorch
         if recording and (new.grad_fn is not None or target.grad_fn is not None):
             target.grad_fn = new.grad_fn
-            target.requires_grad = new.requires_grad or target.requires_grad
+            target._requires_grad = new._requires_grad or target._requires_grad
     version = versions.record_change(base, op_name, site)
     if recording:
         base._recorded_change = version
@@ -102,7 +102,7 @@ def _check_in_place_allowed(
             "refuses this too). Make the view with gradients on, change it under no_grad(), "
             "or change a .clone() of it."
         )
-    if base.grad_fn is None and base.requires_grad:
+    if base.grad_fn is None and base._requires_grad:
         what = "a leaf tensor" if base is target else "a view of a leaf tensor"
         raise RuntimeError(
             f"{op_at(op_name, site)}: {what} that requires grad (shape {base.shape}) cannot "
@@ -184,21 +184,21 @@ def _in_place_of_view(
     view-shaped tensor back in place with zeros elsewhere. Gradients reach base_old outside the
     view and, through `compute`, inside it.
     """
-    base_old = Tensor(base.data.copy(), base.grad_fn, base.requires_grad)
+    base_old = Tensor(base.data.copy(), base.grad_fn, base._requires_grad)
     view_old = _replay(base_old, chain)
     new = compute(view_old)
     new = new if type(new) is Tensor else as_tensor(new)
-    if not new.requires_grad:
+    if not new._requires_grad:
         _write(view, new, op_name)
         return
     new = _fit_in_place(new, view, op_name)
     put_back = _unview(new - view_old, chain, base_old)
     base_new = _write(base, base_old + put_back, op_name)
     base.grad_fn = base_new.grad_fn
-    base.requires_grad = True
+    base._requires_grad = True
     fresh = _replay(base, chain)
     view.grad_fn = fresh.grad_fn
-    view.requires_grad = True
+    view._requires_grad = True
 
 
 def _unview(delta: Tensor, chain: list[tuple], base_old: Tensor) -> Tensor:

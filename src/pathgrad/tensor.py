@@ -29,7 +29,9 @@ class Tensor:
     Make one with `pg.tensor(data, requires_grad=True)`; `.data` is the ndarray itself.
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "__weakref__", "__dict__")
+    # .grad and .requires_grad are properties that check what a user assigns, as PyTorch does;
+    # the engine and the ops read and write the slots behind them, which costs no call
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "__weakref__", "__dict__")
     # Rarely set, so class defaults rather than per-tensor stores on every op's hot path:
     # hooks, and the view bookkeeping (the tensor whose memory this one views, the view op that
     # made it, the base's version when its grad_fn was made, the count of in-place changes,
@@ -72,7 +74,7 @@ class Tensor:
         self.data = data
         self._grad = None
         self.grad_fn = grad_fn
-        self.requires_grad = requires_grad or grad_fn is not None
+        self._requires_grad = requires_grad or grad_fn is not None
 
     @property
     def grad(self) -> Tensor | None:
@@ -272,21 +274,36 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ops on this tensor are recorded for its gradient. Settable, as in PyTorch,
+        on a leaf only and, to True, only where the data is floating."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        self._set_requires_grad(requires_grad, "requires_grad")
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self._set_requires_grad(requires_grad, "requires_grad_")
+        return self
+
+    def _set_requires_grad(self, requires_grad: bool, name: str) -> None:
+        if type(requires_grad) is not bool:
+            raise TypeError(f"{name}: expects True or False, got {requires_grad!r}")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(_non_float_grad_message(self.data.dtype))
-        if not self.is_leaf:
+        if self.grad_fn is not None:
             raise RuntimeError(
-                "requires_grad_: only leaf tensors can change requires_grad; use .detach() "
-                "to make a new leaf"
+                f"{name}: only leaf tensors can change requires_grad; use .detach() to make a "
+                "new leaf"
             )
-        self.requires_grad = requires_grad
-        return self
+        self._requires_grad = requires_grad
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; a tensor it returns
         replaces the gradient. Returns a handle whose `remove()` takes the hook off."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError(
                 "register_hook: this tensor does not require grad, so no gradient will reach it"
             )
@@ -298,7 +315,7 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in `.grad` after backward, as leaves do."""
         if self.grad_fn is None:
-            if not self.requires_grad:
+            if not self._requires_grad:
                 raise RuntimeError("retain_grad: this tensor does not require grad")
             return  # leaves keep their gradient anyway
         if self._retains_grad:
@@ -722,7 +739,7 @@ def plain_tensor(data: np.ndarray) -> Tensor:
     t.data = data
     t._grad = None
     t.grad_fn = None
-    t.requires_grad = False
+    t._requires_grad = False
     return t
 
 

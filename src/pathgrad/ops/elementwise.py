@@ -15,7 +15,7 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # The four arithmetic ops are the engine's hottest path (every rule uses them too), so they
 # write value() and needs_grad() out: x if x is a number, else x.data; not a number and
-# x.requires_grad.
+# x._requires_grad.
 
 
 @op("add", inputs=2, broadcast=True)
@@ -38,7 +38,7 @@ def add(x, y):
 def sub(x, y):
     """x - y, broadcast: d/dx = 1, d/dy = -1."""
     y_number = type(y) in NUMBER_TYPES
-    y_needs = not y_number and y.requires_grad  # a flag, not y: the rule needs no values
+    y_needs = not y_number and y._requires_grad  # a flag, not y: the rule needs no values
 
     def vjp(grad):
         return grad, (-grad if y_needs else None)
@@ -50,8 +50,8 @@ def sub(x, y):
 def mul(x, y):
     """x * y, broadcast: d/dx = y, d/dy = x."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
-    x_needs = not x_number and x.requires_grad
-    y_needs = not y_number and y.requires_grad
+    x_needs = not x_number and x._requires_grad
+    y_needs = not y_number and y._requires_grad
     # each input is kept only if the other's gradient needs it, as PyTorch saves them: a later
     # in-place change of an input no rule reads is then no error
     kept_x, kept_y = (x if y_needs else None), (y if x_needs else None)
@@ -66,8 +66,8 @@ def mul(x, y):
 def div(x, y):
     """x / y, broadcast: d/dx = 1 / y, d/dy = -x / y^2."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
-    x_needs = not x_number and x.requires_grad
-    y_needs = not y_number and y.requires_grad
+    x_needs = not x_number and x._requires_grad
+    y_needs = not y_number and y._requires_grad
     kept_x = x if y_needs else None  # only y's gradient reads x
 
     def vjp(grad):

@@ -270,7 +270,7 @@ def index_put(x, values, index):
             f"{op_context('setitem')}: index {_describe(positions)} does not fit a tensor of "
             f"shape {x.data.shape}: {error}"
         ) from None
-    values_need = type(values) not in (int, float, bool) and values.requires_grad
+    values_need = type(values) not in (int, float, bool) and values._requires_grad
 
     def vjp(grad):
         # the overwritten places pass no gradient to x; values get what reached them

@@ -19,8 +19,8 @@ def batched_matmul(a, b, transpose_a=False, transpose_b=False):
 
     # each operand is kept only if the other's gradient needs it, as mul keeps them; so the
     # rule reads "a needs a gradient" as "b was kept"
-    kept_a = a if b.requires_grad else None  # matmul's operands are tensors
-    kept_b = b if a.requires_grad else None
+    kept_a = a if b._requires_grad else None  # matmul's operands are tensors
+    kept_b = b if a._requires_grad else None
 
     def vjp(grad):
         # for C = A'B' (A' = A or A^T, B' likewise): dL/dA' = dL/dC B'^T and dL/dB' = A'^T dL/dC,

@@ -165,4 +165,4 @@ def normalize_dims(dim: Any, ndim: int, op_name: str) -> tuple[int, ...]:
 
 def needs_grad(x: Any) -> bool:
     """Whether input `x` wants a gradient, so rules skip work for constants and numbers."""
-    return type(x) not in NUMBER_TYPES and x.requires_grad
+    return type(x) not in NUMBER_TYPES and x._requires_grad
