@@ -40,6 +40,9 @@ def behaviours(L):
     out["arange int"] = str(L.arange(3).dtype).split(".")[-1]
     out["linspace"] = L.linspace(0, 1, 3).tolist()
     out["eye"] = L.eye(2).tolist()
+    drawn = L.randint(3, (200,))  # PyTorch's randint(high, size)
+    out["randint(high, size)"] = [tuple(drawn.shape), sorted(set(drawn.tolist()))]
+    out["arange down"] = L.arange(3, 0, -1).tolist()
     out["full"] = L.full((2,), 7.0).tolist()
     out["gather"] = (
         L.tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, L.tensor([[0, 0], [1, 0]])).tolist()
@@ -131,3 +134,23 @@ def test_a_requires_grad_change_pytorch_refuses_is_refused(case):
         action, t, value = BAD_REQUIRES_GRAD[case](L)
         with pytest.raises((RuntimeError, TypeError)):
             action(t, value)
+
+
+# factory arguments PyTorch refuses: steps, sizes and ranges that describe no tensor
+BAD_FACTORY_CALLS = {
+    "arange step 0": lambda L: L.arange(0, 3, 0),
+    "arange end behind start": lambda L: L.arange(3, 0),
+    "arange to nan": lambda L: L.arange(0, float("nan")),
+    "linspace negative steps": lambda L: L.linspace(0, 1, -1),
+    "eye negative": lambda L: L.eye(-1),
+    "randint empty range": lambda L: L.randint(3, 3, (2,)),
+    "randint(0, size)": lambda L: L.randint(0, (2,)),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FACTORY_CALLS)
+def test_a_factory_call_pytorch_refuses_is_refused(case):
+    torch = pytest.importorskip("torch")
+    for L in (pg, torch):
+        with pytest.raises((RuntimeError, ValueError)):
+            BAD_FACTORY_CALLS[case](L)

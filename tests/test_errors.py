@@ -226,3 +226,16 @@ def test_requires_grad_assignments_are_checked_as_requires_grad_():
     t = pg.ones(2)
     t.requires_grad = True
     assert t.requires_grad is True and t.is_leaf
+
+
+def test_factories_name_what_describes_no_tensor():
+    with pytest.raises(ValueError, match=r"arange: step must be nonzero"):
+        pg.arange(0, 3, 0)
+    with pytest.raises(ValueError, match=r"arange: end 0 cannot be reached from start 3 by step 1"):
+        pg.arange(3, 0)
+    with pytest.raises(ValueError, match=r"linspace: steps must be a non-negative integer, got -1"):
+        pg.linspace(0, 1, -1)
+    with pytest.raises(ValueError, match=r"eye: sizes must be non-negative integers, got -1"):
+        pg.eye(-1)
+    with pytest.raises(ValueError, match=r"randint: high \(3\) must be greater than low \(3\)"):
+        pg.randint(3, 3, (2,))

@@ -111,6 +111,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     check_device(device, "arange")
     if end is None:
         start, end = 0, start
+    _check_range(start, end, step)
     if dtype is None:
         whole = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = DEFAULT_INT if whole else DEFAULT_FLOAT
@@ -120,6 +121,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     """`steps` evenly spaced values from `start` to `end`, both included."""
     check_device(device, "linspace")
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     return _finish(
         np.linspace(start, end, steps).astype(DEFAULT_FLOAT if dtype is None else dtype),
         requires_grad,
@@ -129,6 +132,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The n x m identity (m = n by default), float32 unless `dtype` says otherwise."""
     check_device(device, "eye")
+    _shape((n,) if m is None else (n, m), "eye")
     return _finish(np.eye(n, m, dtype=DEFAULT_FLOAT if dtype is None else dtype), requires_grad)
 
 
@@ -153,8 +157,23 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
     check_device(device, "randint")
     if high is None:
         low, high = 0, low
+    elif isinstance(high, (tuple, list)) and size == ():
+        low, high, size = 0, low, high  # randint(high, size), PyTorch's two-argument form
+    if not low < high:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     data = _generator.integers(low, high, size=_shape((size,), "randint"))
     return _finish(np.asarray(data).astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
+
+
+def _check_range(start: Any, end: Any, step: Any) -> None:
+    """What arange refuses, as PyTorch: a zero or non-finite step, an end it cannot reach."""
+    values = np.array([start, end, step], dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(f"arange: start, end and step must be finite, got {start}, {end}, {step}")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: end {end} cannot be reached from start {start} by step {step}")
 
 
 def _check_floating(dtype: np.dtype, name: str) -> None:
