@@ -239,3 +239,26 @@ def test_factories_name_what_describes_no_tensor():
         pg.eye(-1)
     with pytest.raises(ValueError, match=r"randint: high \(3\) must be greater than low \(3\)"):
         pg.randint(3, 3, (2,))
+
+
+# an op's refusal of an argument names the op and the user's line, as its shape errors do
+ARGUMENT_ERRORS = {
+    "unsqueeze": lambda x: x.unsqueeze(5),
+    "flatten": lambda x: x.flatten(1, 0),
+    "split": lambda x: x.split(0),
+    "chunk": lambda x: x.chunk(0),
+    "getitem": lambda x: x[pg.tensor([0.0])],
+    "gather": lambda x: x.gather(1, pg.tensor([[0.0]])),
+    "index_select": lambda x: x.index_select(1, pg.tensor([-1])),
+    "one_hot": lambda x: pg.one_hot(x, 3),
+    "norm": lambda x: x.norm(p=-1),
+    "gelu": lambda x: pg.gelu(x, approximate="fast"),
+}
+
+
+@pytest.mark.parametrize("name", ARGUMENT_ERRORS)
+def test_an_argument_error_names_the_op_and_the_line(name):
+    with pytest.raises(
+        (ValueError, IndexError, TypeError), match=rf"^{name} at test_errors\.py:\d+"
+    ):
+        ARGUMENT_ERRORS[name](pg.ones(2, 3))

@@ -470,7 +470,9 @@ def gelu(x, approximate: str = "none"):
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * (tanh(inner) + 1) * 0.5
     if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+        raise ValueError(
+            f"{op_context('gelu')}: approximate must be 'none' or 'tanh', not {approximate!r}"
+        )
     return x * (erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
 
 

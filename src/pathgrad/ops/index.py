@@ -27,7 +27,8 @@ def normalize_index(index) -> tuple[tuple, bool]:
             advanced = True
             if item.dtype.kind not in "iub":
                 raise IndexError(
-                    f"getitem: tensors used as indices must be integer or bool, not {item.dtype}"
+                    f"{op_context('getitem')}: tensors used as indices must be integer or bool, "
+                    f"not {item.dtype}"
                 )
         items.append(item)
     if not advanced and Ellipsis not in items:
@@ -205,7 +206,9 @@ def gather(x, dim, index):
     """out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for other dims), as PyTorch."""
     index = as_tensor(index).data
     if index.dtype.kind not in "iu":
-        raise IndexError(f"gather: index must be an integer tensor, not {index.dtype}")
+        raise IndexError(
+            f"{op_context('gather')}: index must be an integer tensor, not {index.dtype}"
+        )
     shape = x.data.shape
     positions = _gather_positions("gather", shape, dim, index)
 
@@ -233,9 +236,21 @@ def index_select(x, dim, index):
     x = as_tensor(x)
     (axis,) = normalize_dims(dim, x.ndim, "index_select")
     index = as_tensor(index)
-    if index.ndim > 1:
-        raise IndexError(f"index_select: index must be 1-D, got shape {index.shape}")
-    return x[(slice(None),) * axis + (index.data.reshape(-1),)]
+    positions = index.data.reshape(-1)
+    if index.ndim > 1 or positions.dtype.kind not in "iu":
+        raise IndexError(
+            f"{op_context('index_select')}: index must be a 1-D integer tensor, got shape "
+            f"{index.shape} and dtype {index.dtype}"
+        )
+    size = x.shape[axis]
+    if positions.size and (positions.min() < 0 or positions.max() >= size):
+        # PyTorch refuses negative positions here, where indexing would count from the end
+        bad = positions[(positions < 0) | (positions >= size)][0]
+        raise IndexError(
+            f"{op_context('index_select')}: index {bad} is out of range for dim {axis} of size "
+            f"{size} (expected 0 to {size - 1})"
+        )
+    return x[(slice(None),) * axis + (positions,)]
 
 
 @op("one_hot", differentiable=False)
@@ -243,7 +258,10 @@ def one_hot(x, num_classes=-1):
     """Class indices to one-hot rows (int64), as PyTorch's F.one_hot."""
     labels = x.data
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: expects an integer tensor of class indices, not {labels.dtype}")
+        raise TypeError(
+            f"{op_context('one_hot')}: expects an integer tensor of class indices, "
+            f"not {labels.dtype}"
+        )
     if num_classes == -1:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):

@@ -378,4 +378,6 @@ def norm(x, p="fro", dim=None, keepdim=False):
         return amin(magnitude, dim, keepdim)
     if isinstance(p, (int, float)) and p > 0:
         return sum(magnitude**p, dim, keepdim) ** (1.0 / p)
-    raise ValueError(f"norm: p must be 'fro', inf, -inf or a positive number, not {p!r}")
+    raise ValueError(
+        f"{op_context('norm')}: p must be 'fro', inf, -inf or a positive number, not {p!r}"
+    )

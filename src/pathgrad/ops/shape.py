@@ -86,7 +86,9 @@ def flatten(x, start_dim=0, end_dim=-1):
     (first,) = normalize_dims(start_dim, x.ndim, "flatten")
     (last,) = normalize_dims(end_dim, x.ndim, "flatten")
     if first > last:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ValueError(
+            f"{op_context('flatten')}: start_dim {start_dim} comes after end_dim {end_dim}"
+        )
     merged = math.prod(x.shape[first : last + 1])
     return reshape(x, x.shape[:first] + (merged,) + x.shape[last + 1 :])
 
@@ -146,8 +148,8 @@ def unsqueeze(x, dim):
     ndim = len(source)
     if not -ndim - 1 <= dim <= ndim:
         raise IndexError(
-            f"unsqueeze: dim {dim} is out of range for a tensor with {ndim} dimensions "
-            f"(expected a dim in [{-ndim - 1}, {ndim}])"
+            f"{op_context('unsqueeze')}: dim {dim} is out of range for a tensor with {ndim} "
+            f"dimensions (expected a dim in [{-ndim - 1}, {ndim}])"
         )
     axis = dim % (ndim + 1)
 
@@ -254,7 +256,7 @@ def split(x, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
-            raise ValueError(f"split: split_size must be positive, got {step}")
+            raise ValueError(f"{op_context('split')}: split_size must be positive, got {step}")
         sizes = [min(step, total - start) for start in range(0, total, step)] or [0]
     else:
         sizes = list(split_size_or_sections)
@@ -271,7 +273,7 @@ def chunk(x, chunks, dim=0):
     """`chunks` pieces of equal size along `dim` (the last may be smaller), as PyTorch."""
     x = as_tensor(x)
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise ValueError(f"{op_context('chunk')}: chunks must be positive, got {chunks}")
     (axis,) = normalize_dims(dim, x.ndim, "chunk")
     step = -(-x.shape[axis] // chunks) if x.shape[axis] else 1
     return split(x, step, axis)
