@@ -92,6 +92,16 @@ def test_repr_like_pytorch():
     )
     assert repr(pg.tensor([1e-8, 1.0])) == "tensor([1.0000e-08, 1.0000e+00])"
     assert repr(pg.tensor([1.0], requires_grad=True) * 2) == "tensor([2.], grad_fn=<MulBackward>)"
+    # the width comes from nonzero finite values only, as PyTorch's
+    assert repr(pg.tensor([np.nan, np.inf, -np.inf, 1.0])) == "tensor([nan, inf, -inf, 1.])"
+    assert repr(pg.tensor([-0.0, 0.0])) == "tensor([-0., 0.])"
+    assert repr(pg.tensor([100000.0, 1.0])) == "tensor([1.0000e+05, 1.0000e+00])"
+    # a summarised tensor takes its style from the elements shown
+    assert repr(pg.arange(2000.0)) == (
+        "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
+        "        1.9990e+03])"
+    )
+    assert repr(pg.zeros(0, dtype=pg.int64)) == "tensor([], dtype=pathgrad.int64)"
 
 
 def test_shape_helpers():
