@@ -1,6 +1,7 @@
 """Small behaviours of the tensor API, side by side with PyTorch: what each returns, in what
 shape and dtype, and what shares memory."""
 
+import numpy as np
 import pytest
 
 import pathgrad as pg
@@ -43,6 +44,14 @@ def behaviours(L):
     drawn = L.randint(3, (200,))  # PyTorch's randint(high, size)
     out["randint(high, size)"] = [tuple(drawn.shape), sorted(set(drawn.tolist()))]
     out["arange down"] = L.arange(3, 0, -1).tolist()
+    out["dtype names"] = [
+        str(getattr(L, name)).split(".")[-1]
+        for name in ("bool", "float", "int", "half", "short", "uint8", "int8", "int16", "long")
+    ]
+    shared = np.array([1.0, 2.0])
+    from_numpy = L.from_numpy(shared)
+    shared[0] = 5.0
+    out["from_numpy shares memory"] = [from_numpy.tolist(), str(from_numpy.dtype).split(".")[-1]]
     out["full"] = L.full((2,), 7.0).tolist()
     out["gather"] = (
         L.tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, L.tensor([[0, 0], [1, 0]])).tolist()

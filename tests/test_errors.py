@@ -262,3 +262,17 @@ def test_an_argument_error_names_the_op_and_the_line(name):
         (ValueError, IndexError, TypeError), match=rf"^{name} at test_errors\.py:\d+"
     ):
         ARGUMENT_ERRORS[name](pg.ones(2, 3))
+
+
+def test_data_that_no_tensor_holds_is_refused_not_wrapped():
+    with pytest.raises(OverflowError, match=r"tensor: 9223372036854775808 does not fit int64"):
+        pg.tensor([2**63])
+    with pytest.raises(ValueError, match=r"NaN or an infinity cannot be converted to int64"):
+        pg.tensor([float("nan"), 1.0], dtype=pg.int64)
+    with pytest.raises(OverflowError, match=r"does not fit int32"):
+        pg.tensor(np.array([1e30]), dtype=pg.int32)
+    with pytest.raises(TypeError, match=r"cannot make a tensor from ndarray data \(object\)"):
+        pg.tensor(np.array([1, "a"], dtype=object))
+    with pytest.raises(TypeError, match=r"from_numpy: expected an ndarray, got list"):
+        pg.from_numpy([1.0])
+    assert pg.tensor([1.7, -2.7], dtype=pg.int64).tolist() == [1, -2]  # truncated, as PyTorch

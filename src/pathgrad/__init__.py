@@ -18,8 +18,12 @@ from pathgrad.creation import (
     float16,
     float32,
     float64,
+    from_numpy,
     full,
     full_like,
+    half,
+    int8,
+    int16,
     int32,
     int64,
     linspace,
@@ -33,7 +37,9 @@ from pathgrad.creation import (
     randint_like,
     randn,
     randn_like,
+    short,
     tensor,
+    uint8,
     zeros,
     zeros_like,
 )
@@ -114,6 +120,10 @@ from pathgrad.tensor import Tensor, as_tensor
 
 clip = clamp
 concat = cat
+# PyTorch's dtype names that are also builtins' names, so defined only here
+bool = bool_
+float = float32
+int = int32
 
 __version__ = "0.1.0"
 
@@ -134,6 +144,7 @@ __all__ = [
     "as_tensor",
     "autograd",
     "bmm",
+    "bool",
     "bool_",
     "broadcast_shapes",
     "broadcast_to",
@@ -158,9 +169,11 @@ __all__ = [
     "eye",
     "flatten",
     "flip",
+    "float",
     "float16",
     "float32",
     "float64",
+    "from_numpy",
     "full",
     "full_like",
     "gather",
@@ -169,6 +182,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "half",
     "hessian",
     "hvp",
     "jacfwd",
@@ -179,6 +193,9 @@ __all__ = [
     "vjp",
     "gt",
     "index_select",
+    "int",
+    "int8",
+    "int16",
     "int32",
     "int64",
     "is_grad_enabled",
@@ -226,6 +243,7 @@ __all__ = [
     "rsqrt",
     "set_grad_enabled",
     "sigmoid",
+    "short",
     "sign",
     "silu",
     "sin",
@@ -244,6 +262,7 @@ __all__ = [
     "tanh",
     "tensor",
     "transpose",
+    "uint8",
     "unsqueeze",
     "var",
     "view",

@@ -19,10 +19,17 @@ from pathgrad.tensor import (
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
+uint8 = np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
+# PyTorch's other names (pg.bool, pg.float and pg.int are set in __init__: here they would hide
+# the builtins this module uses)
+half = float16
 double = float64
+short = int16
 long = int64
 
 _generator = np.random.default_rng()
@@ -58,6 +65,14 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         data = data.data
     source = as_tensor(data, dtype).data
     return _finish(np.array(source, copy=True), requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory and dtype, as PyTorch's from_numpy: writes to one show
+    in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+    return as_tensor(array)
 
 
 def _sized(

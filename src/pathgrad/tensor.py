@@ -752,9 +752,11 @@ def as_tensor(x: Any, dtype: Any = None) -> Tensor:
     if type(x) is Tensor:
         return x if dtype is None else x.to(dtype)
     if isinstance(x, np.ndarray):
-        data = x if dtype is None else x.astype(dtype, copy=False)
+        _check_kind(x, "ndarray")
+        data = x if dtype is None else _cast(x, dtype)
     elif isinstance(x, np.generic):
-        data = np.asarray(x, dtype=dtype)
+        data = _cast(np.asarray(x), dtype) if dtype is not None else np.asarray(x)
+        _check_kind(data, type(x).__name__)
     else:
         data = _from_python(x, dtype)
     return Tensor(data)
@@ -764,15 +766,35 @@ def _from_python(x: Any, dtype: Any) -> np.ndarray:
     if isinstance(x, (list, tuple)) and any(type(item) is Tensor for item in _flat(x)):
         x = _arrays_in(x)
     data = np.asarray(x)
+    _check_kind(data, type(x).__name__)
     if dtype is not None:
-        return data.astype(dtype, copy=False)
+        return _cast(data, dtype)
     if data.dtype.kind == "f":
         return data.astype(DEFAULT_FLOAT)
     if data.dtype.kind in "iu":
-        return data.astype(DEFAULT_INT, copy=False)
-    if data.dtype.kind not in "b":
-        raise TypeError(f"tensor: cannot make a tensor from {type(x).__name__} data ({data.dtype})")
+        return _cast(data, DEFAULT_INT)
     return data
+
+
+def _check_kind(data: np.ndarray, source: str) -> None:
+    """Numbers only: NumPy also makes arrays of objects, strings, dates and complex numbers."""
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"tensor: cannot make a tensor from {source} data ({data.dtype})")
+
+
+def _cast(data: np.ndarray, dtype: Any) -> np.ndarray:
+    """`data` as `dtype`, refusing what PyTorch refuses rather than wrapping round: NaN,
+    infinities and integers or floats out of the integer dtype's range."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and data.dtype.kind in "fiu" and data.size and data.dtype != dtype:
+        info = np.iinfo(dtype)
+        low, high = data.min(), data.max()
+        if data.dtype.kind == "f" and not np.isfinite(data).all():
+            raise ValueError(f"tensor: NaN or an infinity cannot be converted to {dtype}")
+        if low < info.min or high > info.max:
+            bad = low if low < info.min else high
+            raise OverflowError(f"tensor: {bad} does not fit {dtype} ({info.min} to {info.max})")
+    return data.astype(dtype, copy=False)
 
 
 def _flat(items):
