@@ -44,6 +44,17 @@ def behaviours(L):
     drawn = L.randint(3, (200,))  # PyTorch's randint(high, size)
     out["randint(high, size)"] = [tuple(drawn.shape), sorted(set(drawn.tolist()))]
     out["arange down"] = L.arange(3, 0, -1).tolist()
+    spread = L.tensor([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]], dtype=L.float64)
+    out["var and std, older positional form"] = [
+        np.round(values.tolist(), 12).tolist()  # the last bit depends on the order of sums
+        for values in (
+            spread.std(0, True),
+            spread.var(1, False, True),
+            spread.var(False),
+            L.std(spread, 1, True),
+        )
+    ]
+    out["flip(0, 1)"] = spread.flip(0, 1).tolist()
     out["dtype names"] = [
         str(getattr(L, name)).split(".")[-1]
         for name in ("bool", "float", "int", "half", "short", "uint8", "int8", "int16", "long")

@@ -276,3 +276,10 @@ def test_data_that_no_tensor_holds_is_refused_not_wrapped():
     with pytest.raises(TypeError, match=r"from_numpy: expected an ndarray, got list"):
         pg.from_numpy([1.0])
     assert pg.tensor([1.7, -2.7], dtype=pg.int64).tolist() == [1, -2]  # truncated, as PyTorch
+
+
+def test_var_takes_unbiased_or_correction_not_both():
+    with pytest.raises(
+        ValueError, match=r"^var at test_errors\.py:\d+: give unbiased or correction"
+    ):
+        pg.ones(3).var(unbiased=True, correction=0)

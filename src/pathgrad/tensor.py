@@ -522,11 +522,9 @@ class Tensor:
 
     mean = reduce.mean
 
-    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
-        return reduce.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    var = reduce.var
 
-    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
-        return reduce.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    std = reduce.std
 
     max = reduce.max
 
@@ -590,7 +588,8 @@ class Tensor:
 
     flatten = shape_ops.flatten
 
-    flip = shape_ops.flip
+    def flip(self, *dims):
+        return shape_ops.flip(self, dims[0] if len(dims) == 1 else dims)  # flip(0, 1) too
 
     def repeat(self, *sizes):
         return shape.repeat(self, *sizes)

@@ -58,14 +58,25 @@ def mean(x, dim=None, keepdim=False):
     return sum(x, dims, keepdim) / count
 
 
+def _spread_arguments(op_name: str, dim, unbiased, correction) -> tuple:
+    """PyTorch's two forms: (dim, *, correction=1) and the older (dim, unbiased=True, keepdim),
+    where a bool alone in dim's place is `unbiased`. Returns (dim, correction)."""
+    if type(dim) is bool:
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op_context(op_name)}: give unbiased or correction, not both")
+    if unbiased is not None:
+        return dim, 1 if unbiased else 0
+    return dim, 1 if correction is None else correction
+
+
 @op("var")
-def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default, as PyTorch; two passes, so a large offset
     (1e8 + small noise) loses no accuracy. A primitive for speed (one node where the composite
     made six) and for PyTorch's gradient, 2 (x - mean) / (n - correction), whose terms stay
     apart: the composite's path through the mean spread one infinite element's NaN over all."""
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
+    dim, correction = _spread_arguments("var", dim, unbiased, correction)
     data = x.data
     dims = normalize_dims(dim, data.ndim, "var")
     count = math.prod([data.shape[d] for d in dims]) if dims else 1
@@ -82,11 +93,10 @@ def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
 
 
 @op("std", saves_out=True)
-def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """sqrt(var). A primitive so that zero spread has a zero gradient, as PyTorch, where the
     composite sqrt(var) gives 0 * inf = NaN."""
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
+    dim, correction = _spread_arguments("std", dim, unbiased, correction)
     data = x.data
     dims = normalize_dims(dim, data.ndim, "std")
     count = math.prod([data.shape[d] for d in dims]) if dims else 1
