@@ -227,3 +227,41 @@ def test_backward_inputs_fills_only_those_grads_non_leaves_included():
     (h * h).sum().backward(inputs=[x, h])
     assert x.grad.tolist() == [18.0, 64.0] and h.grad.tolist() == [6.0, 16.0]
     assert w.grad is None
+
+
+def test_no_grad_on_a_generator_function_covers_each_step_as_pytorch():
+    @pg.no_grad()
+    def steps():
+        x = pg.ones(2, requires_grad=True)
+        received = yield (x * 2).requires_grad
+        yield received, (x * 3).requires_grad, pg.is_grad_enabled()
+        return "done"
+
+    run = steps()
+    assert next(run) is False
+    assert pg.is_grad_enabled()  # between steps the caller's mode holds
+    assert run.send("sent") == ("sent", False, False)
+    with pytest.raises(StopIteration) as stop:
+        next(run)
+    assert stop.value.value == "done"
+
+    @pg.enable_grad()
+    def inside_no_grad():
+        yield (pg.ones(1, requires_grad=True) * 2).requires_grad
+
+    with pg.no_grad():
+        assert list(inside_no_grad()) == [True]
+
+
+def test_an_exception_thrown_into_a_decorated_generator_reaches_it():
+    @pg.set_grad_enabled(False)
+    def steps():
+        try:
+            yield 1
+        except KeyError:
+            yield pg.is_grad_enabled()
+
+    run = steps()
+    next(run)
+    assert run.throw(KeyError("k")) is False
+    run.close()

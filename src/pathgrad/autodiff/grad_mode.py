@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -38,14 +39,7 @@ class set_grad_enabled:
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         # Used as a decorator: the switch applies per call, not at decoration time.
         recording.set(self.previous)
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _decorate(fn, self.mode)
 
 
 class _GradModeContext:
@@ -59,14 +53,43 @@ class _GradModeContext:
         recording.set(self.previous)
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        cls = type(self)
+        return _decorate(fn, self.mode)
+
+
+def _decorate(fn: Callable[..., Any], mode: bool) -> Callable[..., Any]:
+    """`fn` run with recording set to `mode`: per call, or for a generator function per step,
+    as PyTorch (its body runs at each next(), after a plain wrapper has long returned)."""
+    if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with cls():
-                return fn(*args, **kwargs)
+        def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+            steps = fn(*args, **kwargs)
+            resume = functools.partial(next, steps)
+            while True:
+                try:
+                    with set_grad_enabled(mode):
+                        value = resume()
+                except StopIteration as stop:
+                    return stop.value
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    with set_grad_enabled(mode):
+                        steps.close()
+                    raise
+                except BaseException as error:  # thrown in: the generator may handle it
+                    resume = functools.partial(steps.throw, error)
+                else:
+                    resume = functools.partial(steps.send, sent)
 
-        return wrapper
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with set_grad_enabled(mode):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class no_grad(_GradModeContext):
