@@ -174,3 +174,33 @@ def test_a_factory_call_pytorch_refuses_is_refused(case):
     for L in (pg, torch):
         with pytest.raises((RuntimeError, ValueError)):
             BAD_FACTORY_CALLS[case](L)
+
+
+def copies(L):
+    """pickle, deepcopy and copy of a leaf with a .grad, a non-leaf and a constant."""
+    import copy
+    import pickle
+
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    out = {}
+    for name, t in (("leaf", x), ("non-leaf", x * 2), ("constant", L.ones(2))):
+        for how, fn in (
+            ("pickle", lambda t: pickle.loads(pickle.dumps(t))),
+            ("deepcopy", copy.deepcopy),
+            ("copy", copy.copy),
+        ):
+            try:
+                made = fn(t)
+            except RuntimeError:
+                out[name, how] = "refused"
+                continue
+            same_memory = np.shares_memory(made.detach().numpy(), t.detach().numpy())
+            grad = None if made.grad is None else made.grad.tolist()
+            out[name, how] = (made.tolist(), made.requires_grad, made.is_leaf, grad, same_memory)
+    return out
+
+
+def test_pickle_and_copies_keep_what_pytorch_keeps():
+    torch = pytest.importorskip("torch")
+    assert copies(pg) == copies(torch)

@@ -102,6 +102,23 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __reduce_ex__(self, protocol: int):
+        # pickle and copy.copy keep the values and requires_grad, not the graph: a non-leaf
+        # comes back as a leaf, as in PyTorch (its rule's closure is no state to save)
+        return _rebuilt, (self.data, self._requires_grad)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "deepcopy: only leaf tensors can be deep-copied, as in PyTorch; deep-copy "
+                "t.detach() for the values without the graph"
+            )
+        copied = _rebuilt(self.data.copy(), self._requires_grad)
+        memo[id(self)] = copied
+        if self._grad is not None:
+            copied._grad = self._grad.__deepcopy__(memo)
+        return copied
+
     def __len__(self) -> int:
         if not self.data.ndim:
             raise TypeError("len() of a 0-d tensor")
@@ -709,6 +726,13 @@ class HookHandle:
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
+
+
+def _rebuilt(data: np.ndarray, requires_grad: bool) -> Tensor:
+    """A leaf of `data`: what pickle and copy make of a tensor."""
+    t = Tensor(data)
+    t._requires_grad = requires_grad
+    return t
 
 
 def _check_grad(t: Tensor, grad: Any) -> None:
