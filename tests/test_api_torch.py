@@ -204,3 +204,20 @@ def copies(L):
 def test_pickle_and_copies_keep_what_pytorch_keeps():
     torch = pytest.importorskip("torch")
     assert copies(pg) == copies(torch)
+
+
+def test_equality_with_what_is_no_tensor_is_false_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for L in (pg, torch):
+        t = L.tensor([1.0, 2.0])
+        assert (t == None) is False and (t != None) is True  # noqa: E711
+        assert None not in [t] and t != "a"
+
+
+def test_reductions_of_empty_tensors_keep_the_dtype():
+    torch = pytest.importorskip("torch")
+    for name in ("logsumexp", "softmax", "log_softmax"):
+        with np.errstate(divide="ignore"):  # log(0): an empty sum, -inf as in PyTorch
+            ours = getattr(pg.zeros(2, 0), name)(1)
+        theirs = getattr(torch.zeros(2, 0), name)(1)
+        assert str(ours.dtype) == str(theirs.dtype).split(".")[-1] and ours.shape == theirs.shape

@@ -420,9 +420,13 @@ class Tensor:
     __abs__ = elementwise.abs
 
     def __eq__(self, other):  # type: ignore[override]
+        if not _comparable(other):
+            return NotImplemented  # Python then compares identity: t == None is False
         return compare.eq(self, other)
 
     def __ne__(self, other):  # type: ignore[override]
+        if not _comparable(other):
+            return NotImplemented
         return compare.ne(self, other)
 
     __lt__ = compare.lt
@@ -726,6 +730,13 @@ class HookHandle:
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
+
+
+def _comparable(other: Any) -> bool:
+    """What == compares element by element: tensors, numbers, arrays and lists of numbers. For
+    anything else (None, a string, an object) == is False, as PyTorch, so `None in tensors`
+    and a list's .index() work."""
+    return isinstance(other, (Tensor, np.ndarray, np.generic, list, tuple, *NUMBER_TYPES))
 
 
 def _rebuilt(data: np.ndarray, requires_grad: bool) -> Tensor:

@@ -279,11 +279,11 @@ def logsumexp(x, dim, keepdim=False):
 def _max_of(data, dims):
     """The shift that keeps softmax's exp from overflowing: the max, infinite or not, so an
     infinite input gives NaN as in PyTorch (logsumexp alone takes infinities out)."""
-    return data.max(axis=dims, keepdims=True) if data.size else np.zeros(())
+    return data.max(axis=dims, keepdims=True) if data.size else np.zeros((), data.dtype)
 
 
 def _finite_max(data, dims):
-    shift = data.max(axis=dims, keepdims=True) if data.size else np.zeros(())
+    shift = data.max(axis=dims, keepdims=True) if data.size else np.zeros((), data.dtype)
     return np.where(np.isfinite(shift), shift, 0)
 
 
