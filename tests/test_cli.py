@@ -2,7 +2,10 @@ import io
 import subprocess
 import sys
 
-from pathgrad.cli.main import demo
+import pytest
+
+import pathgrad as pg
+from pathgrad.cli.main import demo, main
 
 
 def test_demo_agrees_with_the_derivation():
@@ -27,3 +30,19 @@ def test_python_dash_m_runs_the_demo():
     )
     assert result.returncode == 0, result.stderr
     assert "all gradients agree with the derivation" in result.stdout
+
+
+def test_a_negative_size_gets_the_usage_message_not_a_traceback(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--rows", "-2"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --rows: -2 is negative" in error and "Traceback" not in error
+
+
+def test_a_negative_seed_is_read_as_pytorch_reads_it():
+    assert demo(2, 2, 2, seed=-1, out=io.StringIO())
+    first = pg.manual_seed(-1).random()
+    assert pg.manual_seed(2**64 - 1).random() == first  # two's complement, as torch.manual_seed
+    with pytest.raises(ValueError, match=r"manual_seed: 18446744073709551616 is out of range"):
+        pg.manual_seed(2**64)

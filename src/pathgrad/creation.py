@@ -36,9 +36,14 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed pathgrad's random generator, so rand/randn/randint repeat."""
+    """Reseed pathgrad's random generator, so rand/randn/randint repeat. Any integer PyTorch
+    takes: from -2**63 to 2**64 - 1, a negative one read as its 64-bit two's complement."""
     global _generator
-    _generator = np.random.default_rng(seed)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed: expects an integer, got {seed!r}")
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"manual_seed: {seed} is out of range (-2**63 to 2**64 - 1)")
+    _generator = np.random.default_rng(int(seed) % 2**64)
     return _generator
 
 

@@ -49,13 +49,24 @@ def demo(rows: int, inner: int, cols: int, seed: int, out=sys.stdout) -> bool:
     return agree
 
 
+def _size(text: str) -> int:
+    """A dimension from the command line: refused by argparse's usage message, not a traceback."""
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if size < 0:
+        raise argparse.ArgumentTypeError(f"{size} is negative; sizes are 0 or more")
+    return size
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pathgrad", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="the seed derivation, d = a @ b + c, checked")
-    demo_parser.add_argument("--rows", type=int, default=2)
-    demo_parser.add_argument("--inner", type=int, default=2)
-    demo_parser.add_argument("--cols", type=int, default=2)
+    demo_parser.add_argument("--rows", type=_size, default=2)
+    demo_parser.add_argument("--inner", type=_size, default=2)
+    demo_parser.add_argument("--cols", type=_size, default=2)
     demo_parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.command == "demo":
