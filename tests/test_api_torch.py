@@ -221,3 +221,58 @@ def test_reductions_of_empty_tensors_keep_the_dtype():
             ours = getattr(pg.zeros(2, 0), name)(1)
         theirs = getattr(torch.zeros(2, 0), name)(1)
         assert str(ours.dtype) == str(theirs.dtype).split(".")[-1] and ours.shape == theirs.shape
+
+
+def porting_methods(L):
+    """Methods PyTorch code uses all the time, beside the ops of the op table: values, dtypes,
+    shapes and, where they carry gradients, the gradients."""
+    x = L.tensor(np.arange(24.0).reshape(2, 3, 4) / 7, dtype=L.float64, requires_grad=True)
+    other = L.ones(4, 6)
+    out = {}
+    pieces = {
+        "view_as": x.view_as(other),
+        "reshape_as": x.reshape_as(other),
+        "movedim": x.movedim(0, 2),
+        "movedim tuples": x.movedim((0, 1), (2, 0)),
+        "select": x.select(1, -1),
+        "swapaxes": x.swapaxes(0, 2),
+        "swapdims": x.swapdims(-1, 1),
+        "clamp_min": x.clamp_min(1.0),
+        "clamp_max": x.clamp_max(2.0),
+    }
+    pieces.update({f"unbind {i}": p for i, p in enumerate(x.unbind(2))})
+    weights = 1.0
+    total = 0.0
+    for name, t in pieces.items():
+        out[name] = (t.tolist(), tuple(t.shape))
+        weights += 1.0
+        total = total + (t * weights).sum()
+    total.backward()
+    out["gradient through all of them"] = x.grad.tolist()
+    mask = x.detach() > 1.5
+    out["any/all with dims"] = [
+        mask.any(1).tolist(),
+        mask.all(dim=(0, 2), keepdim=True).tolist(),
+        mask.any().item(),
+    ]
+    made = [
+        x.new_zeros(2, 3),
+        x.new_ones((1, 2)),
+        x.new_full((2,), 7.0),
+        x.new_tensor([1, 2]),
+        x.new_zeros(2, dtype=L.float32),
+        x.new_empty(0, 3),
+    ]
+    out["new_*"] = [
+        (t.tolist() if t.numel() else [], str(t.dtype).split(".")[-1], t.requires_grad)
+        for t in made
+    ]
+    out["info"] = [x.is_floating_point(), x.nelement(), x.element_size()]
+    return out
+
+
+def test_porting_methods_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = porting_methods(pg), porting_methods(torch)
+    for key in theirs:
+        assert str(ours[key]) == str(theirs[key]), key

@@ -253,6 +253,9 @@ ARGUMENT_ERRORS = {
     "one_hot": lambda x: pg.one_hot(x, 3),
     "norm": lambda x: x.norm(p=-1),
     "gelu": lambda x: pg.gelu(x, approximate="fast"),
+    "select": lambda x: x.select(0, 5),
+    "movedim": lambda x: x.movedim((0, 1), 0),
+    "all": lambda x: x.all(dim=4),
 }
 
 

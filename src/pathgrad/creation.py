@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad.ops.shape import sizes_argument
+from pathgrad.ops.shape import checked_sizes
 from pathgrad.tensor import (
     DEFAULT_FLOAT,
     DEFAULT_INT,
@@ -83,18 +83,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _sized(
     sizes: tuple, dtype: Any, default: np.dtype, name: str
 ) -> tuple[tuple[int, ...], np.dtype]:
-    return _shape(sizes, name), np.dtype(default if dtype is None else dtype)
-
-
-def _shape(sizes: tuple, name: str) -> tuple[int, ...]:
-    """The sizes as a shape, or an error naming the factory and the size that is no size."""
-    shape = sizes_argument(sizes)
-    for size in shape:
-        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
-            raise ValueError(
-                f"{name}: sizes must be non-negative integers, got {size!r} in {shape}"
-            )
-    return tuple(int(size) for size in shape)
+    return checked_sizes(sizes, name), np.dtype(default if dtype is None else dtype)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -123,7 +112,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
     check_device(device, "full")
     if dtype is None:
         dtype = as_tensor(fill_value).dtype
-    return _finish(np.full(_shape((size,), "full"), fill_value, dtype), requires_grad)
+    return _finish(np.full(checked_sizes((size,), "full"), fill_value, dtype), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -152,7 +141,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The n x m identity (m = n by default), float32 unless `dtype` says otherwise."""
     check_device(device, "eye")
-    _shape((n,) if m is None else (n, m), "eye")
+    checked_sizes((n,) if m is None else (n, m), "eye")
     return _finish(np.eye(n, m, dtype=DEFAULT_FLOAT if dtype is None else dtype), requires_grad)
 
 
@@ -181,7 +170,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
         low, high, size = 0, low, high  # randint(high, size), PyTorch's two-argument form
     if not low < high:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    data = _generator.integers(low, high, size=_shape((size,), "randint"))
+    data = _generator.integers(low, high, size=checked_sizes((size,), "randint"))
     return _finish(np.asarray(data).astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
 
 

@@ -15,9 +15,11 @@ from pathgrad import numpy_protocol
 from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
+from pathgrad.errors import op_context
 from pathgrad.ops import broadcast, compare, elementwise, index, linalg, reduce, shape
 from pathgrad.ops import shape as shape_ops  # `shape` is also a property in the class body
-from pathgrad.ops.registry import NUMBER_TYPES
+from pathgrad.ops.registry import NUMBER_TYPES, normalize_dims
+from pathgrad.ops.shape import checked_sizes, moved_dims
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 DEFAULT_INT = np.dtype(np.int64)
@@ -197,6 +199,42 @@ class Tensor:
 
     def numel(self) -> int:
         return int(self.data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
+        """Zeros of `size`, in this tensor's dtype unless `dtype` says otherwise."""
+        return self._new(np.zeros, size, dtype, requires_grad, "new_zeros")
+
+    def new_ones(self, *size, dtype=None, requires_grad=False) -> Tensor:
+        return self._new(np.ones, size, dtype, requires_grad, "new_ones")
+
+    def new_empty(self, *size, dtype=None, requires_grad=False) -> Tensor:
+        return self._new(np.empty, size, dtype, requires_grad, "new_empty")
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+        def filled(shape, kind):
+            return np.full(shape, fill_value, kind)
+
+        return self._new(filled, (size,), dtype, requires_grad, "new_full")
+
+    def new_tensor(self, data, dtype=None, requires_grad=False) -> Tensor:
+        """A copy of `data` in this tensor's dtype unless `dtype` says otherwise."""
+        made = Tensor(np.array(as_tensor(data).data, dtype=dtype or self.data.dtype))
+        made.requires_grad = requires_grad
+        return made
+
+    def _new(self, fill, size, dtype, requires_grad, name) -> Tensor:
+        made = Tensor(fill(checked_sizes(size, name), dtype or self.data.dtype))
+        made.requires_grad = requires_grad
+        return made
 
     def numpy(self) -> np.ndarray:
         return self.data
@@ -513,6 +551,12 @@ class Tensor:
 
     clip = clamp
 
+    def clamp_min(self, min):
+        return elementwise.clamp(self, min, None)
+
+    def clamp_max(self, max):
+        return elementwise.clamp(self, None, max)
+
     def maximum(self, other):
         return elementwise.maximum(self, other)
 
@@ -569,11 +613,13 @@ class Tensor:
 
     log_softmax = reduce.log_softmax
 
-    def all(self):
-        return Tensor(np.asarray(self.data.all()))
+    def all(self, dim=None, keepdim=False):
+        axes = normalize_dims(dim, self.data.ndim, "all")
+        return Tensor(np.asarray(self.data.all(axis=axes, keepdims=keepdim)))
 
-    def any(self):
-        return Tensor(np.asarray(self.data.any()))
+    def any(self, dim=None, keepdim=False):
+        axes = normalize_dims(dim, self.data.ndim, "any")
+        return Tensor(np.asarray(self.data.any(axis=axes, keepdims=keepdim)))
 
     # shape
 
@@ -591,6 +637,8 @@ class Tensor:
 
     transpose = shape_ops.transpose
 
+    swapaxes = swapdims = shape_ops.transpose
+
     def permute(self, *dims):
         return shape.permute(self, *dims)
 
@@ -603,6 +651,32 @@ class Tensor:
 
     def expand_as(self, other):
         return broadcast.broadcast_to(self, other.shape)
+
+    def view_as(self, other):
+        return shape_ops.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return shape.reshape(self, other.shape)
+
+    def movedim(self, source, destination):
+        """Dims `source` moved to positions `destination`, the others keeping their order."""
+        return shape.permute(self, moved_dims(self.data.ndim, source, destination))
+
+    def select(self, dim, index):
+        """The slice at `index` along `dim`, that dim removed: x.select(1, 0) is x[:, 0]."""
+        (axis,) = normalize_dims(dim, self.data.ndim, "select")
+        size = self.data.shape[axis]
+        if not -size <= index < size:
+            raise IndexError(
+                f"{op_context('select')}: index {index} is out of range for dim {axis} of "
+                f"size {size}"
+            )
+        return self[(slice(None),) * axis + (index,)]
+
+    def unbind(self, dim=0):
+        """The slices along `dim`, as a tuple."""
+        (axis,) = normalize_dims(dim, self.data.ndim, "unbind")
+        return tuple(self.select(axis, i) for i in range(self.data.shape[axis]))
 
     def broadcast_to(self, shape_):
         return broadcast.broadcast_to(self, shape_)

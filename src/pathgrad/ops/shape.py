@@ -20,6 +20,39 @@ def sizes_argument(sizes: tuple) -> tuple:
     return tuple(sizes)
 
 
+def checked_sizes(sizes: tuple, name: str) -> tuple[int, ...]:
+    """A factory's sizes, `f(2, 3)` or `f((2, 3))`, as a shape, or an error naming the factory
+    and the size that is no size."""
+    shape = sizes_argument(sizes)
+    for size in shape:
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
+            raise ValueError(
+                f"{name}: sizes must be non-negative integers, got {size!r} in {shape}"
+            )
+    return tuple(int(size) for size in shape)
+
+
+def moved_dims(ndim: int, source, destination) -> tuple[int, ...]:
+    """The permutation that movedim(source, destination) applies, as PyTorch's."""
+    source = source if isinstance(source, (tuple, list)) else (source,)
+    destination = destination if isinstance(destination, (tuple, list)) else (destination,)
+    if len(source) != len(destination):
+        raise ValueError(
+            f"{op_context('movedim')}: {len(source)} source dims but {len(destination)} "
+            "destinations"
+        )
+    # one dim at a time, so the order given is kept (normalize_dims sorts)
+    moved = [normalize_dims(d, ndim, "movedim")[0] for d in source]
+    places = [normalize_dims(d, ndim, "movedim")[0] for d in destination]
+    if len(set(moved)) != len(moved) or len(set(places)) != len(places):
+        raise ValueError(f"{op_context('movedim')}: repeated dims in {source} or {destination}")
+    order: list = [None] * ndim
+    for dim, place in zip(moved, places):
+        order[place] = dim
+    rest = iter(d for d in range(ndim) if d not in moved)
+    return tuple(d if d is not None else next(rest) for d in order)
+
+
 def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[int, ...]:
     """`shape` with a -1 filled in, or a ShapeError naming both shapes and element counts."""
     count = math.prod(source)
