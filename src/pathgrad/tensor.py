@@ -533,6 +533,24 @@ class Tensor:
 
     log1p = elementwise.log1p
 
+    log2 = elementwise.log2
+
+    log10 = elementwise.log10
+
+    expm1 = elementwise.expm1
+
+    tan = elementwise.tan
+
+    reciprocal = elementwise.reciprocal
+
+    cumsum = reduce.cumsum
+
+    tril = shape_ops.tril
+
+    triu = shape_ops.triu
+
+    roll = shape_ops.roll
+
     sqrt = elementwise.sqrt
 
     sin = elementwise.sin

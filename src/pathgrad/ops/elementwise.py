@@ -269,6 +269,56 @@ def cos(x):
     return np.cos(x.data), vjp
 
 
+@op("tan", saves_out=True)
+def tan(x):
+    """Tangent: d/dx = 1 + tan^2 x, from the output."""
+
+    def vjp(grad, out):
+        return grad * (out * out + 1)
+
+    return np.tan(x.data), vjp
+
+
+@op("expm1", saves_out=True)
+def expm1(x):
+    """e^x - 1, accurate for small x: d/dx = e^x = out + 1."""
+
+    def vjp(grad, out):
+        return grad * (out + 1)
+
+    return np.expm1(x.data), vjp
+
+
+@op("log2")
+def log2(x):
+    """Base-2 logarithm: d/dx = 1 / (x ln 2)."""
+
+    def vjp(grad):
+        return grad / (x * math.log(2.0))
+
+    return np.log2(x.data), vjp
+
+
+@op("log10")
+def log10(x):
+    """Base-10 logarithm: d/dx = 1 / (x ln 10)."""
+
+    def vjp(grad):
+        return grad / (x * math.log(10.0))
+
+    return np.log10(x.data), vjp
+
+
+@op("reciprocal", saves_out=True)
+def reciprocal(x):
+    """1 / x: d/dx = -1 / x^2 = -out^2."""
+
+    def vjp(grad, out):
+        return grad * -(out * out)
+
+    return 1 / x.data, vjp
+
+
 @op("tanh", saves_out=True)
 def tanh(x):
     """Hyperbolic tangent: d/dx = 1 - tanh^2, from the output (tanh_backward)."""

@@ -14,7 +14,7 @@ from pathgrad.ops.broadcast import broadcast_to
 from pathgrad.ops.elementwise import clone, maximum, minimum, where
 from pathgrad.ops.index import gather
 from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, op
-from pathgrad.ops.shape import reshape, squeeze
+from pathgrad.ops.shape import flip, reshape, squeeze
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
@@ -274,6 +274,22 @@ def logsumexp(x, dim, keepdim=False):
         )
 
     return out, vjp
+
+
+@op("cumsum")
+def cumsum(x, dim):
+    """Running sums along `dim`: input i reaches every output from i on, so its gradient is
+    the incoming gradient summed from the end back to i."""
+    data = x.data
+    if data.ndim == 0:  # PyTorch allows dim 0 of a 0-d tensor: the value itself
+        normalize_dims(dim, 0, "cumsum")
+        return data.copy(), lambda grad: grad
+    (axis,) = normalize_dims(dim, data.ndim, "cumsum")
+
+    def vjp(grad):
+        return flip(cumsum(flip(grad, (axis,)), axis), (axis,))
+
+    return np.cumsum(data, axis=axis), vjp
 
 
 def _max_of(data, dims):

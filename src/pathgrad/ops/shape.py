@@ -310,3 +310,55 @@ def chunk(x, chunks, dim=0):
     (axis,) = normalize_dims(dim, x.ndim, "chunk")
     step = -(-x.shape[axis] // chunks) if x.shape[axis] else 1
     return split(x, step, axis)
+
+
+def _triangle(x, diagonal, op_name, keep_lower):
+    if x.data.ndim < 2:
+        raise ShapeError(
+            f"{op_context(op_name)}: needs a tensor of at least 2 dims, got shape {x.data.shape}"
+        )
+    return (np.tril if keep_lower else np.triu)(x.data, diagonal)
+
+
+@op("tril")
+def tril(x, diagonal=0):
+    """The lower triangle of the last two dims (on and below `diagonal`), zeros above: the
+    gradient is the incoming one's lower triangle."""
+
+    def vjp(grad):
+        return tril(grad, diagonal)
+
+    return _triangle(x, diagonal, "tril", True), vjp
+
+
+@op("triu")
+def triu(x, diagonal=0):
+    """The upper triangle of the last two dims (on and above `diagonal`), zeros below."""
+
+    def vjp(grad):
+        return triu(grad, diagonal)
+
+    return _triangle(x, diagonal, "triu", False), vjp
+
+
+@op("roll")
+def roll(x, shifts, dims=None):
+    """Elements shifted along `dims`, those pushed off one end coming back at the other (the
+    whole tensor, flattened, when dims is None): the gradient is rolled back."""
+    data = x.data
+    if dims is None:
+        axes = None
+    else:
+        axes = tuple(
+            normalize_dims(d, data.ndim, "roll")[0]
+            for d in (dims if isinstance(dims, (tuple, list)) else (dims,))
+        )
+    steps = tuple(shifts) if isinstance(shifts, (tuple, list)) else shifts
+    if axes is not None and isinstance(steps, tuple) and len(steps) != len(axes):
+        raise ValueError(f"{op_context('roll')}: {len(steps)} shifts for {len(axes)} dims")
+
+    def vjp(grad):
+        back = tuple(-s for s in steps) if isinstance(steps, tuple) else -steps
+        return roll(grad, back, axes)
+
+    return np.roll(data, steps, axes), vjp
