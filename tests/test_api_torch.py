@@ -276,3 +276,31 @@ def test_porting_methods_match_pytorch():
     ours, theirs = porting_methods(pg), porting_methods(torch)
     for key in theirs:
         assert str(ours[key]) == str(theirs[key]), key
+
+
+def closeness_and_detach(L):
+    a = L.tensor([1.0, 2.0, float("nan")], dtype=L.float64)
+    b = L.tensor([1.0 + 1e-9, 2.1, float("nan")], dtype=L.float64)
+    out = [
+        L.isclose(a, b).tolist(),
+        a.isclose(b, equal_nan=True).tolist(),
+        L.allclose(a[:2], b[:2]),
+        L.allclose(a[:1], b[:1], rtol=0, atol=1e-8),
+        a.allclose(a, equal_nan=True),
+        L.equal(a[:2], a[:2].clone()),
+        L.equal(a[:2], a[:1]),
+    ]
+    x = L.ones(2, requires_grad=True)
+    y = (x * 2).detach_()
+    out.append((y.requires_grad, y.grad_fn is None, y.is_leaf))
+    try:
+        x[0].detach_()
+        out.append("view detached")
+    except RuntimeError:
+        out.append("view refused")
+    return out
+
+
+def test_closeness_and_detach_in_place_as_pytorch():
+    torch = pytest.importorskip("torch")
+    assert closeness_and_detach(pg) == closeness_and_detach(torch)

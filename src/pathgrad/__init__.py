@@ -47,7 +47,19 @@ from pathgrad.errors import GradientShapeError, ShapeError
 from pathgrad.func import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from pathgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from pathgrad.ops.broadcast import broadcast_shapes, broadcast_to, sum_to_shape
-from pathgrad.ops.compare import eq, ge, gt, isfinite, isnan, le, lt, ne
+from pathgrad.ops.compare import (
+    allclose,
+    eq,
+    equal,
+    ge,
+    gt,
+    isclose,
+    isfinite,
+    isnan,
+    le,
+    lt,
+    ne,
+)
 from pathgrad.ops.elementwise import (
     abs,
     add,
@@ -145,6 +157,7 @@ __all__ = [
     "__version__",
     "abs",
     "add",
+    "allclose",
     "amax",
     "amin",
     "arange",
@@ -172,6 +185,7 @@ __all__ = [
     "empty_like",
     "enable_grad",
     "eq",
+    "equal",
     "erf",
     "exp",
     "expm1",
@@ -207,6 +221,7 @@ __all__ = [
     "int",
     "int8",
     "int16",
+    "isclose",
     "int32",
     "int64",
     "is_grad_enabled",

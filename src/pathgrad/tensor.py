@@ -261,6 +261,18 @@ class Tensor:
         detached._detached = True
         return detached
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place: it becomes a leaf that needs no gradient. A
+        view of a tensor that needs one is refused, as PyTorch refuses it (use detach())."""
+        if self._view_of is not None and self._base._requires_grad:
+            raise RuntimeError(
+                "detach_: this tensor is a view of one that requires grad, and a view cannot be "
+                "detached in place, as in PyTorch; use .detach(), which returns a new tensor"
+            )
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
     # in-place changes, recorded so gradients flow through them (see _in_place)
 
     def add_(self, other, alpha=1):
@@ -728,6 +740,15 @@ class Tensor:
 
     def isnan(self):
         return compare.isnan(self)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return compare.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return compare.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other) -> bool:
+        return compare.equal(self, other)
 
     def isfinite(self):
         return compare.isfinite(self)

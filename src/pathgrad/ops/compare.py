@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pathgrad.ops.registry import op, value
+from pathgrad.ops.registry import as_tensor, op, value
 
 
 @op("eq", inputs=2, broadcast=True, differentiable=False)
@@ -74,3 +74,20 @@ def isnan(x):
 def isfinite(x):
     """Where x is neither infinite nor NaN, as a bool tensor."""
     return np.isfinite(x.data), None
+
+
+@op("isclose", inputs=2, broadcast=True, differentiable=False)
+def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Where |x - y| <= atol + rtol |y|, as a bool tensor (PyTorch's and NumPy's test)."""
+    return np.isclose(value(x), value(y), rtol=rtol, atol=atol, equal_nan=equal_nan), None
+
+
+def allclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether every element is close (isclose), as a Python bool."""
+    return bool(isclose(x, y, rtol, atol, equal_nan).data.all())
+
+
+def equal(x, y) -> bool:
+    """Whether x and y have one shape and the same elements, as a Python bool."""
+    x, y = as_tensor(x), as_tensor(y)
+    return x.data.shape == y.data.shape and bool(np.array_equal(x.data, y.data))
