@@ -557,6 +557,12 @@ class Tensor:
 
     cumsum = reduce.cumsum
 
+    sort = reduce.sort
+
+    argsort = reduce.argsort
+
+    topk = reduce.topk
+
     tril = shape_ops.tril
 
     triu = shape_ops.triu

@@ -18,6 +18,8 @@ from pathgrad.ops.shape import flip, reshape, squeeze
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
+sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = namedtuple("topk", ["values", "indices"])
 
 
 def kept_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
@@ -407,3 +409,47 @@ def norm(x, p="fro", dim=None, keepdim=False):
     raise ValueError(
         f"{op_context('norm')}: p must be 'fro', inf, -inf or a positive number, not {p!r}"
     )
+
+
+def argsort(x, dim=-1, descending=False, stable=False):
+    """The positions that sort `x` along `dim` (an int64 tensor, not differentiable). Always a
+    stable sort: ties keep their order, NaN sorts as the largest value, as PyTorch's stable=True
+    (its default sort may order ties either way)."""
+    x = as_tensor(x)
+    data = x.data
+    if data.ndim == 0:
+        normalize_dims(dim, 0, "argsort")
+        return as_tensor(np.zeros((), np.int64))
+    (axis,) = normalize_dims(dim, data.ndim, "argsort")
+    if not descending:
+        order = np.argsort(data, axis=axis, kind="stable")
+    else:
+        # a stable ascending sort of the reversed data, reversed: largest first, NaN first,
+        # ties in their original order
+        flipped = np.argsort(np.flip(data, axis), axis=axis, kind="stable")
+        order = data.shape[axis] - 1 - np.flip(flipped, axis)
+    return as_tensor(order.astype(np.int64))
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    """(values, indices) of `x` sorted along `dim` (see argsort); the values are gathered, so
+    each element's gradient goes back to where it came from."""
+    x = as_tensor(x)
+    indices = argsort(x, dim, descending, stable)
+    if x.data.ndim == 0:
+        return sort_result(clone(x), indices)
+    return sort_result(gather(x, dim, indices), indices)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    """The k largest (or smallest) values along `dim` and their positions, largest first."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, builtins.max(x.data.ndim, 1), "topk")
+    size = x.data.shape[axis] if x.data.ndim else 1
+    if not 0 <= k <= size:
+        raise IndexError(f"{op_context('topk')}: k ({k}) is out of range for a dim of size {size}")
+    order = argsort(x, axis, descending=largest).data
+    indices = as_tensor(np.take(order, np.arange(k), axis=axis) if x.data.ndim else order)
+    if x.data.ndim == 0:
+        return topk_result(clone(x), indices)
+    return topk_result(gather(x, axis, indices), indices)
