@@ -304,3 +304,29 @@ def closeness_and_detach(L):
 def test_closeness_and_detach_in_place_as_pytorch():
     torch = pytest.importorskip("torch")
     assert closeness_and_detach(pg) == closeness_and_detach(torch)
+
+
+def scattering(L, seed):
+    rng = np.random.default_rng(seed)
+    x = L.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    src = L.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    source = L.tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    index = L.tensor(rng.integers(0, 4, (2, 3)))  # with repeats
+    rows = L.tensor(rng.integers(0, 3, (5,)))
+    added = x.scatter_add(0, index, src)
+    # a src larger than index: only its first index.shape elements count (forward only:
+    # PyTorch 2.13's own backward refuses this case)
+    larger = L.tensor(rng.standard_normal((4, 3))).scatter_add(0, index[:, :2], src.detach())
+    into_columns = L.index_add(L.zeros(4, 3, dtype=L.float64), 1, rows, source, alpha=0.5)
+    total = (added * L.arange(12.0, dtype=L.float64).reshape(4, 3)).sum()
+    (total + (into_columns**2).sum()).backward()
+    return [
+        np.round(t.detach().numpy(), 12).tolist()
+        for t in (added, larger, into_columns, x.grad, src.grad, source.grad)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scatter_add_and_index_add_match_pytorch(seed):
+    torch = pytest.importorskip("torch")
+    assert scattering(pg, seed) == scattering(torch, seed)

@@ -256,6 +256,8 @@ ARGUMENT_ERRORS = {
     "select": lambda x: x.select(0, 5),
     "movedim": lambda x: x.movedim((0, 1), 0),
     "all": lambda x: x.all(dim=4),
+    "scatter_add": lambda x: x.scatter_add(0, pg.tensor([[0.0]]), x),
+    "index_add": lambda x: x.index_add(0, pg.tensor([0]), pg.ones(2, 3)),
 }
 
 

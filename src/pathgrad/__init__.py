@@ -96,7 +96,7 @@ from pathgrad.ops.elementwise import (
     tanh,
     where,
 )
-from pathgrad.ops.index import gather, index_select, one_hot
+from pathgrad.ops.index import gather, index_add, index_select, one_hot, scatter_add
 from pathgrad.ops.linalg import bmm, dot, matmul, mm, outer, t
 from pathgrad.ops.reduce import (
     amax,
@@ -212,6 +212,7 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "half",
+    "index_add",
     "hessian",
     "hvp",
     "jacfwd",
@@ -275,6 +276,7 @@ __all__ = [
     "reshape",
     "roll",
     "rsqrt",
+    "scatter_add",
     "set_grad_enabled",
     "sigmoid",
     "short",

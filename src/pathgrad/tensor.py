@@ -772,6 +772,12 @@ class Tensor:
     def index_select(self, dim, index_):
         return index.index_select(self, dim, index_)
 
+    def scatter_add(self, dim, index_, src):
+        return index.scatter_add(self, dim, index_, src)
+
+    def index_add(self, dim, index_, source, alpha=1):
+        return index.index_add(self, dim, index_, source, alpha=alpha)
+
     # dtype
 
     @property

@@ -231,6 +231,51 @@ def scatter_add_zeros(src, dim, index, shape):
     return out, vjp
 
 
+def scatter_add(x, dim, index, src):
+    """x with src[i][j] added at [index[i][j]][j] (for dim 0; likewise for other dims), as
+    PyTorch's scatter_add: repeated positions accumulate, and only src's first index.shape
+    elements are used. x's gradient is grad; src's is grad gathered at index."""
+    x, src, index = as_tensor(x), as_tensor(src), as_tensor(index)
+    if index.data.dtype.kind not in "iu":
+        raise IndexError(f"{op_context('scatter_add')}: index must be integer, not {index.dtype}")
+    if src.data.dtype != x.data.dtype:
+        raise TypeError(
+            f"{op_context('scatter_add')}: src has dtype {src.dtype}, the tensor {x.dtype}; "
+            "they must match, as in PyTorch"
+        )
+    if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+        raise IndexError(
+            f"{op_context('scatter_add')}: index of shape {index.shape} is larger than src of "
+            f"shape {src.shape}"
+        )
+    if src.shape != index.shape:
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    return x + scatter_add_zeros(src, dim, index.data, x.shape)
+
+
+def index_add(x, dim, index, source, alpha=1):
+    """x with alpha * source's slices added at the positions `index` (1-D) along `dim`, as
+    PyTorch's index_add: repeated positions accumulate."""
+    x, source, index = as_tensor(x), as_tensor(source), as_tensor(index)
+    (axis,) = normalize_dims(dim, x.ndim, "index_add")
+    if index.ndim != 1 or index.data.dtype.kind not in "iu":
+        raise IndexError(
+            f"{op_context('index_add')}: index must be a 1-D integer tensor, got shape "
+            f"{index.shape} and dtype {index.dtype}"
+        )
+    expected = x.shape[:axis] + (index.shape[0],) + x.shape[axis + 1 :]
+    if source.shape != expected:
+        raise IndexError(
+            f"{op_context('index_add')}: source has shape {source.shape}; for index of length "
+            f"{index.shape[0]} along dim {axis} of a tensor of shape {x.shape} it must be "
+            f"{expected}"
+        )
+    # each source slice goes to its position: the index spread over source's other dims
+    spread = index.data.reshape((-1,) + (1,) * (x.ndim - axis - 1))
+    added = source if alpha == 1 else source * alpha
+    return scatter_add(x, axis, np.broadcast_to(spread, expected), added)
+
+
 def index_select(x, dim, index):
     """The entries at `index` (1-D, integer) along `dim`."""
     x = as_tensor(x)
