@@ -37,7 +37,7 @@ def grad(
             f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each"
         )
     for position, t in enumerate(inputs_list):
-        if type(t) is not Tensor or not t._requires_grad:
+        if type(t) is not Tensor or not t.requires_grad:
             raise RuntimeError(f"grad: input {position} does not require grad")
     roots = [root_of(o) for o in outputs]
     seeds = [seed_for(o, g, "grad") for o, g in zip(outputs, grad_outputs)]

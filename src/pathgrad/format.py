@@ -146,7 +146,7 @@ def format_tensor(t) -> str:
         body = _nested(data, indent, summarize, formatter)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{_backward_name(t.grad_fn.name)}>")
-    elif t._requires_grad:
+    elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)
 

@@ -78,7 +78,7 @@ class _Arguments:
     def _leaf(self, value: Any, transform: str) -> Tensor:
         if type(value) is Tensor:
             self.numpy_in = False
-            if value._requires_grad:
+            if value.requires_grad:
                 self.nested = True  # an outer transform differentiates through us
                 return value
             data = value.data
@@ -130,7 +130,7 @@ def _scalar_output(out: Any, transform: str) -> Tensor:
 
 def _gradients(outputs: list, leaves: list, seeds: list | None, create_graph: bool) -> list:
     """d outputs / d leaves, zeros for leaves the outputs do not use."""
-    wanted = [o for o in outputs if o._requires_grad]
+    wanted = [o for o in outputs if o.requires_grad]
     if not wanted:
         return [Tensor(np.zeros_like(leaf.data)) for leaf in leaves]
     grads = autograd.grad(
@@ -138,7 +138,7 @@ def _gradients(outputs: list, leaves: list, seeds: list | None, create_graph: bo
         leaves,
         grad_outputs=None
         if seeds is None
-        else [s for s, o in zip(seeds, outputs) if o._requires_grad],
+        else [s for s, o in zip(seeds, outputs) if o.requires_grad],
         retain_graph=True,
         create_graph=create_graph,
         allow_unused=True,
@@ -243,8 +243,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         outputs, out_spec = _flatten(out)
         dummies = [Tensor(np.zeros_like(o.data), requires_grad=True) for o in outputs]
         pulled = _gradients(outputs, arguments.leaves, dummies, create_graph=True)
-        linear = [p for p in pulled if p._requires_grad]
-        weights = [t.to(p.dtype) for p, t in zip(pulled, tangent_leaves) if p._requires_grad]
+        linear = [p for p in pulled if p.requires_grad]
+        weights = [t.to(p.dtype) for p, t in zip(pulled, tangent_leaves) if p.requires_grad]
         if linear:
             pushed = autograd.grad(
                 linear,
@@ -340,7 +340,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                     basis = np.zeros(leaf.data.size, dtype=leaf.dtype)
                     basis[j] = 1
                     pushed = [None] * len(outputs)
-                    if p._requires_grad:
+                    if p.requires_grad:
                         pushed = autograd.grad(
                             [p],
                             dummies,

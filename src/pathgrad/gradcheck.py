@@ -33,7 +33,7 @@ def _float64_inputs(inputs: Sequence[Any]) -> list[Any]:
     for t in inputs:
         if type(t) is Tensor and t.dtype.kind == "f":
             converted.append(
-                Tensor(np.array(t.data, dtype=np.float64), requires_grad=t._requires_grad)
+                Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
             )
         else:
             converted.append(t)
@@ -57,12 +57,12 @@ def find_mismatch(
     rng = np.random.default_rng(0)
     with enable_grad():
         outputs = _differentiable_outputs(fn(*inputs))
-    checked = [i for i, t in enumerate(inputs) if type(t) is Tensor and t._requires_grad]
+    checked = [i for i, t in enumerate(inputs) if type(t) is Tensor and t.requires_grad]
     if not outputs or not checked:
         return None
     weights = [rng.standard_normal(o.shape) for o in outputs]
-    wanted = [o for o in outputs if o._requires_grad]
-    used = [w for w, o in zip(weights, outputs) if o._requires_grad]
+    wanted = [o for o in outputs if o.requires_grad]
+    used = [w for w, o in zip(weights, outputs) if o.requires_grad]
     engine = (
         autograd.grad(
             wanted,
@@ -176,7 +176,7 @@ def gradgradcheck(
     """Check second derivatives: the gradient of sum(v * fn(x)), built with create_graph=True,
     is itself gradchecked against central differences (v random, fixed)."""
     inputs = _float64_inputs(_as_tuple(inputs))
-    checked = [i for i, t in enumerate(inputs) if type(t) is Tensor and t._requires_grad]
+    checked = [i for i, t in enumerate(inputs) if type(t) is Tensor and t.requires_grad]
     rng = np.random.default_rng(1)
     weights: list[np.ndarray] = []
 
@@ -188,7 +188,7 @@ def gradgradcheck(
         outputs = _differentiable_outputs(fn(*xs))
         if not weights:
             weights.extend(rng.standard_normal(o.shape) for o in outputs)
-        wanted = [(o, w) for o, w in zip(outputs, weights) if o._requires_grad]
+        wanted = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
         leaves = [xs[i] for i in checked]
         if not wanted:
             return tuple(Tensor(np.zeros_like(x.data)) for x in leaves)
