@@ -152,6 +152,33 @@ def _outer(a, b, out=None):
     return linalg.outer(a, b) if out is None else None
 
 
+def _flattened_or(a, axis):
+    """NumPy's axis=None: the flattened array, along its one axis."""
+    a = as_tensor(a)
+    return (shape_ops.reshape(a, -1), 0) if axis is None else (a, axis)
+
+
+def _cumsum(a, axis=None, dtype=None, out=None):
+    if dtype is not None or out is not None:
+        return None
+    return reduce.cumsum(*_flattened_or(a, axis))
+
+
+def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    return None if order is not None else reduce.sort(*_flattened_or(a, axis)).values
+
+
+def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
+    return None if order is not None else reduce.argsort(*_flattened_or(a, axis))
+
+
+def _triangle(op: Callable[..., Any]) -> Callable[..., Any]:
+    def run(m, k=0):
+        return op(m, k) if as_tensor(m).ndim >= 2 else None  # NumPy's 1-D case makes a matrix
+
+    return run
+
+
 FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.sum: _accumulating(reduce.sum),
     np.mean: _mean,
@@ -174,4 +201,10 @@ FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.clip: _clip,
     np.dot: _dot,
     np.outer: _outer,
+    np.cumsum: _cumsum,
+    np.sort: _sort,
+    np.argsort: _argsort,
+    np.tril: _triangle(shape_ops.tril),
+    np.triu: _triangle(shape_ops.triu),
+    np.roll: lambda a, shift, axis=None: shape_ops.roll(a, shift, axis),
 }
