@@ -267,7 +267,14 @@ def porting_methods(L):
         (t.tolist() if t.numel() else [], str(t.dtype).split(".")[-1], t.requires_grad)
         for t in made
     ]
-    out["info"] = [x.is_floating_point(), x.nelement(), x.element_size()]
+    out["info"] = [x.is_floating_point(), x.nelement(), x.element_size(), x.is_cuda]
+    copied = x.to(x.dtype, copy=True)
+    out["to(copy=True), half()"] = [
+        copied is x,
+        copied.is_leaf,
+        str(x.half().dtype).split(".")[-1],
+        x.to("cpu", non_blocking=True) is x,
+    ]
     return out
 
 

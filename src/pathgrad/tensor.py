@@ -788,9 +788,12 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self
 
-    def to(self, *args, dtype=None, device=None) -> Tensor:
+    is_cuda = False  # PyTorch code asks before moving tensors
+
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False) -> Tensor:
         """This tensor in `dtype` (a recorded cast), as PyTorch's `to`, which also takes a device
-        ("cpu", the only one here) or another tensor (its dtype), positionally or by name."""
+        ("cpu", the only one here) or another tensor (its dtype), positionally or by name; with
+        copy=True a new tensor even where nothing changes."""
         for arg in args:
             if type(arg) is Tensor:
                 dtype = arg.dtype
@@ -800,7 +803,7 @@ class Tensor:
                 dtype = arg
         check_device(device, "to")
         if dtype is None or np.dtype(dtype) == self.data.dtype:
-            return self
+            return elementwise.clone(self) if copy else self
         return broadcast.to(self, np.dtype(dtype))
 
     def float(self):
@@ -808,6 +811,9 @@ class Tensor:
 
     def double(self):
         return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
 
     def long(self):
         return self.to(np.int64)
