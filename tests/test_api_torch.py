@@ -337,3 +337,23 @@ def scattering(L, seed):
 def test_scatter_add_and_index_add_match_pytorch(seed):
     torch = pytest.importorskip("torch")
     assert scattering(pg, seed) == scattering(torch, seed)
+
+
+def diagonals(L):
+    x = L.tensor(np.arange(12.0).reshape(3, 4) / 5, dtype=L.float64, requires_grad=True)
+    y = x * 1.0
+    y.diagonal(1).mul_(3.0)  # in place through the view: recorded, and seen in y
+    (y * y).sum().backward()
+    return [
+        y.tolist(),
+        x.grad.tolist(),
+        L.trace(x).item(),
+        L.diag(x, -1).tolist(),
+        x.diag().tolist(),
+        L.diagonal(L.ones(2, 3, 4), 0, -1, 0).shape == (3, 2),
+    ]
+
+
+def test_diagonal_is_a_writable_view_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    assert diagonals(pg) == diagonals(torch)

@@ -258,6 +258,7 @@ ARGUMENT_ERRORS = {
     "all": lambda x: x.all(dim=4),
     "scatter_add": lambda x: x.scatter_add(0, pg.tensor([[0.0]]), x),
     "index_add": lambda x: x.index_add(0, pg.tensor([0]), pg.ones(2, 3)),
+    "diagonal": lambda x: x.diagonal(0, 1, -1),
 }
 
 

@@ -565,6 +565,14 @@ class Tensor:
 
     tril = shape_ops.tril
 
+    diagonal = shape_ops.diagonal
+
+    def diag(self, diagonal=0):
+        return shape_ops.diag(self, diagonal)
+
+    def trace(self):
+        return shape_ops.trace(self)
+
     triu = shape_ops.triu
 
     roll = shape_ops.roll

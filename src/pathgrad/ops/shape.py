@@ -362,3 +362,68 @@ def roll(x, shifts, dims=None):
         return roll(grad, back, axes)
 
     return np.roll(data, steps, axes), vjp
+
+
+def _diagonal_axes(op_name, ndim, dim1, dim2):
+    if ndim < 2:
+        raise ShapeError(f"{op_context(op_name)}: needs a tensor of at least 2 dims, not {ndim}")
+    first = normalize_dims(dim1, ndim, op_name)[0]
+    second = normalize_dims(dim2, ndim, op_name)[0]
+    if first == second:
+        raise ValueError(f"{op_context(op_name)}: dim1 and dim2 are both dim {first}")
+    return first, second
+
+
+@op("diagonal", view=True)
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The diagonal of dims dim1 and dim2 (`offset` above it, or below if negative), as the last
+    dim: a view, as PyTorch's, so writing into it writes into x. Its gradient is the incoming
+    one put back on that diagonal of zeros."""
+    data = x.data
+    first, second = _diagonal_axes("diagonal", data.ndim, dim1, dim2)
+    out = np.diagonal(data, offset, first, second)
+    if data.flags.writeable:
+        out.flags.writeable = True  # NumPy hands it out read-only; PyTorch's view is writable
+
+    def vjp(grad):
+        return diagonal_backward(grad, data.shape, offset, first, second)
+
+    return out, vjp
+
+
+@op("diagonal_backward")
+def diagonal_backward(grad, shape, offset, dim1, dim2):
+    """Zeros of `shape` with `grad` on the diagonal that `diagonal` reads: diagonal's VJP, and
+    `diag` of a vector. Its own gradient is that diagonal of the incoming one."""
+    out = np.zeros(shape, grad.data.dtype)
+    target = np.diagonal(out, offset, dim1, dim2)
+    target.flags.writeable = True
+    target[...] = grad.data
+
+    def vjp(incoming):
+        return diagonal(incoming, offset, dim1, dim2)
+
+    return out, vjp
+
+
+_diagonal_of = diagonal  # diag's argument is named `diagonal`, as PyTorch's
+
+
+def diag(x, diagonal=0):
+    """A vector's matrix with it on the `diagonal` (zeros elsewhere), or a matrix's diagonal, as
+    PyTorch's diag."""
+    x = as_tensor(x)
+    if x.ndim == 1:
+        size = x.shape[0] + abs(diagonal)
+        return diagonal_backward(x, (size, size), diagonal, 0, 1)
+    if x.ndim == 2:
+        return _diagonal_of(x, diagonal, 0, 1)
+    raise ShapeError(f"{op_context('diag')}: expects a 1-D or 2-D tensor, got shape {x.shape}")
+
+
+def trace(x):
+    """The sum of a matrix's diagonal."""
+    x = as_tensor(x)
+    if x.ndim != 2:
+        raise ShapeError(f"{op_context('trace')}: expects a 2-D tensor, got shape {x.shape}")
+    return diagonal(x).sum()
