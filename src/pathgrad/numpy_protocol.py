@@ -172,7 +172,7 @@ def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     return None if order is not None else reduce.argsort(*_flattened_or(a, axis))
 
 
-def _triangle(op: Callable[..., Any]) -> Callable[..., Any]:
+def _matrices_only(op: Callable[..., Any]) -> Callable[..., Any]:
     def run(m, k=0):
         return op(m, k) if as_tensor(m).ndim >= 2 else None  # NumPy's 1-D case makes a matrix
 
@@ -204,7 +204,7 @@ FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.cumsum: _cumsum,
     np.sort: _sort,
     np.argsort: _argsort,
-    np.tril: _triangle(shape_ops.tril),
-    np.triu: _triangle(shape_ops.triu),
+    np.tril: _matrices_only(shape_ops.tril),
+    np.triu: _matrices_only(shape_ops.triu),
     np.roll: lambda a, shift, axis=None: shape_ops.roll(a, shift, axis),
 }
