@@ -357,3 +357,27 @@ def diagonals(L):
 def test_diagonal_is_a_writable_view_as_in_pytorch():
     torch = pytest.importorskip("torch")
     assert diagonals(pg) == diagonals(torch)
+
+
+IN_PLACE = {
+    **{name: () for name in ("neg_", "abs_", "sqrt_", "exp_", "log_", "sin_", "cos_", "tanh_")},
+    "sigmoid_": (),
+    "clamp_min_": (0.6,),
+    "clamp_max_": (1.4,),
+}
+
+
+def changed_in_place(L, name, through_view):
+    x = L.tensor([[0.5, 1.5, 2.0], [0.25, 3.0, 1.2]], dtype=L.float64, requires_grad=True)
+    y = x * 1.0
+    target = y[:, 1:] if through_view else y
+    getattr(target, name)(*IN_PLACE[name])
+    (y * y).sum().backward()
+    return np.round(y.tolist(), 12).tolist(), np.round(x.grad.tolist(), 12).tolist()
+
+
+@pytest.mark.parametrize("through_view", [False, True])
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_unary_in_place_methods_match_pytorch(name, through_view):
+    torch = pytest.importorskip("torch")
+    assert changed_in_place(pg, name, through_view) == changed_in_place(torch, name, through_view)

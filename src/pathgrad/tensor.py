@@ -298,6 +298,40 @@ class Tensor:
     def relu_(self):
         return inplace.in_place(self, "relu_", elementwise.relu)
 
+    # unary in place: the old value is kept for rules that read it (abs, log, sin, ...)
+    def neg_(self):
+        return inplace.in_place(self, "neg_", elementwise.neg)
+
+    def abs_(self):
+        return inplace.in_place(self, "abs_", elementwise.abs, keeps_old=True)
+
+    def sqrt_(self):
+        return inplace.in_place(self, "sqrt_", elementwise.sqrt, keeps_old=True)
+
+    def exp_(self):
+        return inplace.in_place(self, "exp_", elementwise.exp, keeps_old=True)
+
+    def log_(self):
+        return inplace.in_place(self, "log_", elementwise.log, keeps_old=True)
+
+    def sin_(self):
+        return inplace.in_place(self, "sin_", elementwise.sin, keeps_old=True)
+
+    def cos_(self):
+        return inplace.in_place(self, "cos_", elementwise.cos, keeps_old=True)
+
+    def tanh_(self):
+        return inplace.in_place(self, "tanh_", elementwise.tanh, keeps_old=True)
+
+    def sigmoid_(self):
+        return inplace.in_place(self, "sigmoid_", elementwise.sigmoid, keeps_old=True)
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
     def zero_(self):
         return inplace.in_place(self, "zero_", lambda old: inplace.everywhere(old, 0.0))
 
