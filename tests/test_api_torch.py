@@ -381,3 +381,41 @@ def changed_in_place(L, name, through_view):
 def test_unary_in_place_methods_match_pytorch(name, through_view):
     torch = pytest.importorskip("torch")
     assert changed_in_place(pg, name, through_view) == changed_in_place(torch, name, through_view)
+
+
+def random_fills(L):
+    out = []
+    w = L.zeros(2, 3, requires_grad=True)
+    for fill in (lambda t: t.normal_(), lambda t: t.uniform_(-1, 1)):
+        try:
+            fill(w)  # a leaf that requires grad, outside no_grad
+            out.append("changed")
+        except RuntimeError:
+            out.append("refused")
+        try:
+            fill(L.zeros(2, dtype=L.int64))
+            out.append("int filled")
+        except (RuntimeError, TypeError):
+            out.append("int refused")
+    x = L.ones(3, dtype=L.float64, requires_grad=True)
+    y = x * 2
+    y.uniform_(0.0, 0.5)  # the old value has no say in the new one: a zero gradient
+    (y * 3).sum().backward()
+    out.append((x.grad.tolist(), bool((y >= 0).all() and (y < 0.5).all())))
+    return out
+
+
+def test_random_fills_as_pytorch():
+    torch = pytest.importorskip("torch")
+    assert random_fills(pg) == random_fills(torch)
+
+
+def test_random_fills_follow_manual_seed():
+    draws = []
+    for _ in range(2):
+        pg.manual_seed(7)
+        with pg.no_grad():
+            w = pg.zeros(1000, dtype=pg.float64, requires_grad=True).normal_(1.0, 0.5)
+        draws.append(w.numpy().copy())
+    np.testing.assert_array_equal(draws[0], draws[1])
+    assert abs(draws[0].mean() - 1.0) < 0.1 and abs(draws[0].std() - 0.5) < 0.1

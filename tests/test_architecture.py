@@ -23,6 +23,7 @@ FORBIDDEN = {
     "pathgrad.numpy_protocol": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.autodiff": ("pathgrad.ops",) + TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.errors": ("pathgrad.",),
+    "pathgrad.random": ("pathgrad.",),
     "pathgrad.tensor": ABOVE_TENSOR,
     "pathgrad.dispatch": ABOVE_TENSOR,
     "pathgrad.inplace": ABOVE_TENSOR,

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from pathgrad import random
 from pathgrad.ops.shape import checked_sizes
 from pathgrad.tensor import (
     DEFAULT_FLOAT,
@@ -32,23 +33,8 @@ double = float64
 short = int16
 long = int64
 
-_generator = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed pathgrad's random generator, so rand/randn/randint repeat. Any integer PyTorch
-    takes: from -2**63 to 2**64 - 1, a negative one read as its 64-bit two's complement."""
-    global _generator
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"manual_seed: expects an integer, got {seed!r}")
-    if not -(2**63) <= seed < 2**64:
-        raise ValueError(f"manual_seed: {seed} is out of range (-2**63 to 2**64 - 1)")
-    _generator = np.random.default_rng(int(seed) % 2**64)
-    return _generator
-
-
-def default_generator() -> np.random.Generator:
-    return _generator
+manual_seed = random.manual_seed
+default_generator = random.default_generator
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -150,7 +136,9 @@ def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     check_device(device, "rand")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "rand")
     _check_floating(dtype, "rand")
-    return _finish(_generator.random(shape, dtype=np.float64).astype(dtype), requires_grad)
+    return _finish(
+        random.default_generator().random(shape, dtype=np.float64).astype(dtype), requires_grad
+    )
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -158,7 +146,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     check_device(device, "randn")
     shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "randn")
     _check_floating(dtype, "randn")
-    return _finish(_generator.standard_normal(shape).astype(dtype), requires_grad)
+    return _finish(random.default_generator().standard_normal(shape).astype(dtype), requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -170,7 +158,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
         low, high, size = 0, low, high  # randint(high, size), PyTorch's two-argument form
     if not low < high:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    data = _generator.integers(low, high, size=checked_sizes((size,), "randint"))
+    data = random.default_generator().integers(low, high, size=checked_sizes((size,), "randint"))
     return _finish(np.asarray(data).astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
 
 

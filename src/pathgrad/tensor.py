@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad import numpy_protocol
+from pathgrad import numpy_protocol, random
 from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
@@ -331,6 +331,21 @@ class Tensor:
 
     def clamp_max_(self, max):
         return self.clamp_(max=max)
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Fill with draws from N(mean, std^2), from pathgrad's generator (pg.manual_seed)."""
+        draws = self._draws("normal_", lambda rng, shape: rng.normal(mean, std, shape))
+        return inplace.in_place(self, "normal_", lambda old: inplace.everywhere(old, draws))
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill with draws from U[a, b), from pathgrad's generator (pg.manual_seed)."""
+        draws = self._draws("uniform_", lambda rng, shape: rng.uniform(a, b, shape))
+        return inplace.in_place(self, "uniform_", lambda old: inplace.everywhere(old, draws))
+
+    def _draws(self, name, draw):
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"{name}: draws real numbers, which dtype {self.dtype} cannot hold")
+        return draw(random.default_generator(), self.data.shape).astype(self.data.dtype)
 
     def zero_(self):
         return inplace.in_place(self, "zero_", lambda old: inplace.everywhere(old, 0.0))
