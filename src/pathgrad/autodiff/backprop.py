@@ -44,14 +44,26 @@ def backprop(
     (what backward(inputs=...) stores), or before them (what autograd.grad returns, as
     PyTorch). Returns (gradients, leaves reached in order).
     """
-    # how many recorded edges lead into each node: a node runs once all its consumers have sent
-    # their gradients (Kahn's order), so each is complete, and the sweep needs no stored order.
-    # Written out here, not called, and backward()'s one root without a comprehension (a call
-    # too): on a small step each call shows (benchmarks/bench_linear.py)
+    # where the sweep starts: the roots and their seeds (summed where a root repeats); those no
+    # other root depends on run first. backward()'s one root is written out, without the loops
+    # and comprehensions (calls too): on a small step each shows (benchmarks/bench_linear.py)
     if len(roots) == 1:
-        stack = [roots[0]] if type(roots[0]) is Node else []
+        root = roots[0]
+        grads: dict = {root: seeds[0]}
+        from_node = type(root) is Node
+        stack = [root] if from_node else []
+        ready = [root] if from_node else []
+        leaves: list = [] if from_node else [root]
     else:
         stack = [root for root in roots if type(root) is Node]
+        grads = {}
+        leaves = []
+        for root, seed in zip(roots, seeds):
+            if type(root) is not Node and root not in grads:
+                leaves.append(root)
+            grads[root] = seed if root not in grads else grads[root] + seed
+    # how many recorded edges lead into each node: a node runs once all its consumers have sent
+    # their gradients (Kahn's order), so each is complete, and the sweep needs no stored order
     counts: dict = dict.fromkeys(stack, 0)
     while stack:
         for parent in stack.pop().parents:
@@ -61,16 +73,7 @@ def backprop(
                 else:
                     counts[parent] = 1
                     stack.append(parent)
-    grads: dict = {}
-    leaves: list = []
-    for root, seed in zip(roots, seeds):
-        if type(root) is not Node and root not in grads:
-            leaves.append(root)
-        grads[root] = seed if root not in grads else grads[root] + seed
-    # roots that no other root depends on start the sweep, each once
-    if len(roots) == 1:
-        ready = [roots[0]] if type(roots[0]) is Node else []
-    else:
+    if len(roots) != 1:
         ready = list(dict.fromkeys(r for r in roots if type(r) is Node and counts[r] == 0))
     captured: dict = {}
     token = grad_mode.recording.set(create_graph)
