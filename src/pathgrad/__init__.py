@@ -128,11 +128,13 @@ from pathgrad.ops.shape import (
     expand,
     flatten,
     flip,
+    movedim,
     narrow,
     permute,
     repeat,
     reshape,
     roll,
+    select,
     split,
     squeeze,
     stack,
@@ -140,6 +142,7 @@ from pathgrad.ops.shape import (
     transpose,
     tril,
     triu,
+    unbind,
     unsqueeze,
     view,
 )
@@ -147,6 +150,7 @@ from pathgrad.tensor import Tensor, as_tensor
 
 clip = clamp
 concat = cat
+swapaxes = swapdims = transpose
 # PyTorch's dtype names that are also builtins' names, so defined only here
 bool = bool_
 float = float32
@@ -255,6 +259,7 @@ __all__ = [
     "mean",
     "min",
     "minimum",
+    "movedim",
     "mul",
     "narrow",
     "ne",
@@ -282,6 +287,7 @@ __all__ = [
     "roll",
     "rsqrt",
     "scatter_add",
+    "select",
     "set_grad_enabled",
     "sigmoid",
     "short",
@@ -299,6 +305,8 @@ __all__ = [
     "std",
     "sub",
     "sum",
+    "swapaxes",
+    "swapdims",
     "tan",
     "sum_to_shape",
     "t",
@@ -310,6 +318,7 @@ __all__ = [
     "tril",
     "triu",
     "uint8",
+    "unbind",
     "unsqueeze",
     "var",
     "view",

@@ -15,11 +15,10 @@ from pathgrad import numpy_protocol, random
 from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import op_context
 from pathgrad.ops import broadcast, compare, elementwise, index, linalg, reduce, shape
 from pathgrad.ops import shape as shape_ops  # `shape` is also a property in the class body
 from pathgrad.ops.registry import NUMBER_TYPES, normalize_dims
-from pathgrad.ops.shape import checked_sizes, moved_dims
+from pathgrad.ops.shape import checked_sizes
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 DEFAULT_INT = np.dtype(np.int64)
@@ -752,24 +751,13 @@ class Tensor:
         return shape.reshape(self, other.shape)
 
     def movedim(self, source, destination):
-        """Dims `source` moved to positions `destination`, the others keeping their order."""
-        return shape.permute(self, moved_dims(self.data.ndim, source, destination))
+        return shape_ops.movedim(self, source, destination)
 
-    def select(self, dim, index):
-        """The slice at `index` along `dim`, that dim removed: x.select(1, 0) is x[:, 0]."""
-        (axis,) = normalize_dims(dim, self.data.ndim, "select")
-        size = self.data.shape[axis]
-        if not -size <= index < size:
-            raise IndexError(
-                f"{op_context('select')}: index {index} is out of range for dim {axis} of "
-                f"size {size}"
-            )
-        return self[(slice(None),) * axis + (index,)]
+    def select(self, dim, index_):
+        return shape_ops.select(self, dim, index_)
 
     def unbind(self, dim=0):
-        """The slices along `dim`, as a tuple."""
-        (axis,) = normalize_dims(dim, self.data.ndim, "unbind")
-        return tuple(self.select(axis, i) for i in range(self.data.shape[axis]))
+        return shape_ops.unbind(self, dim)
 
     def broadcast_to(self, shape_):
         return broadcast.broadcast_to(self, shape_)

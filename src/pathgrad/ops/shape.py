@@ -32,7 +32,32 @@ def checked_sizes(sizes: tuple, name: str) -> tuple[int, ...]:
     return tuple(int(size) for size in shape)
 
 
-def moved_dims(ndim: int, source, destination) -> tuple[int, ...]:
+def movedim(x, source, destination):
+    """Dims `source` moved to positions `destination`, the others keeping their order."""
+    x = as_tensor(x)
+    return permute(x, _moved_dims(x.ndim, source, destination))
+
+
+def select(x, dim, index):
+    """The slice at `index` along `dim`, that dim removed: select(x, 1, 0) is x[:, 0]."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "select")
+    size = x.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(
+            f"{op_context('select')}: index {index} is out of range for dim {axis} of size {size}"
+        )
+    return x[(slice(None),) * axis + (index,)]
+
+
+def unbind(x, dim=0):
+    """The slices along `dim`, as a tuple."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "unbind")
+    return tuple(select(x, axis, i) for i in range(x.shape[axis]))
+
+
+def _moved_dims(ndim: int, source, destination) -> tuple[int, ...]:
     """The permutation that movedim(source, destination) applies, as PyTorch's."""
     source = source if isinstance(source, (tuple, list)) else (source,)
     destination = destination if isinstance(destination, (tuple, list)) else (destination,)
