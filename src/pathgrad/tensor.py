@@ -297,7 +297,8 @@ class Tensor:
     def relu_(self):
         return inplace.in_place(self, "relu_", elementwise.relu)
 
-    # unary in place: the old value is kept for rules that read it (abs, log, sin, ...)
+    # unary in place: the old value is kept (keeps_old) for rules that read their input; those
+    # that read their output keep a private copy of it anyway
     def neg_(self):
         return inplace.in_place(self, "neg_", elementwise.neg)
 
@@ -305,10 +306,10 @@ class Tensor:
         return inplace.in_place(self, "abs_", elementwise.abs, keeps_old=True)
 
     def sqrt_(self):
-        return inplace.in_place(self, "sqrt_", elementwise.sqrt, keeps_old=True)
+        return inplace.in_place(self, "sqrt_", elementwise.sqrt)
 
     def exp_(self):
-        return inplace.in_place(self, "exp_", elementwise.exp, keeps_old=True)
+        return inplace.in_place(self, "exp_", elementwise.exp)
 
     def log_(self):
         return inplace.in_place(self, "log_", elementwise.log, keeps_old=True)
@@ -320,10 +321,10 @@ class Tensor:
         return inplace.in_place(self, "cos_", elementwise.cos, keeps_old=True)
 
     def tanh_(self):
-        return inplace.in_place(self, "tanh_", elementwise.tanh, keeps_old=True)
+        return inplace.in_place(self, "tanh_", elementwise.tanh)
 
     def sigmoid_(self):
-        return inplace.in_place(self, "sigmoid_", elementwise.sigmoid, keeps_old=True)
+        return inplace.in_place(self, "sigmoid_", elementwise.sigmoid)
 
     def clamp_min_(self, min):
         return self.clamp_(min=min)
