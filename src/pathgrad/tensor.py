@@ -106,7 +106,7 @@ class Tensor:
     def __reduce_ex__(self, protocol: int):
         # pickle and copy.copy keep the values and requires_grad, not the graph: a non-leaf
         # comes back as a leaf, as in PyTorch (its rule's closure is no state to save)
-        return _rebuilt, (self.data, self._requires_grad)
+        return Tensor, (self.data, None, self._requires_grad)
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         if self.grad_fn is not None:
@@ -114,7 +114,7 @@ class Tensor:
                 "deepcopy: only leaf tensors can be deep-copied, as in PyTorch; deep-copy "
                 "t.detach() for the values without the graph"
             )
-        copied = _rebuilt(self.data.copy(), self._requires_grad)
+        copied = Tensor(self.data.copy(), None, self._requires_grad)
         memo[id(self)] = copied
         if self._grad is not None:
             copied._grad = self._grad.__deepcopy__(memo)
@@ -914,13 +914,6 @@ def _comparable(other: Any) -> bool:
     anything else (None, a string, an object) == is False, as PyTorch, so `None in tensors`
     and a list's .index() work."""
     return isinstance(other, (Tensor, np.ndarray, np.generic, list, tuple, *NUMBER_TYPES))
-
-
-def _rebuilt(data: np.ndarray, requires_grad: bool) -> Tensor:
-    """A leaf of `data`: what pickle and copy make of a tensor."""
-    t = Tensor(data)
-    t._requires_grad = requires_grad
-    return t
 
 
 def _check_grad(t: Tensor, grad: Any) -> None:
