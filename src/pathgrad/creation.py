@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad import random
-from pathgrad.ops.shape import checked_sizes
+from pathgrad.ops.shape import checked_sizes, is_size
 from pathgrad.tensor import (
     DEFAULT_FLOAT,
     DEFAULT_INT,
@@ -116,7 +116,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     """`steps` evenly spaced values from `start` to `end`, both included."""
     check_device(device, "linspace")
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
+    if not is_size(steps):
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     return _finish(
         np.linspace(start, end, steps).astype(DEFAULT_FLOAT if dtype is None else dtype),

@@ -25,11 +25,16 @@ def checked_sizes(sizes: tuple, name: str) -> tuple[int, ...]:
     and the size that is no size."""
     shape = sizes_argument(sizes)
     for size in shape:
-        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
+        if not is_size(size):
             raise ValueError(
                 f"{name}: sizes must be non-negative integers, got {size!r} in {shape}"
             )
     return tuple(int(size) for size in shape)
+
+
+def is_size(value: Any) -> bool:
+    """A non-negative integer (not a bool): what a size or a count of steps must be."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
 
 
 def movedim(x, source, destination):
