@@ -218,6 +218,22 @@ CASES: list[Case] = [
         [(2, 4, 3), (2, 5, 4)],
         torch=False,
     ),
+    Case("einsum", lambda L, x, y: L.einsum("ij,jk->ik", x, y), [(2, 3), (3, 4)]),
+    Case("einsum", lambda L, x: L.einsum("ii", x), [(3, 3)], id="einsum trace"),
+    Case("einsum", lambda L, x: L.einsum("iji->ji", x), [(3, 2, 3)], id="einsum diagonal"),
+    Case("einsum", lambda L, x, y: L.einsum("ij,k->j", x, y), [(2, 3), (4,)], id="einsum sums"),
+    Case(
+        "einsum",
+        lambda L, x, y, z: L.einsum("...ij,jk,...k->...i", x, y, z),
+        [(2, 1, 2, 3), (3, 4), (5, 1)],
+        id="einsum three operands, ... broadcast",
+    ),
+    Case(
+        "einsum",
+        lambda L, x, y: L.einsum("bi,ji->bj", x, y),
+        [(1, 3), (4, 3)],
+        id="einsum size-1 subscript broadcast",
+    ),
 ]
 
 # Compositions of primitives: no rules of their own, checked all the same.

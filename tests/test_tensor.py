@@ -192,6 +192,7 @@ NUMPY_FUNCTIONS = {
     "dot(matrix, vector)": lambda x: np.dot(x, np.arange(4.0)),
     "dot(vector, vector)": lambda x: np.dot(x[0], x[1]),
     "outer": lambda x: np.outer(x[0], x[1]),
+    "einsum": lambda x: np.einsum("ij,kj->ik", x, x),
     "cumsum (flattened)": lambda x: np.cumsum(x),
     "cumsum(axis=1)": lambda x: np.cumsum(x, axis=1),
     "sort": lambda x: np.sort(x),

@@ -97,7 +97,7 @@ from pathgrad.ops.elementwise import (
     where,
 )
 from pathgrad.ops.index import gather, index_add, index_select, one_hot, scatter_add
-from pathgrad.ops.linalg import bmm, dot, matmul, mm, outer, t
+from pathgrad.ops.linalg import bmm, dot, einsum, matmul, mm, outer, t
 from pathgrad.ops.reduce import (
     amax,
     amin,
@@ -194,6 +194,7 @@ __all__ = [
     "div",
     "dot",
     "double",
+    "einsum",
     "empty",
     "empty_like",
     "enable_grad",

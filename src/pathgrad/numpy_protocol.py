@@ -152,6 +152,12 @@ def _outer(a, b, out=None):
     return linalg.outer(a, b) if out is None else None
 
 
+def _einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe", optimize=False):
+    if out is not None or dtype is not None or not isinstance(subscripts, str):
+        return None  # NumPy's sublist form differs from PyTorch's, which pathgrad reads
+    return linalg.einsum(subscripts, *operands)
+
+
 def _flattened_or(a, axis):
     """NumPy's axis=None: the flattened array, along its one axis."""
     a = as_tensor(a)
@@ -201,6 +207,7 @@ FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.clip: _clip,
     np.dot: _dot,
     np.outer: _outer,
+    np.einsum: _einsum,
     np.cumsum: _cumsum,
     np.sort: _sort,
     np.argsort: _argsort,

@@ -1,7 +1,10 @@
 """Matrix products. One primitive, for operands of two or more dims whose batch dims already
-agree; `matmul` handles NumPy's other cases (1-D operands, broadcast batch dims) around it."""
+agree; `matmul` handles NumPy's other cases (1-D operands, broadcast batch dims) around it.
+Einstein summation likewise: one primitive for explicit equations, `einsum` around it."""
 
 from __future__ import annotations
+
+import string
 
 import numpy as np
 
@@ -131,3 +134,181 @@ def t(x):
     if x.ndim > 2:
         raise ShapeError(f"{op_context('t')}: expects at most 2 dims, got shape {x.shape}; use mT")
     return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+# ASCII order, so sorting subscripts sorts them as PyTorch's implicit output does (capitals first)
+_LETTERS = string.ascii_uppercase + string.ascii_lowercase
+
+
+@op("einsum", inputs="sequence")
+def einsum_explicit(tensors, equation):
+    """einsum for an equation in explicit form (`->` given, no `...`), whose operands that need
+    gradients already have every subscript's full size; `einsum` brings any call to this form.
+    Its rule is an einsum too, so it differentiates to any order."""
+    inputs, output = equation.split("->")
+    terms = inputs.split(",")
+    arrays = [t.data for t in tensors]
+    out = np.asarray(np.einsum(equation, *arrays, optimize=len(arrays) > 1))
+    if any(np.may_share_memory(out, a) for a in arrays):
+        out = (
+            out.copy()
+        )  # einsum returns views for transposes and diagonals; an op's output owns its memory
+    sizes: dict[str, int] = {}
+    for term, a in zip(terms, arrays):
+        for letter, size in zip(term, a.shape):
+            sizes[letter] = max(size, sizes.get(letter, 1))
+    wanted = [t._requires_grad for t in tensors]
+
+    def vjp(grad):
+        # dL/dx_i[term_i] = sum over the other letters of grad[output] * (the other operands):
+        # the same sum with x_i's place taken by grad, product along a path, sum across paths
+        return tuple(
+            _einsum_operand_grad(grad, position, tensors, terms, output, sizes)
+            if wanted[position]
+            else None
+            for position in range(len(tensors))
+        )
+
+    return out, vjp
+
+
+def _einsum_operand_grad(grad, position, tensors, terms, output, sizes):
+    operands = [grad] + [t for i, t in enumerate(tensors) if i != position]
+    subscripts = [output] + [s for i, s in enumerate(terms) if i != position]
+    reachable = set("".join(subscripts))
+    spare = iter(letter for letter in _LETTERS if letter not in sizes)
+    dtype = grad.data.dtype
+    target = []
+    for letter in terms[position]:
+        if letter in target:
+            # a repeated subscript reads a diagonal: eye(n) puts the gradient back on it
+            twin = next(spare)
+            target.append(twin)
+            operands.append(as_tensor(np.eye(sizes[letter], dtype=dtype)))
+            subscripts.append(letter + twin)
+        else:
+            target.append(letter)
+    for letter in dict.fromkeys(terms[position]):
+        if letter not in reachable:
+            # summed away in the forward and seen nowhere else: the gradient is constant along it
+            operands.append(as_tensor(np.ones(sizes[letter], dtype=dtype)))
+            subscripts.append(letter)
+    return einsum_explicit(operands, ",".join(subscripts) + "->" + "".join(target))
+
+
+def einsum(*args):
+    """Einstein summation, as PyTorch's and NumPy's: `einsum("ij,jk->ik", a, b)` is `a @ b`,
+    `einsum("ii", a)` the trace, `einsum("bi,bi->b", x, y)` a row-wise dot product.
+
+    Subscripts are letters; `...` stands for the remaining dims, which broadcast; without `->`,
+    the output is `...` then the letters used once, sorted. Operands may come as one list, or in
+    PyTorch's sublist form `einsum(a, [0, 1], b, [1, 2], [0, 2])`. Dims of size 1 broadcast;
+    an output without `...` sums those dims (PyTorch; NumPy refuses).
+    """
+    equation, operands = _einsum_arguments(args)
+    operands = [as_tensor(t) for t in operands]
+    terms, output = _einsum_terms(equation, len(operands))
+    # `...` becomes spare letters, right-aligned as broadcasting aligns dims
+    spare = [letter for letter in _LETTERS if letter not in equation]
+    ellipsis_dims = []
+    for position, (term, t) in enumerate(zip(terms, operands)):
+        named = len(term.replace("...", ""))
+        if ("..." in term and t.ndim < named) or ("..." not in term and t.ndim != named):
+            _einsum_error(
+                f"operand {position} has shape {t.shape}, but its subscripts {term!r} name "
+                f"{named} dims{'' if '...' in term else ' and have no ...'}"
+            )
+        ellipsis_dims.append(t.ndim - named)
+    broadcast_letters = "".join(spare[: max(ellipsis_dims, default=0)])
+    if output is None:
+        once = [letter for letter in set(equation) if equation.count(letter) == 1]
+        output = "..." + "".join(sorted(letter for letter in once if letter.isalpha()))
+    for letter in output.replace("...", ""):
+        if output.count(letter) > 1:
+            _einsum_error(f"output subscript {letter} appears more than once in {equation!r}")
+        if letter not in "".join(terms):
+            _einsum_error(
+                f"output subscript {letter} is in no operand's subscripts in {equation!r}"
+            )
+    terms = [
+        term.replace("...", broadcast_letters[len(broadcast_letters) - dims :])
+        for term, dims in zip(terms, ellipsis_dims)
+    ]
+    output = output.replace("...", broadcast_letters)
+    sizes = _einsum_sizes(terms, operands)
+    operands = [
+        expand_as_needed(t, tuple(sizes[letter] for letter in term), t.data.dtype)
+        if needs_grad(t)
+        else t
+        for term, t in zip(terms, operands)
+    ]
+    return einsum_explicit(operands, ",".join(terms) + "->" + output)
+
+
+def _einsum_arguments(args):
+    """(equation, operands) from either of PyTorch's forms of call."""
+    if not args:
+        raise TypeError("einsum: expected an equation and tensors")
+    if isinstance(args[0], str):
+        operands = args[1:]
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = tuple(operands[0])
+        return args[0].replace(" ", ""), operands
+    # sublist form: operand, sublist, operand, sublist, ..., [output sublist]
+    operands, sublists = args[0::2], list(args[1::2])
+    output = None
+    if len(args) % 2:
+        operands, output = args[0:-1:2], args[-1]
+    equation = ",".join(_sublist_subscripts(s) for s in sublists)
+    if output is not None:
+        equation += "->" + _sublist_subscripts(output)
+    return equation, operands
+
+
+def _sublist_subscripts(sublist):
+    subscripts = []
+    for label in sublist:
+        if label is Ellipsis:
+            subscripts.append("...")
+        elif isinstance(label, int) and not isinstance(label, bool) and 0 <= label < 52:
+            subscripts.append(_LETTERS[label])
+        else:
+            _einsum_error(f"sublist labels are ints in [0, 52) or ..., got {label!r}")
+    return "".join(subscripts)
+
+
+def _einsum_terms(equation, count):
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != count:
+        _einsum_error(f"{equation!r} has subscripts for {len(terms)} operands, got {count}")
+    for part in terms + ([output] if arrow else []):
+        rest = part.replace("...", "", 1)
+        if not all(letter in _LETTERS for letter in rest):
+            _einsum_error(f"{equation!r}: subscripts are letters and at most one ... per operand")
+    return terms, output if arrow else None
+
+
+def _einsum_sizes(terms, operands):
+    """Each subscript's size; sizes of one subscript agree, or are 1 and broadcast."""
+    sizes: dict[str, int] = {}
+    for position, (term, t) in enumerate(zip(terms, operands)):
+        own: dict[str, int] = {}
+        for letter, size in zip(term, t.shape):
+            if own.setdefault(letter, size) != size:
+                _einsum_error(
+                    f"subscript {letter} is repeated in operand {position} (shape {t.shape}) "
+                    f"with sizes {own[letter]} and {size}"
+                )
+            seen = sizes.setdefault(letter, size)
+            if seen != size and 1 not in (seen, size):
+                _einsum_error(
+                    f"subscript {letter} has size {size} in operand {position} (shape "
+                    f"{t.shape}) and {seen} before it"
+                )
+            sizes[letter] = max(seen, size)
+    return sizes
+
+
+def _einsum_error(message):
+    raise ShapeError(f"{op_context('einsum')}: {message}")
