@@ -17,6 +17,7 @@ from pathgrad.ops.index import (
     index_put_zeros,
     normalize_index,
     scatter_add_zeros,
+    scatter_zeros,
 )
 from pathgrad.ops.linalg import batched_matmul
 from pathgrad.ops.reduce import log_softmax_backward, softmax_backward
@@ -195,6 +196,12 @@ CASES: list[Case] = [
         [(2, 2)],
         torch=False,
     ),
+    Case(
+        "scatter_zeros",
+        lambda L, x: scatter_zeros(x, 1, np.array([[2, 0], [1, 3]]), (2, 4)),
+        [(2, 2)],
+        torch=False,
+    ),
     Case("matmul", lambda L, x, y: x @ y, [(3, 4), (4, 2)]),
     Case("matmul", lambda L, x, y: x @ y, [(4,), (4,)]),
     Case("matmul", lambda L, x, y: x @ y, [(4,), (4, 3)]),
@@ -252,6 +259,11 @@ COMPOSITE_CASES: list[Case] = [
     Case("expand", lambda L, x: x.expand(2, -1, 4), [(3, 1)]),
     Case("flatten", lambda L, x: x.flatten(1), [(2, 3, 4)]),
     Case("index_select", lambda L, x: x.index_select(1, L.tensor([2, 0, 2])), [(3, 4)]),
+    Case(
+        "scatter",
+        lambda L, x, y: x.scatter(0, L.tensor([[2, 0, 1], [0, 1, 2]]), y),
+        [(3, 3), (2, 3)],
+    ),
     Case("norm", lambda L, x: x.norm(p=1, dim=1), [(3, 4)]),
     Case("norm", lambda L, x: x.norm(p=3), [(3, 4)]),
     Case("norm", lambda L, x: x.norm(p=float("inf"), dim=0), [(3, 4)]),

@@ -325,16 +325,32 @@ def scattering(L, seed):
     # PyTorch 2.13's own backward refuses this case)
     larger = L.tensor(rng.standard_normal((4, 3))).scatter_add(0, index[:, :2], src.detach())
     into_columns = L.index_add(L.zeros(4, 3, dtype=L.float64), 1, rows, source, alpha=0.5)
+    # scatter puts instead of adding; distinct positions per column, as PyTorch's docs ask
+    distinct = L.tensor(np.stack([rng.permutation(4)[:2] for _ in range(3)], axis=1))
+    put = L.scatter(x, 0, distinct, src)
+    put_larger = x.detach().scatter(0, distinct[:1], src.detach())
+    put_number = x.scatter(1, L.tensor([[2], [0], [1], [2]]), 7.0)
     total = (added * L.arange(12.0, dtype=L.float64).reshape(4, 3)).sum()
+    total = total + (put * put).sum() + (put_number * 3).sum()
     (total + (into_columns**2).sum()).backward()
     return [
         np.round(t.detach().numpy(), 12).tolist()
-        for t in (added, larger, into_columns, x.grad, src.grad, source.grad)
+        for t in (
+            added,
+            larger,
+            into_columns,
+            put,
+            put_larger,
+            put_number,
+            x.grad,
+            src.grad,
+            source.grad,
+        )
     ]
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_scatter_add_and_index_add_match_pytorch(seed):
+def test_scatter_scatter_add_and_index_add_match_pytorch(seed):
     torch = pytest.importorskip("torch")
     assert scattering(pg, seed) == scattering(torch, seed)
 

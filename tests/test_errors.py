@@ -257,6 +257,7 @@ ARGUMENT_ERRORS = {
     "movedim": lambda x: x.movedim((0, 1), 0),
     "all": lambda x: x.all(dim=4),
     "scatter_add": lambda x: x.scatter_add(0, pg.tensor([[0.0]]), x),
+    "scatter": lambda x: x.scatter(0, pg.tensor([[2]]), x),
     "index_add": lambda x: x.index_add(0, pg.tensor([0]), pg.ones(2, 3)),
     "diagonal": lambda x: x.diagonal(0, 1, -1),
 }

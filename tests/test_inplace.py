@@ -90,6 +90,17 @@ def non_leaf_changed_under_no_grad(L, a, b):
     return x * x
 
 
+def scatters_in_place(L, a, b):
+    x = a * 1
+    x.scatter_(0, L.tensor([3, 0]), b[:2])
+    y = b * 1
+    y.scatter_add_(0, L.tensor([1, 1, 2]), a[:3])  # a repeated position adds twice
+    z = a * 1
+    z.index_add_(0, L.tensor([2, 0]), b[1:3], alpha=2.0)
+    w = (a * b).scatter_(0, L.tensor([1, 2]), value=0.25)
+    return x * y + z * w
+
+
 CASES = [
     slice_times_two,
     relu_in_place,
@@ -101,6 +112,7 @@ CASES = [
     stale_view_read_under_no_grad,
     stale_view_changed_under_no_grad,
     non_leaf_changed_under_no_grad,
+    scatters_in_place,
 ]
 
 

@@ -96,7 +96,7 @@ from pathgrad.ops.elementwise import (
     tanh,
     where,
 )
-from pathgrad.ops.index import gather, index_add, index_select, one_hot, scatter_add
+from pathgrad.ops.index import gather, index_add, index_select, one_hot, scatter, scatter_add
 from pathgrad.ops.linalg import bmm, dot, einsum, matmul, mm, outer, t
 from pathgrad.ops.reduce import (
     amax,
@@ -287,6 +287,7 @@ __all__ = [
     "reshape",
     "roll",
     "rsqrt",
+    "scatter",
     "scatter_add",
     "select",
     "set_grad_enabled",

@@ -818,11 +818,31 @@ class Tensor:
     def index_select(self, dim, index_):
         return index.index_select(self, dim, index_)
 
+    def scatter(self, dim, index_, src=None, *, value=None, reduce=None):
+        return index.scatter(self, dim, index_, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index_, src=None, *, value=None, reduce=None):
+        return inplace.in_place(
+            self,
+            "scatter_",
+            lambda old: index.scatter(old, dim, index_, src, value=value, reduce=reduce),
+        )
+
     def scatter_add(self, dim, index_, src):
         return index.scatter_add(self, dim, index_, src)
 
+    def scatter_add_(self, dim, index_, src):
+        return inplace.in_place(
+            self, "scatter_add_", lambda old: index.scatter_add(old, dim, index_, src)
+        )
+
     def index_add(self, dim, index_, source, alpha=1):
         return index.index_add(self, dim, index_, source, alpha=alpha)
+
+    def index_add_(self, dim, index_, source, alpha=1):
+        return inplace.in_place(
+            self, "index_add_", lambda old: index.index_add(old, dim, index_, source, alpha=alpha)
+        )
 
     # dtype
 

@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from pathgrad.errors import op_context
-from pathgrad.ops.registry import as_tensor, normalize_dims, op
+from pathgrad.ops.elementwise import where
+from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, normalize_dims, op
 
 
 def normalize_index(index) -> tuple[tuple, bool]:
@@ -231,26 +232,79 @@ def scatter_add_zeros(src, dim, index, shape):
     return out, vjp
 
 
+@op("scatter_zeros")
+def scatter_zeros(src, dim, index, shape):
+    """Zeros of `shape` with src[i][j] put at [index[i][j]][j] (dim 0): scatter's values. Where
+    index names a position twice, one of its values lands there and each gets the gradient of
+    that position, as in PyTorch (whose docs leave the value undefined)."""
+    positions = _gather_positions("scatter", shape, dim, index)
+    out = np.zeros(shape, dtype=src.data.dtype)
+    out[positions] = src.data
+
+    def vjp(grad):
+        return gather(grad, dim, index)
+
+    return out, vjp
+
+
+def scatter(x, dim, index, src=None, *, value=None, reduce=None):
+    """x with src[i][j] put at [index[i][j]][j] (for dim 0; likewise for other dims), or the
+    number `value` (also given as src), as PyTorch's scatter: only src's first index.shape
+    elements are used. x's gradient is grad where nothing was put; src's is grad gathered at
+    index."""
+    if reduce is not None:
+        raise NotImplementedError(
+            f"{op_context('scatter')}: reduce= is deprecated in PyTorch and not in pathgrad; "
+            "use scatter_add for reduce='add'"
+        )
+    if (src is None) == (value is None):
+        raise TypeError(f"{op_context('scatter')}: give one of src (a tensor) or value")
+    x, index = _scatter_index("scatter", x, index)
+    filled = src if value is None else value
+    if isinstance(filled, NUMBER_TYPES):
+        # the number takes the tensor's dtype, as PyTorch casts it
+        filled = as_tensor(np.asarray(filled, dtype=x.data.dtype))
+    else:
+        filled = scatter_zeros(
+            _scatter_source("scatter", x, index, filled), dim, index.data, x.shape
+        )
+    hit = np.zeros(x.shape, dtype=bool)
+    hit[_gather_positions("scatter", x.shape, dim, index.data)] = True
+    return where(hit, filled, x)
+
+
 def scatter_add(x, dim, index, src):
     """x with src[i][j] added at [index[i][j]][j] (for dim 0; likewise for other dims), as
     PyTorch's scatter_add: repeated positions accumulate, and only src's first index.shape
     elements are used. x's gradient is grad; src's is grad gathered at index."""
-    x, src, index = as_tensor(x), as_tensor(src), as_tensor(index)
+    x, index = _scatter_index("scatter_add", x, index)
+    src = _scatter_source("scatter_add", x, index, src)
+    return x + scatter_add_zeros(src, dim, index.data, x.shape)
+
+
+def _scatter_index(op_name, x, index):
+    x, index = as_tensor(x), as_tensor(index)
     if index.data.dtype.kind not in "iu":
-        raise IndexError(f"{op_context('scatter_add')}: index must be integer, not {index.dtype}")
+        raise IndexError(f"{op_context(op_name)}: index must be integer, not {index.dtype}")
+    return x, index
+
+
+def _scatter_source(op_name, x, index, src):
+    """src checked against x and index, cut to index's shape (PyTorch reads no more of it)."""
+    src = as_tensor(src)
     if src.data.dtype != x.data.dtype:
         raise TypeError(
-            f"{op_context('scatter_add')}: src has dtype {src.dtype}, the tensor {x.dtype}; "
+            f"{op_context(op_name)}: src has dtype {src.dtype}, the tensor {x.dtype}; "
             "they must match, as in PyTorch"
         )
     if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
         raise IndexError(
-            f"{op_context('scatter_add')}: index of shape {index.shape} is larger than src of "
+            f"{op_context(op_name)}: index of shape {index.shape} is larger than src of "
             f"shape {src.shape}"
         )
     if src.shape != index.shape:
         src = src[tuple(slice(0, n) for n in index.shape)]
-    return x + scatter_add_zeros(src, dim, index.data, x.shape)
+    return src
 
 
 def index_add(x, dim, index, source, alpha=1):
