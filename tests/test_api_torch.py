@@ -435,3 +435,35 @@ def test_random_fills_follow_manual_seed():
         draws.append(w.numpy().copy())
     np.testing.assert_array_equal(draws[0], draws[1])
     assert abs(draws[0].mean() - 1.0) < 0.1 and abs(draws[0].std() - 0.5) < 0.1
+
+
+def reductions_in_another_dtype(L):
+    x = L.tensor(np.linspace(-1.0, 1.0, 12).reshape(3, 4), dtype=L.float32, requires_grad=True)
+    outs = [
+        x.sum(1, dtype=L.float64),
+        L.sum(x, dtype=L.float64),
+        x.mean(0, keepdim=True, dtype=L.float64),
+        x.prod(1, dtype=L.float64),
+        x.cumsum(1, dtype=L.float64),
+        x.softmax(1, dtype=L.float64),
+        L.log_softmax(x, 0, dtype=L.float64),
+    ]
+    total = outs[0].sum()
+    for k, out in enumerate(outs[1:], start=2):
+        total = total + (out * k).sum()
+    total.backward()
+    integers = L.tensor([[1, 2], [3, 4]])
+    return [
+        (str(out.dtype).split(".")[-1], np.round(out.tolist(), 12).tolist()) for out in outs
+    ] + [
+        str(x.grad.dtype).split(".")[-1],
+        np.round(x.grad.numpy(), 5).tolist(),
+        integers.sum(dtype=L.float32).item(),
+        integers.mean(1, dtype=L.float32).tolist(),
+        str(integers.cumsum(0, dtype=L.float32).dtype).split(".")[-1],
+    ]
+
+
+def test_reductions_take_pytorchs_dtype_and_send_the_gradient_back_in_the_inputs():
+    torch = pytest.importorskip("torch")
+    assert reductions_in_another_dtype(pg) == reductions_in_another_dtype(torch)

@@ -218,8 +218,9 @@ def test_numpy_functions_on_tensors_keep_the_graph(name):
 def test_numpy_functions_pathgrad_cannot_take_run_on_the_arrays():
     x = pg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     assert type(np.cumprod(x)) is np.ndarray  # no op: NumPy's, on the values
-    total = np.sum(x, dtype=np.float32)  # dtype= is NumPy's alone
-    assert type(total) is np.float32 and total == 10
+    total = np.sum(x, initial=1.0)  # initial= is NumPy's alone
+    assert type(total) is np.float32 and total == 11
+    assert type(np.sum(x, dtype=np.float32)) is pg.Tensor  # dtype= is PyTorch's too
     assert np.shape(x) == (2, 2) and np.allclose(x, x.numpy())
 
 
@@ -250,3 +251,16 @@ def test_numpy_reductions_take_numpys_arguments(shape, reduction, keepdims, data
     expected = reduction(values, axis=axis, keepdims=keepdims, **extra)
     assert type(out) is pg.Tensor and out.shape == np.shape(expected)
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, equal_nan=True)
+
+
+def test_a_reduction_in_another_dtype_sends_the_gradient_back_in_the_inputs():
+    x = pg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)  # float32
+    total = x.sum(1, dtype=pg.float64)
+    assert total.dtype == pg.float64 and total.grad_fn is not None
+    (total * pg.tensor([10.0, 20.0], dtype=pg.float64)).sum().backward()
+    assert x.grad.dtype == pg.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [[10.0, 10.0], [20.0, 20.0]])
+    softmax = pg.softmax(x.detach(), 0, dtype=pg.float64)
+    assert softmax.dtype == pg.float64
+    np.testing.assert_allclose(softmax.numpy().sum(0), [1.0, 1.0], rtol=1e-15)
+    assert pg.tensor([1, 2, 3]).mean(dtype=pg.float32).item() == 2.0

@@ -63,24 +63,24 @@ UFUNC_OPS: dict[Any, Callable[..., Any]] = {
 }
 
 # Each function below takes NumPy's signature and returns None for a call pathgrad cannot take
-# (out=, dtype=, where=, initial=, ...), which then runs on the arrays as NumPy's own.
+# (out=, where=, initial=, ...), which then runs on the arrays as NumPy's own.
 
 
 def _accumulating(op: Callable[..., Any]) -> Callable[..., Any]:
     """np.sum / np.prod: (a, axis, dtype, out, keepdims, initial, where)."""
 
     def run(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-        if dtype is not None or out is not None or initial is not None or where is not None:
+        if out is not None or initial is not None or where is not None:
             return None
-        return op(a, axis, keepdim=bool(keepdims))
+        return op(a, axis, keepdim=bool(keepdims), dtype=dtype)
 
     return run
 
 
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    if dtype is not None or out is not None or where is not None:
+    if out is not None or where is not None:
         return None
-    return reduce.mean(a, axis, keepdim=bool(keepdims))
+    return reduce.mean(a, axis, keepdim=bool(keepdims), dtype=dtype)
 
 
 def _extreme(op: Callable[..., Any]) -> Callable[..., Any]:
@@ -165,9 +165,9 @@ def _flattened_or(a, axis):
 
 
 def _cumsum(a, axis=None, dtype=None, out=None):
-    if dtype is not None or out is not None:
+    if out is not None:
         return None
-    return reduce.cumsum(*_flattened_or(a, axis))
+    return reduce.cumsum(*_flattened_or(a, axis), dtype=dtype)
 
 
 def _sort(a, axis=-1, kind=None, order=None, *, stable=None):

@@ -34,7 +34,7 @@ def unreduce(grad, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool)
     return broadcast_to(grad, shape)
 
 
-@op("sum")
+@op("sum", casts=True)
 def sum(x, dim=None, keepdim=False):
     """Sum over `dim` (int, tuple or None for all), keeping reduced dims as size 1 with
     `keepdim`; the gradient is spread back by broadcast_to.
@@ -52,12 +52,12 @@ def sum(x, dim=None, keepdim=False):
     return out, vjp
 
 
-def mean(x, dim=None, keepdim=False):
+def mean(x, dim=None, keepdim=False, *, dtype=None):
     """sum / count, composed."""
     x = as_tensor(x)
     dims = normalize_dims(dim, x.ndim, "mean")
     count = math.prod([x.shape[d] for d in dims]) if dims else 1
-    return sum(x, dims, keepdim) / count
+    return sum(x, dims, keepdim, dtype=dtype) / count
 
 
 def _spread_arguments(op_name: str, dim, unbiased, correction) -> tuple:
@@ -228,7 +228,7 @@ def _reduce_with_indices(x, dim, keepdim, finder, result, name):
     return result(values, indices)
 
 
-@op("prod", saves_out=True)
+@op("prod", saves_out=True, casts=True)
 def prod(x, dim=None, keepdim=False):
     """Product over `dim`. Zeros are handled exactly to the second derivative: an element's
     gradient is the product of the others, as PyTorch, and Hessians are right with any number
@@ -278,7 +278,7 @@ def logsumexp(x, dim, keepdim=False):
     return out, vjp
 
 
-@op("cumsum")
+@op("cumsum", casts=True)
 def cumsum(x, dim):
     """Running sums along `dim`: input i reaches every output from i on, so its gradient is
     the incoming gradient summed from the end back to i."""
@@ -305,7 +305,7 @@ def _finite_max(data, dims):
     return np.where(np.isfinite(shift), shift, 0)
 
 
-@op("softmax", saves_out=True)
+@op("softmax", saves_out=True, casts=True)
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) over `dim`, shifted by the max so it never overflows."""
     data = x.data
@@ -340,7 +340,7 @@ def softmax_backward(grad, out, dims):
     return y * (g - (g * y).sum(axis=dims, keepdims=True)), vjp
 
 
-@op("log_softmax", saves_out=True)
+@op("log_softmax", saves_out=True, casts=True)
 def log_softmax(x, dim):
     """x - logsumexp(x): a fused primitive, stable where log(softmax(x)) underflows to -inf."""
     data = x.data

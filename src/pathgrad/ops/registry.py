@@ -15,6 +15,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from pathgrad.errors import op_context
 
 NUMBER_TYPES = (int, float, bool)
@@ -97,6 +99,7 @@ def op(
     saves_out: bool = False,
     differentiable: bool = True,
     view: bool | str = False,
+    casts: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a primitive. `inputs` counts the leading tensor arguments ("sequence": one list).
 
@@ -105,6 +108,8 @@ def op(
     shapes and returns gradients of the input's shape: broadcasting is undone in one place.
     `view=True` ops return NumPy views of their input (`view="maybe"`: sometimes a copy);
     such outputs share its memory and its version counter, as PyTorch's views do.
+    `casts=True` ops take PyTorch's `dtype=` (sum, softmax, ...): the input is cast first by
+    the recorded `to`, whose rule casts the gradient back, so the op's own rule never sees it.
     """
 
     def register(forward: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,6 +121,15 @@ def op(
         @functools.wraps(forward)
         def call(*args: Any, **kwargs: Any) -> Any:
             return _apply(definition, args, kwargs)
+
+        if casts:
+            # a keyword of the call, not a frame around it: the engine finds the user's line
+            # two frames up
+            @functools.wraps(forward)
+            def call(*args: Any, dtype: Any = None, **kwargs: Any) -> Any:
+                if dtype is not None:
+                    args = (_cast_input(args[0], dtype),) + args[1:]
+                return _apply(definition, args, kwargs)
 
         if view:
             # only view ops pay for the bookkeeping, so other ops' calls stay as they were
@@ -161,6 +175,12 @@ def normalize_dims(dim: Any, ndim: int, op_name: str) -> tuple[int, ...]:
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op_context(op_name)}: dim {dim} names a dimension twice")
     return tuple(sorted(normalized)) if ndim else ()
+
+
+def _cast_input(x: Any, dtype: Any) -> Any:
+    x = as_tensor(x)
+    dtype = np.dtype(dtype)
+    return x if x.data.dtype == dtype else _apply(REGISTRY["to"], (x, dtype), {})
 
 
 def needs_grad(x: Any) -> bool:
