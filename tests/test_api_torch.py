@@ -467,3 +467,62 @@ def reductions_in_another_dtype(L):
 def test_reductions_take_pytorchs_dtype_and_send_the_gradient_back_in_the_inputs():
     torch = pytest.importorskip("torch")
     assert reductions_in_another_dtype(pg) == reductions_in_another_dtype(torch)
+
+
+def bits_and_logic(L):
+    a = L.tensor([[5, -6, 7], [0, 12, -1]])
+    b = L.tensor([1, 2, 3])
+    mask = L.tensor([True, False, True])
+    real = L.tensor([0.0, -1.5, 2.0])
+    results = [
+        a & b,
+        a | 6,
+        3 ^ a,
+        ~a,
+        a << b,
+        a >> 1,
+        1 << b,
+        40 >> b,
+        mask ^ L.tensor([True, True, False]),
+        mask << 1,
+        L.bitwise_and(a, b),
+        a.bitwise_or(b),
+        L.bitwise_xor(a, 2),
+        a.bitwise_not(),
+        L.bitwise_left_shift(a, 2),
+        a.bitwise_right_shift(b),
+        L.logical_and(real, b),
+        real.logical_or(L.zeros(3)),
+        L.logical_xor(real, mask),
+        real.logical_not(),
+        L.logical_not(a),
+    ]
+    return [(str(r.dtype).split(".")[-1], r.tolist()) for r in results]
+
+
+def test_bitwise_and_logical_ops_match_pytorch():
+    torch = pytest.importorskip("torch")
+    assert bits_and_logic(pg) == bits_and_logic(torch)
+
+
+def legacy_type_names(L):
+    x = L.ones(2, requires_grad=True)
+    names = [
+        L.ones(1, dtype=dtype).type()
+        for dtype in (L.float32, L.float64, L.float16, L.int64, L.int32, L.int16, L.int8, L.uint8)
+    ]
+    names.append(L.tensor([True]).type())
+    cast = x.type(L.float64)
+    by_name = x.type("torch.DoubleTensor")
+    return [name.split(".")[-1] for name in names] + [
+        str(cast.dtype).split(".")[-1],
+        cast.requires_grad,
+        str(by_name.dtype).split(".")[-1],
+        x.type(L.float32) is x,
+    ]
+
+
+def test_type_gives_and_takes_pytorchs_legacy_names():
+    torch = pytest.importorskip("torch")
+    assert legacy_type_names(pg) == legacy_type_names(torch)
+    assert pg.ones(1).type() == "pathgrad.FloatTensor"

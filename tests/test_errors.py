@@ -290,3 +290,16 @@ def test_var_takes_unbiased_or_correction_not_both():
         ValueError, match=r"^var at test_errors\.py:\d+: give unbiased or correction"
     ):
         pg.ones(3).var(unbiased=True, correction=0)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: pg.ones(2) & pg.ones(2), "bitwise_and"),
+        (lambda: pg.ones(2) << 1, "bitwise_left_shift"),
+        (lambda: ~pg.ones(2), "bitwise_not"),
+    ],
+)
+def test_bitwise_ops_on_floats_name_the_op_and_the_dtypes(call, name):
+    with pytest.raises(TypeError, match=rf"^{name} at test_errors\.py:\d+: .* not float32"):
+        call()

@@ -60,6 +60,12 @@ UFUNC_OPS: dict[Any, Callable[..., Any]] = {
     np.bitwise_or: compare.bitwise_or,
     np.bitwise_xor: compare.bitwise_xor,
     np.invert: compare.bitwise_not,
+    np.left_shift: compare.bitwise_left_shift,
+    np.right_shift: compare.bitwise_right_shift,
+    np.logical_and: compare.logical_and,
+    np.logical_or: compare.logical_or,
+    np.logical_xor: compare.logical_xor,
+    np.logical_not: compare.logical_not,
 }
 
 # Each function below takes NumPy's signature and returns None for a call pathgrad cannot take

@@ -548,7 +548,40 @@ class Tensor:
 
     __xor__ = compare.bitwise_xor
 
+    def __rxor__(self, other):
+        return compare.bitwise_xor(other, self)
+
     __invert__ = compare.bitwise_not
+
+    __lshift__ = compare.bitwise_left_shift
+
+    def __rlshift__(self, other):
+        return compare.bitwise_left_shift(other, self)
+
+    __rshift__ = compare.bitwise_right_shift
+
+    def __rrshift__(self, other):
+        return compare.bitwise_right_shift(other, self)
+
+    bitwise_and = compare.bitwise_and
+
+    bitwise_or = compare.bitwise_or
+
+    bitwise_xor = compare.bitwise_xor
+
+    bitwise_not = compare.bitwise_not
+
+    bitwise_left_shift = compare.bitwise_left_shift
+
+    bitwise_right_shift = compare.bitwise_right_shift
+
+    logical_and = compare.logical_and
+
+    logical_or = compare.logical_or
+
+    logical_xor = compare.logical_xor
+
+    logical_not = compare.logical_not
 
     __getitem__ = index.getitem
 
@@ -893,6 +926,34 @@ class Tensor:
     def type_as(self, other):
         return self.to(other.dtype)
 
+    # last in the class body: the builtin `type` is shadowed below this line there
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the tensor type's name as PyTorch spells it ("pathgrad.FloatTensor");
+        with a dtype, or a name such as "torch.DoubleTensor", this tensor in it, as `to`."""
+        if dtype is None:
+            dtype = self.data.dtype
+            return f"pathgrad.{TYPE_NAMES.get(dtype) or dtype.name.capitalize() + 'Tensor'}"
+        if isinstance(dtype, str) and dtype.rpartition(".")[2] in DTYPES_OF_NAMES:
+            dtype = DTYPES_OF_NAMES[dtype.rpartition(".")[2]]
+        return self.to(dtype)
+
+
+# PyTorch's legacy tensor-type names, which .type() gives and takes
+TYPE_NAMES = {
+    np.dtype(dtype): name
+    for dtype, name in [
+        (np.float32, "FloatTensor"),
+        (np.float64, "DoubleTensor"),
+        (np.float16, "HalfTensor"),
+        (np.int64, "LongTensor"),
+        (np.int32, "IntTensor"),
+        (np.int16, "ShortTensor"),
+        (np.int8, "CharTensor"),
+        (np.uint8, "ByteTensor"),
+        (np.bool_, "BoolTensor"),
+    ]
+}
+DTYPES_OF_NAMES = {name: dtype for dtype, name in TYPE_NAMES.items()}
 
 CPU = "cpu"
 DEVICE_NAMES = ("cpu", "cuda", "mps", "xpu", "meta")

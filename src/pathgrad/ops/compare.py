@@ -1,10 +1,11 @@
-"""Comparisons and bitwise logic (`&`, `|`, `^`, `~` on bool masks): not differentiable, they
-return plain tensors."""
+"""Comparisons, bitwise ops (`&`, `|`, `^`, `~`, `<<`, `>>`) and logical ops: not
+differentiable, they return plain tensors."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from pathgrad.errors import op_context
 from pathgrad.ops.registry import as_tensor, op, value
 
 
@@ -46,22 +47,73 @@ def ge(x, y):
 
 @op("bitwise_and", inputs=2, broadcast=True, differentiable=False)
 def bitwise_and(x, y):
-    return np.bitwise_and(value(x), value(y)), None
+    """x & y on integer or bool tensors (on masks: where both hold)."""
+    return _bits("bitwise_and", np.bitwise_and, value(x), value(y)), None
 
 
 @op("bitwise_or", inputs=2, broadcast=True, differentiable=False)
 def bitwise_or(x, y):
-    return np.bitwise_or(value(x), value(y)), None
+    """x | y on integer or bool tensors."""
+    return _bits("bitwise_or", np.bitwise_or, value(x), value(y)), None
 
 
 @op("bitwise_xor", inputs=2, broadcast=True, differentiable=False)
 def bitwise_xor(x, y):
-    return np.bitwise_xor(value(x), value(y)), None
+    """x ^ y on integer or bool tensors."""
+    return _bits("bitwise_xor", np.bitwise_xor, value(x), value(y)), None
 
 
 @op("bitwise_not", differentiable=False)
 def bitwise_not(x):
-    return np.invert(x.data), None
+    """~x on integer or bool tensors."""
+    return _bits("bitwise_not", np.invert, x.data), None
+
+
+@op("bitwise_left_shift", inputs=2, broadcast=True, differentiable=False)
+def bitwise_left_shift(x, y):
+    """x << y on integer tensors."""
+    return _bits("bitwise_left_shift", np.left_shift, value(x), value(y)), None
+
+
+@op("bitwise_right_shift", inputs=2, broadcast=True, differentiable=False)
+def bitwise_right_shift(x, y):
+    """x >> y on integer tensors (arithmetic: the sign is kept)."""
+    return _bits("bitwise_right_shift", np.right_shift, value(x), value(y)), None
+
+
+def _bits(op_name, ufunc, *operands):
+    try:
+        return ufunc(*operands)
+    except TypeError:
+        dtypes = " and ".join(str(np.result_type(x)) for x in operands)
+        raise TypeError(
+            f"{op_context(op_name)}: reads the bits of integer or bool tensors, not {dtypes}, "
+            "as in PyTorch"
+        ) from None
+
+
+@op("logical_and", inputs=2, broadcast=True, differentiable=False)
+def logical_and(x, y):
+    """Where both x and y are nonzero, as a bool tensor, for any dtype."""
+    return np.logical_and(value(x), value(y)), None
+
+
+@op("logical_or", inputs=2, broadcast=True, differentiable=False)
+def logical_or(x, y):
+    """Where x or y is nonzero, as a bool tensor."""
+    return np.logical_or(value(x), value(y)), None
+
+
+@op("logical_xor", inputs=2, broadcast=True, differentiable=False)
+def logical_xor(x, y):
+    """Where exactly one of x and y is nonzero, as a bool tensor."""
+    return np.logical_xor(value(x), value(y)), None
+
+
+@op("logical_not", differentiable=False)
+def logical_not(x):
+    """Where x is zero, as a bool tensor."""
+    return np.logical_not(x.data), None
 
 
 @op("isnan", differentiable=False)
