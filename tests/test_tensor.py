@@ -15,6 +15,42 @@ def test_python_floats_become_float32_and_ints_int64():
     assert pg.tensor([True]).dtype == np.bool_
 
 
+def test_lists_of_numpy_scalars_take_their_dtypes_as_pytorch_does():
+    assert pg.tensor([np.float64(1.0), 2.0]).dtype == np.float64
+    assert pg.tensor([np.int32(1), 2.5]).dtype == np.float32  # NumPy's promotion: float64
+    assert pg.tensor([np.float16(1.0), 2]).dtype == np.float16
+    assert pg.tensor([np.int8(1), np.uint8(2)]).dtype == np.int16
+    assert pg.tensor([[pg.tensor(1.0, dtype=pg.float64)], [2.0]]).dtype == np.float64
+
+
+# np.bool_ is left out: PyTorch 2.13 refuses it beside ints ("cannot be interpreted as an integer")
+SCALARS = st.sampled_from(
+    [
+        True,
+        3,
+        2.5,
+        np.uint8(7),
+        np.int8(-3),
+        np.int16(9),
+        np.int32(4),
+        np.int64(5),
+        np.float16(1.5),
+        np.float32(0.25),
+        np.float64(-2.0),
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(SCALARS, min_size=1, max_size=4))
+def test_list_dtypes_match_pytorch(items):
+    torch = pytest.importorskip("torch")
+    expected = torch.tensor(items)
+    ours = pg.tensor(items)
+    assert str(ours.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+    assert ours.tolist() == expected.tolist()
+
+
 def test_ndarrays_keep_their_dtype_and_tensor_copies():
     a = np.arange(3, dtype=np.float64)
     t = pg.tensor(a)

@@ -1048,17 +1048,47 @@ def as_tensor(x: Any, dtype: Any = None) -> Tensor:
 
 
 def _from_python(x: Any, dtype: Any) -> np.ndarray:
-    if isinstance(x, (list, tuple)) and any(type(item) is Tensor for item in _flat(x)):
-        x = _arrays_in(x)
+    typed = None
+    if isinstance(x, (list, tuple)):
+        kinds = {type(item) for item in _flat(x)}
+        if any(kind is Tensor or issubclass(kind, np.generic) for kind in kinds):
+            typed = _list_dtype(x)
+            x = _arrays_in(x) if Tensor in kinds else x
     data = np.asarray(x)
     _check_kind(data, type(x).__name__)
     if dtype is not None:
         return _cast(data, dtype)
+    if typed is not None:
+        return _cast(data, typed)
     if data.dtype.kind == "f":
         return data.astype(DEFAULT_FLOAT)
     if data.dtype.kind in "iu":
         return _cast(data, DEFAULT_INT)
     return data
+
+
+def _list_dtype(items: Any) -> np.dtype:
+    """PyTorch's dtype for a list holding NumPy scalars or tensors: each element's own dtype
+    (a Python float counts as float32, an int as int64), then the widest floating dtype if any
+    is floating, else the widest integer, else bool. NumPy's promotion differs (int32 with
+    float32 is float64 there, float32 in PyTorch)."""
+    dtypes = set()
+    for item in _flat(items):
+        if type(item) is Tensor:
+            dtypes.add(item.data.dtype)
+        elif isinstance(item, np.generic):
+            dtypes.add(item.dtype)
+        elif isinstance(item, bool):
+            dtypes.add(np.dtype(np.bool_))
+        elif isinstance(item, int):
+            dtypes.add(DEFAULT_INT)
+        elif isinstance(item, float):
+            dtypes.add(DEFAULT_FLOAT)
+    for kinds in ("f", "iu", "b"):
+        widest = [d for d in dtypes if d.kind in kinds]
+        if widest:
+            return np.result_type(*widest)
+    return DEFAULT_FLOAT  # nothing typed: an odd element, which _check_kind refuses
 
 
 def _check_kind(data: np.ndarray, source: str) -> None:
