@@ -21,6 +21,7 @@ from pathgrad.ops.index import (
 )
 from pathgrad.ops.linalg import batched_matmul
 from pathgrad.ops.reduce import log_softmax_backward, softmax_backward
+from pathgrad.ops.shape import unfold_backward
 
 ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
 POSITIVE = "positive"  # in [0.5, 2]
@@ -174,6 +175,15 @@ CASES: list[Case] = [
     Case("diagonal", lambda L, x: x.diagonal(), [(3, 4)]),
     Case("diagonal", lambda L, x: L.diagonal(x, -1, 2, 0), [(3, 2, 4)], id="diagonal of dims 2, 0"),
     Case("diagonal_backward", lambda L, x: L.diag(x, 1), [(3,)]),
+    Case("unfold", lambda L, x: x.unfold(1, 3, 1), [(2, 5)], id="unfold overlapping"),
+    Case("unfold", lambda L, x: x.unfold(0, 2, 3), [(7, 2)], id="unfold with gaps"),
+    Case("unfold", lambda L, x: x.unfold(0, 1, 1), [()], id="unfold of a 0-d tensor"),
+    Case(
+        "unfold_backward",
+        lambda L, x: unfold_backward(x, (2, 6), 1, 3, 2),
+        [(2, 2, 3)],
+        torch=False,
+    ),
     Case("roll", lambda L, x: x.roll(1, 0), [(3, 4)]),
     Case("roll", lambda L, x: x.roll((2, -1), (1, 0)), [(3, 4)], id="roll two dims"),
     Case("roll", lambda L, x: L.roll(x, 5), [(3, 4)], id="roll flattened"),

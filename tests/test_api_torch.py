@@ -3,6 +3,8 @@ shape and dtype, and what shares memory."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pathgrad as pg
 
@@ -526,3 +528,24 @@ def test_type_gives_and_takes_pytorchs_legacy_names():
     torch = pytest.importorskip("torch")
     assert legacy_type_names(pg) == legacy_type_names(torch)
     assert pg.ones(1).type() == "pathgrad.FloatTensor"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    data=st.data(),
+)
+def test_unfold_windows_and_their_gradients_match_pytorch(shape, data):
+    torch = pytest.importorskip("torch")
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    size = data.draw(st.integers(0, shape[dim]))
+    step = data.draw(st.integers(1, 4))
+    values = np.random.default_rng(len(shape)).standard_normal(shape)
+    ours = pg.tensor(values, requires_grad=True)
+    theirs = torch.tensor(values, requires_grad=True)
+    out, expected = ours.unfold(dim, size, step), theirs.unfold(dim, size, step)
+    np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+    weights = np.random.default_rng(1).standard_normal(out.shape)
+    (out * pg.tensor(weights)).sum().backward()
+    (expected * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -260,6 +260,7 @@ ARGUMENT_ERRORS = {
     "scatter": lambda x: x.scatter(0, pg.tensor([[2]]), x),
     "index_add": lambda x: x.index_add(0, pg.tensor([0]), pg.ones(2, 3)),
     "diagonal": lambda x: x.diagonal(0, 1, -1),
+    "unfold": lambda x: x.unfold(1, 4, 1),
 }
 
 

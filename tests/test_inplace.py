@@ -285,10 +285,19 @@ def test_changing_a_leaf_that_requires_grad_needs_no_grad():
     assert p.is_leaf and p.requires_grad
 
 
-def test_broadcast_views_are_read_only():
+def test_views_whose_elements_share_memory_are_read_only():
     x = pg.ones(3).expand(2, 3)
-    with pytest.raises(RuntimeError, match="read-only memory: a broadcast view"):
+    with pytest.raises(RuntimeError, match="read-only memory: a view whose elements share"):
         x.add_(1)
+    windows = pg.arange(6.0).unfold(0, 3, 1)  # element 2 sits in three windows
+    with pytest.raises(RuntimeError, match="unfold with overlapping windows"):
+        windows.mul_(2)
+
+
+def test_unfold_without_overlap_is_a_writable_view_as_pytorchs():
+    x = pg.arange(6.0)
+    x.unfold(0, 2, 3).mul_(10)  # windows [0, 1] and [3, 4]
+    assert x.tolist() == [0.0, 10.0, 2.0, 30.0, 40.0, 5.0]
 
 
 def test_in_place_result_must_fit_shape_and_dtype():

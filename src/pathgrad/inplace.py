@@ -87,8 +87,8 @@ def _check_in_place_allowed(
     if not target.data.flags.writeable:
         raise RuntimeError(
             f"{op_at(op_name, site)}: the tensor of shape {target.shape} is read-only memory: "
-            "a broadcast view (expand, broadcast_to), whose elements share memory, or "
-            "read-only data. Change a .clone() of it instead."
+            "a view whose elements share memory (expand, broadcast_to, unfold with "
+            "overlapping windows), or read-only data. Change a .clone() of it instead."
         )
     if not grad_mode.recording.get() or root._detached:
         return  # detach() cut the graph: its memory may change, the version counts it

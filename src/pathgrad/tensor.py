@@ -649,6 +649,8 @@ class Tensor:
 
     diagonal = shape_ops.diagonal
 
+    unfold = shape_ops.unfold
+
     def diag(self, diagonal=0):
         return shape_ops.diag(self, diagonal)
 

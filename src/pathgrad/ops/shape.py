@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -434,6 +435,53 @@ def diagonal_backward(grad, shape, offset, dim1, dim2):
         return diagonal(incoming, offset, dim1, dim2)
 
     return out, vjp
+
+
+@op("unfold", view=True)
+def unfold(x, dimension, size, step):
+    """Windows of `size` elements along `dimension`, `step` apart, as a new last dim (PyTorch's
+    Tensor.unfold): a view, read-only where windows overlap, since one element then sits in
+    several. Its gradient adds each window's gradient back where the window was read."""
+    data = x.data
+    lead = data if data.ndim else data.reshape(1)  # a 0-d tensor has the one window of itself
+    (axis,) = normalize_dims(dimension, lead.ndim, "unfold") if data.ndim else (0,)
+    length = lead.shape[axis]
+    if operator.index(step) <= 0 or operator.index(size) < 0 or size > length:
+        raise ShapeError(
+            f"{op_context('unfold')}: windows of size {size}, step {step} along dim "
+            f"{dimension} of size {length}: the size must be in [0, {length}], the step above 0"
+        )
+    count = (length - size) // step + 1
+    stride = lead.strides[axis]
+    out = np.lib.stride_tricks.as_strided(
+        lead,
+        lead.shape[:axis] + (count,) + lead.shape[axis + 1 :] + (size,),
+        lead.strides[:axis] + (stride * step,) + lead.strides[axis + 1 :] + (stride,),
+        writeable=data.flags.writeable and step >= size,
+    )
+
+    def vjp(grad):
+        return unfold_backward(grad, data.shape, axis, size, step)
+
+    return (out if data.ndim else out[0]), vjp
+
+
+@op("unfold_backward")
+def unfold_backward(grad, shape, axis, size, step):
+    """Zeros of `shape` with each window's gradient added where `unfold` read it (overlaps add):
+    unfold's VJP. Its own gradient is the unfold of the incoming one."""
+    out = np.zeros(shape or (1,), grad.data.dtype)
+    windows = grad.data if shape else grad.data.reshape(1, -1)
+    count = windows.shape[axis]
+    for k in range(size):  # the k-th element of every window: one strided slice of the input
+        spot = [slice(None)] * out.ndim
+        spot[axis] = slice(k, k + step * (count - 1) + 1, step)
+        out[tuple(spot)] += windows[..., k]
+
+    def vjp(incoming):
+        return unfold(incoming, axis, size, step)
+
+    return out.reshape(shape), vjp
 
 
 _diagonal_of = diagonal  # diag's argument is named `diagonal`, as PyTorch's
