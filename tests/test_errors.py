@@ -38,6 +38,10 @@ def test_failed_broadcast_names_op_shapes_and_dim():
         pg.ShapeError, match=r"mul at test_errors\.py:\d+: shapes \(3, 4\) and \(2, 4\)"
     ):
         pg.ones(3, 4) * pg.ones(2, 4)  # not recording: the same message
+    with pytest.raises(
+        pg.ShapeError, match=r"^clamp at test_errors\.py:\d+: shapes \(3, 4\) and \(5,\) cannot"
+    ):
+        x.clamp(max=pg.ones(5))  # the public name and the bounds given, not the primitive's
 
 
 def test_backward_on_non_scalar_names_the_shape():

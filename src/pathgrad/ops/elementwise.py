@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from pathgrad.errors import op_context
+from pathgrad.ops.broadcast import broadcast_shapes
 from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, needs_grad, op, value
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -427,9 +428,11 @@ def clamp(x, min=None, max=None):
     bounds are numbers or tensors (broadcast). At a bound the gradient passes to x; a tensor
     bound gets it where x is beyond it (PyTorch's rule), and NaN passes none."""
     if min is None and max is None:
-        raise ValueError("clamp: give at least one of min and max")
+        raise ValueError(f"{op_context('clamp')}: give at least one of min and max")
     if (min is None or type(min) in NUMBER_TYPES) and (max is None or type(max) in NUMBER_TYPES):
         return clamp_by_numbers(x, min, max)
+    # checked here, so a failed broadcast names clamp and the bounds given, not the primitive
+    broadcast_shapes("clamp", *(as_tensor(t).shape for t in (x, min, max) if t is not None))
     return clamp_by_tensors(x, -math.inf if min is None else min, math.inf if max is None else max)
 
 
