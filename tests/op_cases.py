@@ -25,6 +25,8 @@ from pathgrad.ops.shape import unfold_backward
 
 ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
 POSITIVE = "positive"  # in [0.5, 2]
+UNIT = "unit"  # in (-0.9, 0.9): inside asin's, acos's and atanh's domain
+ABOVE_ONE = "above one"  # in [1.2, 3]: acosh's domain
 
 
 @dataclass
@@ -48,6 +50,10 @@ def inputs_for(case: Case, seed: int = 0) -> list[np.ndarray]:
     for shape in case.shapes:
         if case.domain == POSITIVE:
             arrays.append(rng.uniform(0.5, 2.0, size=shape))
+        elif case.domain == UNIT:
+            arrays.append(rng.uniform(-0.9, 0.9, size=shape))
+        elif case.domain == ABOVE_ONE:
+            arrays.append(rng.uniform(1.2, 3.0, size=shape))
         else:
             magnitude = rng.uniform(0.2, 1.5, size=shape)
             arrays.append(magnitude * rng.choice([-1.0, 1.0], size=shape))
@@ -111,6 +117,37 @@ CASES: list[Case] = [
         torch=False,
     ),
     Case("erf", lambda L, x: x.erf(), [(2, 3)]),
+    Case("erfc", lambda L, x: L.erfc(x), [(2, 3)]),
+    Case("asin", lambda L, x: x.asin(), [(2, 3)], domain=UNIT),
+    Case("acos", lambda L, x: L.arccos(x), [(2, 3)], domain=UNIT),
+    Case("atan", lambda L, x: x.atan(), [(2, 3)]),
+    Case("atan2", lambda L, y, x: L.atan2(y, x), [(2, 3), (3,)]),
+    Case("sinh", lambda L, x: x.sinh(), [(2, 3)]),
+    Case("cosh", lambda L, x: x.cosh(), [(2, 3)]),
+    Case("asinh", lambda L, x: x.asinh(), [(2, 3)]),
+    Case("acosh", lambda L, x: x.acosh(), [(2, 3)], domain=ABOVE_ONE),
+    Case("atanh", lambda L, x: x.atanh(), [(2, 3)], domain=UNIT),
+    Case("floor", lambda L, x: x.floor() * x, [(2, 3)]),
+    Case("ceil", lambda L, x: x.ceil() * x, [(2, 3)]),
+    Case("trunc", lambda L, x: x.trunc() * x, [(2, 3)]),
+    Case("round", lambda L, x: x.round() * x, [(2, 3)]),
+    Case("round", lambda L, x: L.round(x, decimals=1) * x, [(2, 3)], id="round to 1 decimal"),
+    Case("fmod", lambda L, x, y: L.fmod(x, y), [(2, 3), (3,)]),
+    Case("fmod", lambda L, x: x.fmod(0.7), [(2, 3)], id="fmod by a number"),
+    Case("hypot", lambda L, x, y: L.hypot(x, y), [(2, 3), (2, 1)]),
+    Case("logaddexp", lambda L, x, y: L.logaddexp(x, y), [(2, 3), (3,)]),
+    Case("logaddexp2", lambda L, x, y: x.logaddexp2(y), [(2, 3), (2, 1)]),
+    Case("xlogy", lambda L, x, y: L.xlogy(x, y), [(2, 3), (3,)], domain=POSITIVE),
+    Case(
+        "xlogy",
+        lambda L, x, y: L.xlogy(x, y),
+        [(2, 3), (2, 3)],
+        values=[[[0.0, 1.5, -2.0], [0.5, 0.0, 1.0]], [[0.7, 1.2, 2.0], [0.5, 1.5, 0.9]]],
+        id="xlogy at x = 0",
+    ),
+    Case("fmax", lambda L, x, y: L.fmax(x, y), [(2, 3), (3,)]),
+    Case("fmin", lambda L, x, y: x.fmin(y), [(2, 3), (2, 1)]),
+    Case("nan_to_num", lambda L, x: x.nan_to_num(), [(2, 3)]),
     Case("clamp_tensor", lambda L, x, lo, hi: x.clamp(lo, hi), [(3, 4), (3, 4), (4,)]),
     Case("clamp_tensor", lambda L, x, lo: x.clamp(min=lo), [(2, 3), (3,)]),
     Case("clamp_tensor", lambda L, x, hi: x.clamp(max=hi * 0.5), [(2, 3), (2, 1)]),
@@ -283,6 +320,19 @@ COMPOSITE_CASES: list[Case] = [
     Case("mm", lambda L, x, y: x.mm(y), [(3, 4), (4, 2)]),
     Case("bmm", lambda L, x, y: L.bmm(x, y), [(2, 3, 4), (2, 4, 5)]),
     Case("t", lambda L, x: x.t() * 2, [(3, 4)]),
+    Case("frac", lambda L, x: x.frac(), [(2, 3)]),
+    Case("exp2", lambda L, x: L.exp2(x), [(2, 3)]),
+    Case("logit", lambda L, x: x.logit(), [(4,)], values=[[0.2, 0.45, 0.6, 0.85]]),
+    Case("logit", lambda L, x: L.logit(x, eps=0.3), [(5,)], values=[[0.1, 0.35, 0.5, 0.65, 0.9]]),
+    Case("lerp", lambda L, x, y, w: L.lerp(x, y, w), [(2, 3), (3,), (2, 1)]),
+    Case("lerp", lambda L, x, y: x.lerp(y, 0.3), [(2, 3), (2, 3)], id="lerp by a number"),
+    Case("deg2rad", lambda L, x: L.deg2rad(x), [(2, 3)]),
+    Case("rad2deg", lambda L, x: x.rad2deg(), [(2, 3)]),
+    Case("float_power", lambda L, x, y: L.float_power(x, y), [(2, 3), (3,)], domain=POSITIVE),
+    Case("divide", lambda L, x, y: x.div(y, rounding_mode="trunc") * x, [(2, 3), (3,)]),
+    Case("divide", lambda L, x, y: L.divide(x, y, rounding_mode="floor") * y, [(2, 3), (3,)]),
+    Case("subtract", lambda L, x, y: x.subtract(y, alpha=2.5), [(2, 3), (3,)]),
+    Case("add", lambda L, x, y: x.add(y, alpha=-0.5), [(2, 3), (3,)], id="add with alpha"),
 ]
 
 ALL_CASES = CASES + COMPOSITE_CASES

@@ -549,3 +549,62 @@ def test_unfold_windows_and_their_gradients_match_pytorch(shape, data):
     (out * pg.tensor(weights)).sum().backward()
     (expected * torch.tensor(weights)).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def aliases_and_steps(L):
+    x = L.tensor([[0.5, -0.25, 0.75], [-0.6, 0.1, 0.3]], dtype=L.float64)
+    y = L.tensor([1.5, -2.0, 0.4], dtype=L.float64)
+    integers = L.tensor([7, -7, 6, -6, 0])
+    results = [
+        L.arcsin(x),
+        x.arccos(),
+        L.arctan(x),
+        x.arctan2(y),
+        L.arcsinh(x),
+        (x + 2).arccosh(),
+        x.arctanh(),
+        L.fix(x * 3),
+        x.absolute(),
+        L.negative(x),
+        x.positive(),
+        x.sgn(),
+        L.subtract(x, y, alpha=2),
+        x.multiply(y),
+        L.true_divide(x, y),
+        x.divide(y),
+        L.greater(x, y),
+        x.greater_equal(y),
+        L.less(x, y),
+        x.less_equal(y),
+        x.not_equal(y),
+        x.moveaxis(0, 1),
+        x.ravel(),
+        L.isinf(y / 0),
+        L.isposinf(y / 0),
+        L.isneginf(y / 0),
+        L.signbit(L.tensor([-0.0, 0.0, -1.0])),
+        L.heaviside(L.tensor([-1.0, 0.0, 2.0], dtype=L.float64), y),
+        integers.div(L.tensor([2, 2, -4, 4, 3]), rounding_mode="trunc"),
+        integers.div(L.tensor([2, 2, -4, 4, 3]), rounding_mode="floor"),
+        x.div(y, rounding_mode="floor"),
+        L.frac(x * 3),
+        L.exp2(x),
+        x.logit(eps=0.2),
+        L.lerp(x, y, 0.25),
+        x.deg2rad(),
+        L.rad2deg(x),
+        L.float_power(x.float(), 2),
+    ]
+    return [
+        (str(r.dtype).split(".")[-1], np.round(np.asarray(r.tolist(), dtype=float), 12).tolist())
+        for r in results
+    ] + [
+        x.ndimension(),
+        x.nbytes,
+        x.itemsize,
+    ]
+
+
+def test_pytorchs_aliases_and_rounded_division_match_it():
+    torch = pytest.importorskip("torch")
+    assert aliases_and_steps(pg) == aliases_and_steps(torch)

@@ -98,6 +98,42 @@ TIES = [
         [[1.0, 2.0, NAN, 3.0], [2.0, 2.0, 1.0, NAN]],
     ),
     (
+        "xlogy at x = 0 with y > 0, y = 0, y < 0, y NaN",
+        lambda L, x, y: L.xlogy(x, y),
+        [[0.0, 0.0, 2.0, 0.0, 1.0, 0.0, 1.0], [2.0, 0.0, 0.0, NAN, 3.0, -1.0, -1.0]],
+    ),
+    ("nan_to_num at NaN and infinities", lambda L, x: x.nan_to_num(), [[1.0, NAN, INF, -INF]]),
+    (
+        "nan_to_num with given values",
+        lambda L, x: L.nan_to_num(x, nan=2.0, posinf=9.0, neginf=-9.0),
+        [[NAN, INF, -INF, 0.5]],
+    ),
+    (
+        "fmax and fmin: ties, NaN on either side",
+        lambda L, x, y: L.fmax(x, y) * 2 + L.fmin(x, y),
+        [[1.0, NAN, 2.0, NAN, 3.0], [1.0, 3.0, NAN, NAN, 0.5]],
+    ),
+    (
+        "floor, ceil, trunc, round: zero gradients",
+        lambda L, x: x.floor() + x.ceil() + x.trunc() + x.round(),
+        [[0.5, -1.5, 2.5, 2.0]],
+    ),
+    (
+        "hypot at the origin",
+        lambda L, x, y: L.hypot(x, y),
+        [[0.0, 3.0], [0.0, 4.0]],
+    ),
+    (
+        "logaddexp of infinities",
+        lambda L, x, y: L.logaddexp(x, y),
+        [[-INF, INF, 1.0], [-INF, 1.0, -INF]],
+    ),
+    (
+        "fmod by negatives",
+        lambda L, x, y: L.fmod(x, y),
+        [[7.0, -7.0, 5.0, 6.0], [2.0, 3.0, -2.0, 3.0]],
+    ),
+    (
         "remainder",
         lambda L, x, y: L.remainder(x, y),
         [[7.0, -7.0, 5.0, 6.0], [2.0, 3.0, -2.0, 3.0]],

@@ -60,6 +60,33 @@ UFUNC_OPS: dict[Any, Callable[..., Any]] = {
     np.bitwise_or: compare.bitwise_or,
     np.bitwise_xor: compare.bitwise_xor,
     np.invert: compare.bitwise_not,
+    np.arcsin: elementwise.asin,
+    np.arccos: elementwise.acos,
+    np.arctan: elementwise.atan,
+    np.arctan2: elementwise.atan2,
+    np.sinh: elementwise.sinh,
+    np.cosh: elementwise.cosh,
+    np.arcsinh: elementwise.asinh,
+    np.arccosh: elementwise.acosh,
+    np.arctanh: elementwise.atanh,
+    np.floor: elementwise.floor,
+    np.ceil: elementwise.ceil,
+    np.trunc: elementwise.trunc,
+    np.rint: elementwise.round,
+    np.fmod: elementwise.fmod,
+    np.hypot: elementwise.hypot,
+    np.logaddexp: elementwise.logaddexp,
+    np.logaddexp2: elementwise.logaddexp2,
+    np.fmax: elementwise.fmax,
+    np.fmin: elementwise.fmin,
+    np.exp2: elementwise.exp2,
+    np.deg2rad: elementwise.deg2rad,
+    np.radians: elementwise.deg2rad,
+    np.rad2deg: elementwise.rad2deg,
+    np.degrees: elementwise.rad2deg,
+    np.isinf: compare.isinf,
+    np.signbit: compare.signbit,
+    np.heaviside: compare.heaviside,
     np.left_shift: compare.bitwise_left_shift,
     np.right_shift: compare.bitwise_right_shift,
     np.logical_and: compare.logical_and,
@@ -184,6 +211,14 @@ def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     return None if order is not None else reduce.argsort(*_flattened_or(a, axis))
 
 
+def _round(a, decimals=0, out=None):
+    return None if out is not None else elementwise.round(a, decimals)
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return elementwise.nan_to_num(x, nan, posinf, neginf) if copy else None  # copy=False: in place
+
+
 def _matrices_only(op: Callable[..., Any]) -> Callable[..., Any]:
     def run(m, k=0):
         return op(m, k) if as_tensor(m).ndim >= 2 else None  # NumPy's 1-D case makes a matrix
@@ -220,4 +255,7 @@ FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.tril: _matrices_only(shape_ops.tril),
     np.triu: _matrices_only(shape_ops.triu),
     np.roll: lambda a, shift, axis=None: shape_ops.roll(a, shift, axis),
+    np.round: _round,
+    np.around: _round,
+    np.nan_to_num: _nan_to_num,
 }

@@ -196,6 +196,8 @@ class Tensor:
     def dim(self) -> int:
         return self.data.ndim
 
+    ndimension = dim
+
     def numel(self) -> int:
         return int(self.data.size)
 
@@ -204,6 +206,14 @@ class Tensor:
     def element_size(self) -> int:
         """Bytes per element."""
         return self.data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
 
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
@@ -585,16 +595,25 @@ class Tensor:
 
     __getitem__ = index.getitem
 
-    def add(self, other):
-        return elementwise.add(self, other)
+    def add(self, other, *, alpha=1):
+        return elementwise.add(self, other if alpha == 1 else other * alpha)
 
-    def sub(self, other):
-        return elementwise.sub(self, other)
+    def sub(self, other, *, alpha=1):
+        return elementwise.sub(self, other if alpha == 1 else other * alpha)
+
+    subtract = sub
 
     def mul(self, other):
         return elementwise.mul(self, other)
 
-    def div(self, other):
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        return elementwise.divide(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
         return elementwise.div(self, other)
 
     def remainder(self, other):
@@ -617,9 +636,15 @@ class Tensor:
 
     t = linalg.t
 
-    neg = elementwise.neg
+    neg = negative = elementwise.neg
 
-    abs = elementwise.abs
+    def positive(self):
+        return self
+
+    abs = absolute = elementwise.abs
+
+    def sgn(self):
+        return elementwise.sign(self)
 
     exp = elementwise.exp
 
@@ -675,6 +700,74 @@ class Tensor:
 
     erf = elementwise.erf
 
+    erfc = elementwise.erfc
+
+    asin = arcsin = elementwise.asin
+
+    acos = arccos = elementwise.acos
+
+    atan = arctan = elementwise.atan
+
+    atan2 = arctan2 = elementwise.atan2
+
+    sinh = elementwise.sinh
+
+    cosh = elementwise.cosh
+
+    asinh = arcsinh = elementwise.asinh
+
+    acosh = arccosh = elementwise.acosh
+
+    atanh = arctanh = elementwise.atanh
+
+    floor = elementwise.floor
+
+    ceil = elementwise.ceil
+
+    trunc = fix = elementwise.trunc
+
+    round = elementwise.round
+
+    frac = elementwise.frac
+
+    fmod = elementwise.fmod
+
+    hypot = elementwise.hypot
+
+    logaddexp = elementwise.logaddexp
+
+    logaddexp2 = elementwise.logaddexp2
+
+    xlogy = elementwise.xlogy
+
+    fmax = elementwise.fmax
+
+    fmin = elementwise.fmin
+
+    nan_to_num = elementwise.nan_to_num
+
+    exp2 = elementwise.exp2
+
+    logit = elementwise.logit
+
+    lerp = elementwise.lerp
+
+    deg2rad = elementwise.deg2rad
+
+    rad2deg = elementwise.rad2deg
+
+    float_power = elementwise.float_power
+
+    isinf = compare.isinf
+
+    isposinf = compare.isposinf
+
+    isneginf = compare.isneginf
+
+    signbit = compare.signbit
+
+    heaviside = compare.heaviside
+
     clamp = elementwise.clamp
 
     clip = clamp
@@ -708,6 +801,16 @@ class Tensor:
 
     def ge(self, other):
         return compare.ge(self, other)
+
+    not_equal = ne
+
+    less = lt
+
+    less_equal = le
+
+    greater = gt
+
+    greater_equal = ge
 
     # reductions
 
@@ -788,6 +891,11 @@ class Tensor:
 
     def movedim(self, source, destination):
         return shape_ops.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def ravel(self):
+        return shape_ops.reshape(self, -1)
 
     def select(self, dim, index_):
         return shape_ops.select(self, dim, index_)

@@ -116,6 +116,36 @@ def logical_not(x):
     return np.logical_not(x.data), None
 
 
+@op("isinf", differentiable=False)
+def isinf(x):
+    """Where x is +inf or -inf, as a bool tensor."""
+    return np.isinf(x.data), None
+
+
+@op("isposinf", differentiable=False)
+def isposinf(x):
+    """Where x is +inf, as a bool tensor."""
+    return np.isposinf(x.data), None
+
+
+@op("isneginf", differentiable=False)
+def isneginf(x):
+    """Where x is -inf, as a bool tensor."""
+    return np.isneginf(x.data), None
+
+
+@op("signbit", differentiable=False)
+def signbit(x):
+    """Where x's sign bit is set (so -0.0 too), as a bool tensor."""
+    return np.signbit(x.data), None
+
+
+@op("heaviside", inputs=2, broadcast=True, differentiable=False)
+def heaviside(x, values):
+    """0 where x < 0, 1 where x > 0, `values` where x is 0: a step, not differentiable."""
+    return np.heaviside(value(x), value(values)), None
+
+
 @op("isnan", differentiable=False)
 def isnan(x):
     """Where x is NaN, as a bool tensor."""

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from pathgrad.errors import op_context
-from pathgrad.ops.broadcast import broadcast_shapes
+from pathgrad.ops.broadcast import broadcast_shapes, to
 from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, needs_grad, op, value
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -548,3 +548,336 @@ def sign_of(data):
     """np.sign with PyTorch's answer for NaN, 0 (NumPy's is NaN)."""
     signs = np.sign(data)
     return np.where(np.isnan(signs), 0, signs) if signs.dtype.kind == "f" else signs
+
+
+# Inverse trigonometric and hyperbolic functions: each rule is the textbook derivative.
+
+
+@op("asin")
+def asin(x):
+    """Inverse sine on [-1, 1]: d/dx = 1 / sqrt(1 - x^2)."""
+
+    def vjp(grad):
+        return grad / sqrt(1 - x * x)
+
+    return np.arcsin(x.data), vjp
+
+
+@op("acos")
+def acos(x):
+    """Inverse cosine on [-1, 1]: d/dx = -1 / sqrt(1 - x^2)."""
+
+    def vjp(grad):
+        return -grad / sqrt(1 - x * x)
+
+    return np.arccos(x.data), vjp
+
+
+@op("atan")
+def atan(x):
+    """Inverse tangent: d/dx = 1 / (1 + x^2)."""
+
+    def vjp(grad):
+        return grad / (x * x + 1)
+
+    return np.arctan(x.data), vjp
+
+
+@op("atan2", inputs=2, broadcast=True)
+def atan2(y, x):
+    """The angle of the point (x, y), broadcast: d/dy = x / (x^2 + y^2),
+    d/dx = -y / (x^2 + y^2)."""
+    y_needs, x_needs = needs_grad(y), needs_grad(x)
+
+    def vjp(grad):
+        scale = grad / (x * x + y * y)
+        return (scale * x if y_needs else None), (-(scale * y) if x_needs else None)
+
+    return np.arctan2(value(y), value(x)), vjp
+
+
+@op("sinh")
+def sinh(x):
+    """Hyperbolic sine: d/dx = cosh x."""
+
+    def vjp(grad):
+        return grad * cosh(x)
+
+    return np.sinh(x.data), vjp
+
+
+@op("cosh")
+def cosh(x):
+    """Hyperbolic cosine: d/dx = sinh x."""
+
+    def vjp(grad):
+        return grad * sinh(x)
+
+    return np.cosh(x.data), vjp
+
+
+@op("asinh")
+def asinh(x):
+    """Inverse hyperbolic sine: d/dx = 1 / sqrt(x^2 + 1)."""
+
+    def vjp(grad):
+        return grad / sqrt(x * x + 1)
+
+    return np.arcsinh(x.data), vjp
+
+
+@op("acosh")
+def acosh(x):
+    """Inverse hyperbolic cosine on [1, inf): d/dx = 1 / sqrt(x^2 - 1)."""
+
+    def vjp(grad):
+        return grad / sqrt(x * x - 1)
+
+    return np.arccosh(x.data), vjp
+
+
+@op("atanh")
+def atanh(x):
+    """Inverse hyperbolic tangent on (-1, 1): d/dx = 1 / (1 - x^2)."""
+
+    def vjp(grad):
+        return grad / (1 - x * x)
+
+    return np.arctanh(x.data), vjp
+
+
+# Rounding: piecewise constant, so the gradient is zero (PyTorch records them and sends zeros,
+# so a leaf's .grad is zeros, not None).
+
+
+def _zero_gradient(grad):
+    return as_tensor(np.zeros_like(grad.data))
+
+
+@op("floor")
+def floor(x):
+    """The largest integer <= x; the gradient is zero."""
+    return np.floor(x.data), _zero_gradient
+
+
+@op("ceil")
+def ceil(x):
+    """The smallest integer >= x; the gradient is zero."""
+    return np.ceil(x.data), _zero_gradient
+
+
+@op("trunc")
+def trunc(x):
+    """x rounded toward zero; the gradient is zero."""
+    return np.trunc(x.data), _zero_gradient
+
+
+@op("round")
+def round(x, decimals=0):
+    """x rounded to `decimals` places, halves to even (as PyTorch and NumPy); zero gradient."""
+    return np.round(x.data, decimals), _zero_gradient
+
+
+def frac(x):
+    """x - trunc(x), with x's sign: d/dx = 1."""
+    return x - trunc(x)
+
+
+# Functions of two tensors, and stable compositions PyTorch offers as one call.
+
+
+@op("fmod", inputs=2, broadcast=True)
+def fmod(x, y):
+    """x - trunc(x / y) * y, with the sign of x (C's fmod): d/dx = 1, d/dy = -trunc(x / y)."""
+    y_needs = needs_grad(y)
+
+    def vjp(grad):
+        return grad, (-grad * trunc(x / y) if y_needs else None)
+
+    return np.fmod(value(x), value(y)), vjp
+
+
+@op("hypot", inputs=2, broadcast=True, saves_out=True)
+def hypot(x, y):
+    """sqrt(x^2 + y^2) without overflow: d/dx = x / out, d/dy = y / out."""
+    x_needs, y_needs = needs_grad(x), needs_grad(y)
+
+    def vjp(grad, out):
+        return (grad * x / out if x_needs else None), (grad * y / out if y_needs else None)
+
+    return np.hypot(value(x), value(y)), vjp
+
+
+@op("logaddexp", inputs=2, broadcast=True)
+def logaddexp(x, y):
+    """log(e^x + e^y) without overflow: d/dx = e^x / (e^x + e^y) = 1 / (1 + e^(y - x)), the
+    form that stays finite where one input is infinite, as PyTorch's."""
+    x_needs, y_needs = needs_grad(x), needs_grad(y)
+
+    def vjp(grad):
+        return (
+            grad / (exp(y - x) + 1) if x_needs else None,
+            grad / (exp(x - y) + 1) if y_needs else None,
+        )
+
+    return np.logaddexp(value(x), value(y)), vjp
+
+
+@op("logaddexp2", inputs=2, broadcast=True)
+def logaddexp2(x, y):
+    """log2(2^x + 2^y) without overflow: d/dx = 1 / (1 + 2^(y - x))."""
+    x_needs, y_needs = needs_grad(x), needs_grad(y)
+
+    def vjp(grad):
+        return (
+            grad / (pow(2.0, y - x) + 1) if x_needs else None,
+            grad / (pow(2.0, x - y) + 1) if y_needs else None,
+        )
+
+    return np.logaddexp2(value(x), value(y)), vjp
+
+
+@op("xlogy", inputs=2, broadcast=True)
+def xlogy(x, y):
+    """x log(y), and 0 where x is 0 (even where y is 0), NaN where y is NaN, as PyTorch:
+    d/dx = log(y), taken as 0 where x is 0 and y <= 0 (the log is not finite there; PyTorch's
+    choice), d/dy = x / y. A primitive: as a `where` the infinite log(0) would poison the
+    gradient of y."""
+    xd, yd = value(x), value(y)
+    x_needs, y_needs = needs_grad(x), needs_grad(y)
+
+    def vjp(grad):
+        # xlogy(grad, y), not grad * log(y): a zero gradient stays zero where log(y) is -inf
+        return (
+            where((xd == 0) & (yd <= 0), 0.0, xlogy(grad, y)) if x_needs else None,
+            grad * x / y if y_needs else None,
+        )
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(xd == 0, 0, xd * np.log(yd))
+    out = np.where(np.isnan(yd), yd, out)
+    return out.astype(np.result_type(xd, yd), copy=False), vjp
+
+
+@op("fmax", inputs=2, broadcast=True)
+def fmax(x, y):
+    """The larger of x and y, ignoring a NaN (NumPy's and PyTorch's fmax): x gets the gradient
+    where x >= y or y is NaN, y where it won alone (ties go to x, as PyTorch)."""
+    xd, yd = value(x), value(y)
+    out = np.fmax(xd, yd)
+
+    def vjp(grad):
+        to_x = (xd >= yd) | np.isnan(yd)
+        return (
+            grad * to_x if needs_grad(x) else None,
+            grad * ~to_x if needs_grad(y) else None,
+        )
+
+    return out, vjp
+
+
+@op("fmin", inputs=2, broadcast=True)
+def fmin(x, y):
+    """The smaller of x and y, ignoring a NaN: x gets the gradient where x <= y or y is NaN."""
+    xd, yd = value(x), value(y)
+    out = np.fmin(xd, yd)
+
+    def vjp(grad):
+        to_x = (xd <= yd) | np.isnan(yd)
+        return (
+            grad * to_x if needs_grad(x) else None,
+            grad * ~to_x if needs_grad(y) else None,
+        )
+
+    return out, vjp
+
+
+@op("erfc")
+def erfc(x):
+    """1 - erf(x), accurate where erf is near 1 (math.erfc per element):
+    d/dx = -2 / sqrt(pi) e^(-x^2)."""
+
+    def vjp(grad):
+        return grad * (exp(-(x * x)) * -TWO_OVER_SQRT_PI)
+
+    data = x.data
+    values = np.fromiter(map(math.erfc, data.ravel().tolist()), np.float64, data.size)
+    return values.reshape(data.shape).astype(data.dtype, copy=False), vjp
+
+
+@op("nan_to_num")
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by numbers (by default 0 and the dtype's largest and
+    smallest finite values); the gradient passes where x was finite, as PyTorch."""
+    data = x.data
+    finite = np.isfinite(data)  # taken now: a later in-place change of x must not move it
+
+    def vjp(grad):
+        return grad * finite
+
+    return np.nan_to_num(data, nan=nan, posinf=posinf, neginf=neginf), vjp
+
+
+def exp2(x):
+    """2^x, composed."""
+    return pow(2.0, x)
+
+
+def logit(x, eps=None):
+    """log(x / (1 - x)); with `eps`, x is first clamped to [eps, 1 - eps], as PyTorch."""
+    if eps is not None:
+        x = clamp(x, eps, 1 - eps)
+    return log(x / (1 - x))
+
+
+def lerp(start, end, weight):
+    """start + weight * (end - start), broadcast; weight a number or a tensor."""
+    return start + weight * (end - start)
+
+
+def deg2rad(x):
+    """Degrees to radians, composed."""
+    return x * (math.pi / 180.0)
+
+
+def rad2deg(x):
+    """Radians to degrees, composed."""
+    return x * (180.0 / math.pi)
+
+
+def float_power(x, y):
+    """x ** y computed in float64, as PyTorch's float_power."""
+    return pow(_in_float64(x), _in_float64(y))
+
+
+def _in_float64(x):
+    if type(x) in NUMBER_TYPES:
+        return float(x)
+    x = as_tensor(x)
+    return x if x.data.dtype == np.float64 else to(x, np.float64)
+
+
+def subtract(x, y, *, alpha=1):
+    """x - alpha * y, as PyTorch's subtract."""
+    return sub(x, y if alpha == 1 else y * alpha)
+
+
+def divide(x, y, *, rounding_mode=None):
+    """x / y, or rounded toward zero ("trunc") or down ("floor"), as PyTorch's div; a rounded
+    quotient has zero gradient, and integer operands keep an integer result."""
+    if rounding_mode is None:
+        return div(x, y)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(
+            f"{op_context('div')}: rounding_mode must be None, 'trunc' or 'floor', not "
+            f"{rounding_mode!r}"
+        )
+    x_data, y_data = (t if type(t) in NUMBER_TYPES else as_tensor(t).data for t in (x, y))
+    if np.result_type(x_data, y_data).kind in "iub":
+        # integers: not differentiable, and exact where a float quotient would round
+        broadcast_shapes("div", np.shape(x_data), np.shape(y_data))
+        whole = np.floor_divide(x_data, y_data)
+        if rounding_mode == "trunc":  # one above the floor where a negative quotient was cut
+            whole = whole + ((whole < 0) & (whole * y_data != x_data))
+        return as_tensor(whole)
+    return (trunc if rounding_mode == "trunc" else floor)(div(x, y))
