@@ -608,3 +608,67 @@ def aliases_and_steps(L):
 def test_pytorchs_aliases_and_rounded_division_match_it():
     torch = pytest.importorskip("torch")
     assert aliases_and_steps(pg) == aliases_and_steps(torch)
+
+
+def orders_and_positions(L):
+    nan = float("nan")
+    x = L.tensor([3.0, 1.0, 3.0, 2.0, 5.0, 5.0, nan, 1.0, nan, 7.0], dtype=L.float64)
+    ties = L.tensor([[2.0, 1.0, 2.0, 3.0], [2.0, 1.0, 2.0, 3.0]], dtype=L.float64)
+    odd = L.tensor([2.0, 1.0, 2.0, 3.0, 2.0], dtype=L.float64)
+    grid = L.tensor([[0, 3, 0], [1, 0, 2]])
+    results = [
+        x.cummax(0),
+        x.cummin(0),
+        ties.median(1),
+        odd.median(0),
+        L.tensor([2.0, nan, 2.0, 3.0]).median(),
+        L.tensor([2.0, nan, 2.0, 3.0]).median(0),
+        L.tensor([[1.0, 5.0, 3.0], [4.0, nan, 6.0]]).median(1),
+        L.tensor([3.0, 1.0, 4.0, 1.0]).kthvalue(1),
+        L.tensor([[3.0, 1.0], [4.0, 1.0]]).kthvalue(2, 0, keepdim=True),
+        L.nonzero(grid),
+        grid.nonzero(as_tuple=True),
+        L.tensor(5).nonzero(as_tuple=True),
+        L.argwhere(grid),
+        L.count_nonzero(grid),
+        grid.count_nonzero(1),
+        L.quantile(L.tensor([[1.0, nan, 3.0], [4.0, 5.0, 6.0]]), 0.5, 1),
+        L.quantile(L.tensor([1.0, 2.0, 3.0, 4.0]), L.tensor([0.0, 0.5, 1.0]), 0, keepdim=True),
+        L.tensor([[1.0, 2.0], [3.0, 4.0]]).quantile(0.4, interpolation="lower"),
+        L.tensor([[1.0, 2.0], [3.0, 4.0]]).quantile(0.4, interpolation="higher", keepdim=True),
+        L.nansum(L.tensor([nan, nan])),
+        L.nanmean(L.tensor([[nan, 1.0], [nan, 3.0]]), 0),
+        L.aminmax(L.tensor([[3, 1], [2, 4]]), dim=0),
+        L.tensor([[1, 2], [3, 4]]).repeat_interleave(L.tensor([2, 1]), dim=0),
+        L.tensor([1, 2, 3]).cumprod(0),
+        L.tensor([[1.0, 2.0], [3.0, 4.0]]).logcumsumexp(0),
+        L.tensor([-float("inf"), 0.0]).logcumsumexp(0),
+        L.tensor([1.0, 2.0]).index_fill(0, L.tensor([1]), 7),
+        L.tensor([[1, 2], [3, 4]]).index_fill(1, L.tensor([0]), 9),
+        L.tensor_split(L.arange(7), 3),
+        L.tensor_split(L.arange(7), [2, -2, 10]),
+        L.hsplit(L.arange(12).reshape(2, 6), [1, 3]),
+        L.vstack([L.tensor([1, 2]), L.tensor([3, 4])]),
+        L.meshgrid(L.tensor([1, 2]), L.tensor([3, 4, 5]), indexing="xy"),
+        L.matrix_power(L.tensor([[1, 1], [1, 0]]), 10),
+        L.kron(L.tensor([1, 2]), L.tensor([[1, 0], [0, 1]])),
+        L.cross(L.tensor([[1.0, 0.0, 0.0]]), L.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])),
+        L.addmm(L.tensor([float("nan"), 1.0]), L.ones(2, 2), L.ones(2, 2), beta=0),
+        L.diff(L.tensor([1, 4, 9, 16]), append=L.tensor([25])),
+        L.take(L.tensor([[1, 2], [3, 4]]), L.tensor([3, 0])),
+    ]
+    return [_plain(r) for r in results]
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    values = value.tolist()
+    return (str(value.dtype).split(".")[-1], np.round(np.asarray(values, dtype=float), 10).tolist())
+
+
+def test_orders_positions_and_compositions_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = orders_and_positions(pg), orders_and_positions(torch)
+    for position, (a, b) in enumerate(zip(ours, theirs)):
+        assert str(a) == str(b), position

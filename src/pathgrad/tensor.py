@@ -987,6 +987,154 @@ class Tensor:
             self, "index_add_", lambda old: index.index_add(old, dim, index_, source, alpha=alpha)
         )
 
+    # by name in PyTorch, composed of the ops above
+
+    def tile(self, *dims):
+        return shape_ops.tile(self, dims[0] if len(dims) == 1 else dims)
+
+    def unflatten(self, dim, sizes):
+        return shape_ops.unflatten(self, dim, sizes)
+
+    fliplr = shape_ops.fliplr
+
+    flipud = shape_ops.flipud
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return shape_ops.rot90(self, k, dims)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return shape_ops.tensor_split(self, indices_or_sections, dim)
+
+    hsplit = shape_ops.hsplit
+
+    vsplit = shape_ops.vsplit
+
+    dsplit = shape_ops.dsplit
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return shape_ops.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0):
+        return shape_ops.diagflat(self, offset)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return shape_ops.diff(self, n, dim, prepend, append)
+
+    def take(self, index_):
+        return index.take(self, index_)
+
+    def take_along_dim(self, indices, dim=None):
+        return index.take_along_dim(self, indices, dim)
+
+    def masked_select(self, mask):
+        return index.masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple=False):
+        return index.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return index.nonzero(self)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return index.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def index_fill(self, dim, index_, value):
+        return index.index_fill(self, dim, index_, value)
+
+    def index_fill_(self, dim, index_, value):
+        return inplace.in_place(
+            self, "index_fill_", lambda old: index.index_fill(old, dim, index_, value)
+        )
+
+    def index_copy(self, dim, index_, source):
+        return index.index_copy(self, dim, index_, source)
+
+    def index_copy_(self, dim, index_, source):
+        return inplace.in_place(
+            self, "index_copy_", lambda old: index.index_copy(old, dim, index_, source)
+        )
+
+    def mv(self, vec):
+        return linalg.mv(self, vec)
+
+    def vdot(self, other):
+        return linalg.vdot(self, other)
+
+    def inner(self, other):
+        return linalg.inner(self, other)
+
+    def kron(self, other):
+        return linalg.kron(self, other)
+
+    def cross(self, other, dim=None):
+        return linalg.cross(self, other, dim)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return linalg.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return linalg.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def matrix_power(self, n):
+        return linalg.matrix_power(self, n)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return inplace.in_place(
+            self, "addcmul_", lambda old: elementwise.addcmul(old, tensor1, tensor2, value=value)
+        )
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return elementwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return inplace.in_place(
+            self, "addcdiv_", lambda old: elementwise.addcdiv(old, tensor1, tensor2, value=value)
+        )
+
+    def nansum(self, dim=None, keepdim=False):
+        return reduce.nansum(self, dim, keepdim)
+
+    def nanmean(self, dim=None, keepdim=False):
+        return reduce.nanmean(self, dim, keepdim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return reduce.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def count_nonzero(self, dim=None):
+        return reduce.count_nonzero(self, dim)
+
+    cumprod = reduce.cumprod
+
+    def logcumsumexp(self, dim):
+        return reduce.logcumsumexp(self, dim)
+
+    def cummax(self, dim):
+        return reduce.cummax(self, dim)
+
+    def cummin(self, dim):
+        return reduce.cummin(self, dim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return reduce.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return reduce.median(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return reduce.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
     # dtype
 
     @property

@@ -881,3 +881,15 @@ def divide(x, y, *, rounding_mode=None):
             whole = whole + ((whole < 0) & (whole * y_data != x_data))
         return as_tensor(whole)
     return (trunc if rounding_mode == "trunc" else floor)(div(x, y))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2, broadcast."""
+    product = mul(tensor1, tensor2)
+    return add(input, product if value == 1 else mul(product, value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 / tensor2, broadcast."""
+    quotient = div(tensor1, tensor2)
+    return add(input, quotient if value == 1 else mul(quotient, value))

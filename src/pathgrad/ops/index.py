@@ -8,8 +8,10 @@ import math
 import numpy as np
 
 from pathgrad.errors import op_context
+from pathgrad.ops.broadcast import broadcast_shapes, broadcast_to
 from pathgrad.ops.elementwise import where
 from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, normalize_dims, op
+from pathgrad.ops.shape import reshape
 
 
 def normalize_index(index) -> tuple[tuple, bool]:
@@ -394,3 +396,134 @@ def index_put(x, values, index):
         return index_put(grad, 0.0, normalized), (lookup(grad, normalized) if values_need else None)
 
     return out, vjp
+
+
+# Compositions PyTorch offers by name: lookups through getitem, gather and scatter, no rules.
+
+
+def take(x, index):
+    """x's elements at `index` in its flattened order; the result has index's shape."""
+    x, index = as_tensor(x), as_tensor(index)
+    if index.data.dtype.kind not in "iu":
+        raise IndexError(f"{op_context('take')}: index must be integer, not {index.dtype}")
+    return getitem(reshape(x, -1), index)
+
+
+def take_along_dim(x, indices, dim=None):
+    """gather with broadcasting: x and indices are broadcast over every dim but `dim` (both
+    flattened when dim is None), as PyTorch's take_along_dim and NumPy's take_along_axis."""
+    x, indices = as_tensor(x), as_tensor(indices)
+    if dim is None:
+        return gather(reshape(x, -1), 0, indices.data.reshape(-1))
+    (axis,) = normalize_dims(dim, x.ndim, "take_along_dim")
+    if indices.ndim != x.ndim:
+        raise IndexError(
+            f"{op_context('take_along_dim')}: indices have {indices.ndim} dims, the tensor "
+            f"{x.ndim} (shape {x.shape}); they must match"
+        )
+    others = broadcast_shapes(
+        "take_along_dim",
+        x.shape[:axis] + (1,) + x.shape[axis + 1 :],
+        indices.shape[:axis] + (1,) + indices.shape[axis + 1 :],
+    )
+    x_shape = others[:axis] + (x.shape[axis],) + others[axis + 1 :]
+    index_shape = others[:axis] + (indices.shape[axis],) + others[axis + 1 :]
+    if x.shape != x_shape:
+        x = broadcast_to(x, x_shape)
+    return gather(x, axis, np.broadcast_to(indices.data, index_shape))
+
+
+def masked_select(x, mask):
+    """x's elements where `mask` holds (both broadcast), as a 1-D tensor in row-major order."""
+    x, mask = as_tensor(x), as_tensor(mask)
+    if mask.data.dtype != bool:
+        raise TypeError(f"{op_context('masked_select')}: mask must be boolean, not {mask.dtype}")
+    shape = broadcast_shapes("masked_select", x.shape, mask.shape)
+    if x.shape != shape:
+        x = broadcast_to(x, shape)
+    return getitem(x, np.broadcast_to(mask.data, shape))
+
+
+def nonzero(x, *, as_tuple=False):
+    """Positions of the nonzero elements, not differentiable: an (n, ndim) int64 tensor, or
+    with as_tuple one 1-D tensor per dim (a 0-d tensor counts as 1-D), as PyTorch's."""
+    data = as_tensor(x).data
+    positions = np.argwhere(data.reshape(1) if data.ndim == 0 and as_tuple else data)
+    if not as_tuple:
+        return as_tensor(positions.astype(np.int64, copy=False))
+    return tuple(as_tensor(positions[:, d].astype(np.int64)) for d in range(positions.shape[1]))
+
+
+def repeat_interleave(x, repeats, dim=None, *, output_size=None):
+    """Each element repeated `repeats` times (a number, or one count per element along `dim`),
+    along `dim` (of the flattened tensor when dim is None), as PyTorch's repeat_interleave:
+    an index_select, so gradients add back."""
+    x = as_tensor(x)
+    if dim is None:
+        x, axis = reshape(x, -1), 0
+    else:
+        (axis,) = normalize_dims(dim, x.ndim, "repeat_interleave")
+    size = x.shape[axis] if x.ndim else 1
+    counts = np.asarray(repeats.data if hasattr(repeats, "data") else repeats)
+    if (
+        counts.dtype.kind not in "iu"
+        or counts.ndim > 1
+        or (counts.ndim == 1 and counts.size not in (1, size))
+        or (counts < 0).any()
+    ):
+        raise ValueError(
+            f"{op_context('repeat_interleave')}: repeats must be a non-negative integer or one "
+            f"per element ({size}) along the dim, got {counts.tolist()}"
+        )
+    index = np.repeat(np.arange(size), np.broadcast_to(counts.reshape(-1), (size,)))
+    if output_size is not None and output_size != index.size:
+        raise ValueError(
+            f"{op_context('repeat_interleave')}: output_size {output_size} differs from the "
+            f"repeated size {index.size}"
+        )
+    return index_select(x if x.ndim else reshape(x, 1), axis, index)
+
+
+def index_fill(x, dim, index, value):
+    """x with the slices at `index` along `dim` set to the number `value` (or a 0-d tensor);
+    they get no gradient."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "index_fill")
+    positions = _index_positions("index_fill", x, axis, index)
+    hit = np.zeros(x.shape[axis] if x.ndim else 1, dtype=bool)
+    hit[positions] = True
+    mask = hit.reshape((-1,) + (1,) * (x.ndim - axis - 1)) if x.ndim else hit.reshape(())
+    if isinstance(value, NUMBER_TYPES):
+        value = as_tensor(np.asarray(value, dtype=x.data.dtype))  # the tensor's dtype, as PyTorch
+    return where(np.broadcast_to(mask, x.shape), value, x)
+
+
+def index_copy(x, dim, index, source):
+    """x with source's slices put at the positions `index` along `dim` (PyTorch's index_copy;
+    a position given twice gets one of them). x's gradient is zero there, source's the slices
+    of grad it went to."""
+    x, source = as_tensor(x), as_tensor(source)
+    (axis,) = normalize_dims(dim, x.ndim, "index_copy")
+    positions = _index_positions("index_copy", x, axis, index)
+    expected = x.shape[:axis] + (positions.size,) + x.shape[axis + 1 :]
+    if source.shape != expected:
+        raise IndexError(
+            f"{op_context('index_copy')}: source has shape {source.shape}; for index of length "
+            f"{positions.size} along dim {axis} of a tensor of shape {x.shape} it must be "
+            f"{expected}"
+        )
+    spread = positions.reshape((-1,) + (1,) * (x.ndim - axis - 1))
+    return scatter(x, axis, np.broadcast_to(spread, expected), source)
+
+
+def _index_positions(op_name, x, axis, index):
+    positions = np.asarray(index.data if hasattr(index, "data") else index).reshape(-1)
+    if positions.dtype.kind not in "iu":
+        raise IndexError(f"{op_context(op_name)}: index must be integer, not {positions.dtype}")
+    size = x.shape[axis] if x.ndim else 1
+    if positions.size and (positions.min() < -size or positions.max() >= size):
+        raise IndexError(
+            f"{op_context(op_name)}: index {positions.tolist()} is out of range for dim {axis} "
+            f"of size {size}"
+        )
+    return positions % size if positions.size else positions

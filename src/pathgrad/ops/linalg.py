@@ -4,6 +4,7 @@ Einstein summation likewise: one primitive for explicit equations, `einsum` arou
 
 from __future__ import annotations
 
+import math
 import string
 
 import numpy as np
@@ -11,8 +12,9 @@ import numpy as np
 from pathgrad.errors import ShapeError, op_context
 from pathgrad.ops import registry
 from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
+from pathgrad.ops.index import index_select
 from pathgrad.ops.registry import as_tensor, needs_grad, op
-from pathgrad.ops.shape import reshape, squeeze, transpose, unsqueeze
+from pathgrad.ops.shape import expand, permute, reshape, squeeze, transpose, unsqueeze
 
 
 @op("matmul", inputs=2)
@@ -312,3 +314,152 @@ def _einsum_sizes(terms, operands):
 
 def _einsum_error(message):
     raise ShapeError(f"{op_context('einsum')}: {message}")
+
+
+# Products PyTorch offers by name, composed of matmul, einsum and elementwise ops: no rules.
+
+
+def mv(matrix, vector):
+    """Matrix times vector: a 2-D tensor and a 1-D one (PyTorch's mv)."""
+    matrix, vector = as_tensor(matrix), as_tensor(vector)
+    if matrix.ndim != 2 or vector.ndim != 1:
+        raise ShapeError(
+            f"{op_context('mv')}: expects a 2-D and a 1-D tensor, got {matrix.shape} and "
+            f"{vector.shape}"
+        )
+    return matmul(matrix, vector)
+
+
+def vdot(a, b):
+    """Inner product of two 1-D tensors (real: as dot)."""
+    return _matmul_of_rank("vdot", a, b, 1, "two 1-D tensors")
+
+
+def inner(a, b):
+    """Sum over the last dims of a and b (a number times a tensor where either is 0-d)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return tensordot(a, b, ([-1], [-1]))
+
+
+def tensordot(a, b, dims=2):
+    """Sum of products over a's last `dims` dims and b's first (or the listed dims of each),
+    as PyTorch's and NumPy's tensordot: one matmul between the two, reshaped."""
+    a, b = as_tensor(a), as_tensor(b)
+    if isinstance(dims, int):
+        if dims < 0 or dims > min(a.ndim, b.ndim):
+            raise ShapeError(
+                f"{op_context('tensordot')}: cannot sum over {dims} dims of tensors of shapes "
+                f"{a.shape} and {b.shape}"
+            )
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    dims_a = [d % a.ndim for d in dims_a] if a.ndim else []
+    dims_b = [d % b.ndim for d in dims_b] if b.ndim else []
+    if len(dims_a) != len(dims_b) or any(a.shape[i] != b.shape[j] for i, j in zip(dims_a, dims_b)):
+        raise ShapeError(
+            f"{op_context('tensordot')}: dims {dims_a} of {a.shape} and {dims_b} of {b.shape} "
+            "do not pair up with equal sizes"
+        )
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    summed = math.prod(a.shape[d] for d in dims_a)
+    left = reshape(permute(a, *(free_a + dims_a)), -1, summed) if a.ndim else reshape(a, 1, 1)
+    right = reshape(permute(b, *(dims_b + free_b)), summed, -1) if b.ndim else reshape(b, 1, 1)
+    out_shape = tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b)
+    return reshape(matmul(left, right), out_shape)
+
+
+def kron(a, b):
+    """The Kronecker product: blocks a[i] * b, as PyTorch's and NumPy's kron."""
+    a, b = as_tensor(a), as_tensor(b)
+    ndim = max(a.ndim, b.ndim)
+    a = reshape(a, (1,) * (ndim - a.ndim) + a.shape)
+    b = reshape(b, (1,) * (ndim - b.ndim) + b.shape)
+    # a's dims at even places, b's at odd: their product, read row-major, is the block layout
+    spread_a = reshape(a, tuple(v for n in a.shape for v in (n, 1)))
+    spread_b = reshape(b, tuple(v for n in b.shape for v in (1, n)))
+    return reshape(spread_a * spread_b, tuple(m * n for m, n in zip(a.shape, b.shape)))
+
+
+def cross(a, b, dim=None):
+    """The cross product of 3-vectors along `dim` (by default the first dim of size 3, as
+    torch.cross; torch.linalg.cross takes the last), broadcast."""
+    a, b = as_tensor(a), as_tensor(b)
+    shape = broadcast_shapes("cross", a.shape, b.shape)
+    if dim is None:
+        dim = next((d for d, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise ShapeError(f"{op_context('cross')}: no dim of size 3 in shape {shape}")
+    axis = dim % len(shape) if shape else 0
+    if not shape or shape[axis] != 3:
+        raise ShapeError(
+            f"{op_context('cross')}: dim {dim} must have size 3, got shapes {a.shape} and {b.shape}"
+        )
+    a, b = (expand(t, *shape) if t.shape != shape else t for t in (a, b))
+    ahead, behind = [1, 2, 0], [2, 0, 1]  # component i of a x b is a[i+1] b[i+2] - a[i+2] b[i+1]
+    return index_select(a, axis, ahead) * index_select(b, axis, behind) - index_select(
+        a, axis, behind
+    ) * index_select(b, axis, ahead)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), input broadcast; beta = 0 ignores input (NaN too)."""
+    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec)."""
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2)."""
+    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2)."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * the sum over the batch of bmm(batch1, batch2)."""
+    products = bmm(batch1, batch2)
+    return _scaled_sum(input, products.sum(0), beta, alpha)
+
+
+def _scaled_sum(input, product, beta, alpha):
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        # PyTorch: input is ignored, so NaN or inf in it does not propagate; only its shape counts
+        shape = broadcast_shapes("add", as_tensor(input).shape, product.shape)
+        return expand(product, *shape) if product.shape != shape else product
+    return (input if beta == 1 else input * beta) + product
+
+
+def matrix_power(x, n):
+    """x @ x @ ... (n times) for square matrices (batched), by repeated squaring; n >= 0."""
+    x = as_tensor(x)
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ShapeError(f"{op_context('matrix_power')}: expects square matrices, got {x.shape}")
+    if not isinstance(n, int) or n < 0:
+        raise ValueError(
+            f"{op_context('matrix_power')}: n must be an integer >= 0 (negative powers need an "
+            f"inverse, which pathgrad does not have yet), got {n!r}"
+        )
+    result = None
+    square = x
+    while n:
+        if n & 1:
+            result = square if result is None else matmul(result, square)
+        n >>= 1
+        if n:
+            square = matmul(square, square)
+    if result is None:  # x^0: identity, constant
+        identity = np.broadcast_to(np.eye(x.shape[-1], dtype=x.data.dtype), x.shape)
+        return as_tensor(np.array(identity))
+    return result

@@ -11,10 +11,10 @@ import numpy as np
 
 from pathgrad.errors import op_context
 from pathgrad.ops.broadcast import broadcast_to
-from pathgrad.ops.elementwise import clone, maximum, minimum, where
+from pathgrad.ops.elementwise import clone, exp, log, maximum, minimum, where
 from pathgrad.ops.index import gather
 from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, op
-from pathgrad.ops.shape import flip, reshape, squeeze
+from pathgrad.ops.shape import cat, flip, movedim, narrow, reshape, squeeze, unsqueeze
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
@@ -453,3 +453,262 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     if x.data.ndim == 0:
         return topk_result(clone(x), indices)
     return topk_result(gather(x, axis, indices), indices)
+
+
+# Reductions PyTorch offers by name, composed of the primitives above, and two scans.
+
+aminmax_result = namedtuple("aminmax", ["min", "max"])
+median_result = namedtuple("median", ["values", "indices"])
+kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+cummax_result = namedtuple("cummax", ["values", "indices"])
+cummin_result = namedtuple("cummin", ["values", "indices"])
+
+
+def nansum(x, dim=None, keepdim=False):
+    """sum with NaNs counted as 0; they get no gradient."""
+    x = as_tensor(x)
+    return sum(where(np.isnan(x.data), 0.0, x), dim, keepdim)
+
+
+def nanmean(x, dim=None, keepdim=False):
+    """mean of the elements that are not NaN (NaN where all are)."""
+    x = as_tensor(x)
+    dims = normalize_dims(dim, x.ndim, "nanmean")
+    counted = (~np.isnan(x.data)).sum(axis=dims, keepdims=keepdim)
+    return nansum(x, dims, keepdim) / as_tensor(counted.astype(x.data.dtype))
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    """(amin, amax) in one call, as PyTorch's aminmax."""
+    return aminmax_result(amin(x, dim, keepdim), amax(x, dim, keepdim))
+
+
+def count_nonzero(x, dim=None):
+    """How many elements are not zero, over `dim` (all by default): an int64 tensor."""
+    x = as_tensor(x)
+    dims = normalize_dims(dim, x.ndim, "count_nonzero")
+    return as_tensor(np.count_nonzero(x.data, axis=dims).astype(np.int64))
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) in one call, as PyTorch's var_mean."""
+    return var(x, dim, unbiased, keepdim, correction=correction), _mean_for(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) in one call, as PyTorch's std_mean."""
+    return std(x, dim, unbiased, keepdim, correction=correction), _mean_for(x, dim, keepdim)
+
+
+def _mean_for(x, dim, keepdim):
+    return mean(x, None if type(dim) is bool else dim, keepdim)
+
+
+@op("cumprod", saves_out=True, casts=True)
+def cumprod(x, dim):
+    """Running products along `dim`. d out_j / d x_i = prod_{k <= j, k != i} x_k for i <= j:
+    with no zero that is out_j / x_i, a reversed running sum; with zeros, the products are
+    formed outright (n^2 per line), as PyTorch does, so zeros get exact gradients."""
+    data = x.data
+    if data.ndim == 0:  # PyTorch allows dim 0 of a 0-d tensor: the value itself
+        normalize_dims(dim, 0, "cumprod")
+        return data.copy(), lambda grad, out: grad
+    (axis,) = normalize_dims(dim, data.ndim, "cumprod")
+
+    def vjp(grad, out):
+        if (x.data != 0).all():
+            return _reversed_cumsum(grad * out, axis) / x
+        return _cumprod_grad_with_zeros(grad, x, axis)
+
+    return np.cumprod(data, axis=axis), vjp
+
+
+def _reversed_cumsum(t, axis):
+    return flip(cumsum(flip(t, (axis,)), axis), (axis,))
+
+
+def _cumprod_grad_with_zeros(grad, x, axis):
+    # row i of `others` is x with x_i replaced by 1, so its running product at j is
+    # prod_{k <= j, k != i} x_k; only j >= i count
+    size = x.data.shape[axis]
+    last = movedim(x, axis, -1)
+    eye = np.eye(size, dtype=bool)
+    others = where(eye, 1.0, unsqueeze(last, -2))  # (..., i, j)
+    products = cumprod(others, -1)
+    later = as_tensor(np.triu(np.ones((size, size), dtype=x.data.dtype)))  # j >= i
+    weights = unsqueeze(movedim(grad, axis, -1), -2)
+    return movedim(sum(products * later * weights, -1), -1, axis)
+
+
+@op("logcumsumexp", saves_out=True)
+def logcumsumexp(x, dim):
+    """log of the running sums of exp along `dim`, without overflow (NumPy's
+    logaddexp.accumulate). d out_j / d x_i = exp(x_i - out_j) for i <= j; the gradient sums
+    those in log space, split by the sign of the incoming gradient, as PyTorch does."""
+    data = x.data
+    if data.ndim == 0:
+        normalize_dims(dim, 0, "logcumsumexp")
+        return data.copy(), lambda grad, out: grad
+    (axis,) = normalize_dims(dim, data.ndim, "logcumsumexp")
+
+    def vjp(grad, out):
+        # sum_{j >= i} g_j exp(x_i - out_j) = exp(x_i + log sum_{j >= i} g_j exp(-out_j)); an
+        # absent sign gets the lowest finite log, not -inf, whose differences are NaN in the
+        # second derivative (PyTorch's choice too)
+        positive, negative = grad.data > 0, grad.data < 0
+        lowest = float(np.finfo(grad.data.dtype).min)
+        log_positive = where(positive, log(where(positive, grad, 1.0)), lowest)
+        log_negative = where(negative, log(where(negative, -grad, 1.0)), lowest)
+        up = flip(logcumsumexp(flip(log_positive - out, (axis,)), axis), (axis,))
+        down = flip(logcumsumexp(flip(log_negative - out, (axis,)), axis), (axis,))
+        return exp(x + up) - exp(x + down)
+
+    return np.logaddexp.accumulate(data, axis=axis), vjp
+
+
+def cummax(x, dim):
+    """(values, indices): the running largest value along `dim` and where it is (the latest of
+    ties; a NaN, once met, stays), as PyTorch; the values are gathered, so each gets its
+    element's gradient."""
+    return _running_extreme(x, dim, np.maximum, cummax_result, "cummax")
+
+
+def cummin(x, dim):
+    """(values, indices): the running smallest value along `dim`, as cummax."""
+    return _running_extreme(x, dim, np.minimum, cummin_result, "cummin")
+
+
+def _running_extreme(x, dim, ufunc, result, name):
+    x = as_tensor(x)
+    data = x.data
+    if data.ndim == 0:
+        normalize_dims(dim, 0, name)
+        return result(clone(x), as_tensor(np.zeros((), np.int64)))
+    (axis,) = normalize_dims(dim, data.ndim, name)
+    running = ufunc.accumulate(data, axis=axis)
+    # the latest position that holds the running value (or a NaN, which then runs on)
+    holds = (data == running) | np.isnan(data)
+    place = np.arange(data.shape[axis]).reshape((-1,) + (1,) * (data.ndim - axis - 1))
+    indices = np.maximum.accumulate(np.where(holds, place, 0), axis=axis).astype(np.int64)
+    return result(gather(x, axis, indices), as_tensor(indices))
+
+
+def kthvalue(x, k, dim=-1, keepdim=False):
+    """(values, indices): the k-th smallest along `dim` (k from 1), by a stable sort (NaN
+    largest); among ties, which index is returned PyTorch leaves unspecified."""
+    x = as_tensor(x)
+    size = x.shape[dim] if x.ndim else 1
+    if not 1 <= k <= size:
+        raise IndexError(
+            f"{op_context('kthvalue')}: k ({k}) is out of range for a dim of size {size}"
+        )
+    return _order_statistic(
+        x, dim, keepdim, lambda n, nans: np.full_like(nans, k - 1), kthvalue_result, "kthvalue"
+    )
+
+
+def median(x, dim=None, keepdim=False):
+    """median(x): the lower median of all elements (NaN if any is NaN), ties sharing the
+    gradient as max() does; median(x, dim): (values, indices), the gradient going to the index
+    returned (among ties, the one a stable sort puts in the middle)."""
+    x = as_tensor(x)
+    if dim is None:
+        data = x.data.reshape(-1)
+        if data.size == 0:
+            raise ValueError(f"{op_context('median')}: the median of no elements is undefined")
+        if np.isnan(data).any():
+            value = np.asarray(np.nan, dtype=x.data.dtype)
+            hit = np.isnan(x.data)
+        else:
+            value = np.sort(data, kind="stable")[(data.size - 1) // 2]
+            hit = x.data == value
+        count = hit.sum()
+        return sum(where(hit, x, 0.0)) / float(count)
+    return _order_statistic(
+        x,
+        dim,
+        keepdim,
+        lambda n, nans: np.where(nans > 0, n - nans, (n - 1) // 2),
+        median_result,
+        "median",
+    )
+
+
+def _order_statistic(x, dim, keepdim, position, result, name):
+    """The element at a sorted position along `dim` (position(n, NaN counts) -> index into the
+    stable sort, NaN last), gathered, so it gets the gradient."""
+    data = x.data
+    if data.ndim == 0:
+        normalize_dims(dim, 0, name)
+        return result(clone(x), as_tensor(np.zeros((), np.int64)))
+    (axis,) = normalize_dims(dim, data.ndim, name)
+    size = data.shape[axis]
+    _refuse_empty(data.shape, (axis,), name)
+    order = np.argsort(data, axis=axis, kind="stable")
+    nans = np.isnan(data).sum(axis=axis, keepdims=True)
+    picked = np.take_along_axis(order, np.asarray(position(size, nans)).astype(np.int64), axis)
+    indices = as_tensor(picked.astype(np.int64))
+    values = gather(x, axis, indices)
+    if not keepdim:
+        values, indices = squeeze(values, axis), squeeze(indices, axis)
+    return result(values, indices)
+
+
+def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The q-th quantiles (q a number or 1-D tensor in [0, 1]) along `dim` (of all elements
+    when None), between sorted neighbours by `interpolation` ("linear", "lower", "higher",
+    "nearest", "midpoint"), as PyTorch's; NaN where the line holds a NaN. A q tensor adds a
+    leading dim. The values are gathered and blended, so gradients reach the neighbours."""
+    x = as_tensor(x)
+    methods = ("linear", "lower", "higher", "nearest", "midpoint")
+    if interpolation not in methods:
+        raise ValueError(
+            f"{op_context('quantile')}: interpolation must be one of {methods}, not "
+            f"{interpolation!r}"
+        )
+    q_values = np.asarray(q.data if hasattr(q, "data") else q, dtype=np.float64)
+    if q_values.ndim > 1 or (q_values.size and (q_values.min() < 0 or q_values.max() > 1)):
+        raise ValueError(
+            f"{op_context('quantile')}: q must be a number or 1-D tensor in [0, 1], got "
+            f"{q_values.tolist()}"
+        )
+    if dim is None:
+        source, axis = reshape(x, -1), 0
+    else:
+        (axis,) = normalize_dims(dim, builtins.max(x.ndim, 1), "quantile")
+        source = x if x.ndim else reshape(x, 1)
+    size = source.shape[axis]
+    _refuse_empty(source.shape, (axis,), "quantile")
+    ordered = sort(source, axis).values  # NaN last
+    rank = q_values.reshape(-1) * (size - 1)
+    if interpolation == "lower":
+        rank = np.floor(rank)
+    elif interpolation == "higher":
+        rank = np.ceil(rank)
+    elif interpolation == "nearest":
+        rank = np.round(rank)  # halves to even, as PyTorch
+    below = np.floor(rank).astype(np.int64)
+    above = np.ceil(rank).astype(np.int64)
+    fraction = 0.5 * (above != below) if interpolation == "midpoint" else rank - below
+    picks = []
+    for low, high, t in zip(below, above, fraction):
+        lower = narrow(ordered, axis, int(low), 1)
+        value = (
+            lower
+            if high == low
+            else lower + (narrow(ordered, axis, int(high), 1) - lower) * float(t)
+        )
+        picks.append(value)
+    out = cat(picks, axis) if picks else narrow(ordered, axis, 0, 0)
+    has_nan = np.isnan(source.data).any(axis=axis, keepdims=True)
+    if has_nan.any():
+        out = where(np.broadcast_to(has_nan, out.shape), math.nan, out)
+    out = movedim(out, axis, 0)  # one row per q, as PyTorch puts q's dim first
+    if keepdim:
+        if dim is None:
+            out = reshape(out, (out.shape[0],) + (1,) * x.ndim)
+        else:
+            out = unsqueeze(out, axis + 1)
+    if q_values.ndim == 0:
+        out = squeeze(out, 0)
+    return out

@@ -505,3 +505,247 @@ def trace(x):
     if x.ndim != 2:
         raise ShapeError(f"{op_context('trace')}: expects a 2-D tensor, got shape {x.shape}")
     return diagonal(x).sum()
+
+
+# Compositions PyTorch offers by name: views and joins of the primitives above, no rules.
+
+
+def tile(x, dims):
+    """`x` repeated dims[i] times along dim i; dims shorter than x's rank count from the last
+    dim (PyTorch's tile; `repeat` wants one count per dim)."""
+    x = as_tensor(x)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
+
+
+def unflatten(x, dim, sizes):
+    """Dim `dim` split into `sizes` (one of them may be -1), as PyTorch's unflatten."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "unflatten")
+    inner = resolve_shape("unflatten", (x.shape[axis],), tuple(sizes))
+    return reshape(x, x.shape[:axis] + inner + x.shape[axis + 1 :])
+
+
+def fliplr(x):
+    """Columns in reverse order (dim 1, of a tensor of at least 2 dims)."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ShapeError(f"{op_context('fliplr')}: needs at least 2 dims, got shape {x.shape}")
+    return flip(x, (1,))
+
+
+def flipud(x):
+    """Rows in reverse order (dim 0, of a tensor of at least 1 dim)."""
+    x = as_tensor(x)
+    if x.ndim < 1:
+        raise ShapeError(f"{op_context('flipud')}: needs at least 1 dim, got shape {x.shape}")
+    return flip(x, (0,))
+
+
+def rot90(x, k=1, dims=(0, 1)):
+    """Rotated by 90 degrees k times in the plane of `dims`, from the first toward the second
+    (PyTorch's and NumPy's rot90): flips and a transpose."""
+    x = as_tensor(x)
+    if len(dims) != 2 or x.ndim < 2:
+        raise ShapeError(
+            f"{op_context('rot90')}: needs two dims of a tensor of at least 2 dims, got dims "
+            f"{tuple(dims)} and shape {x.shape}"
+        )
+    first, second = (
+        normalize_dims(dims[0], x.ndim, "rot90")[0],
+        normalize_dims(dims[1], x.ndim, "rot90")[0],
+    )
+    if first == second:
+        raise ShapeError(f"{op_context('rot90')}: the two dims must differ, got {tuple(dims)}")
+    turns = k % 4
+    if turns == 1:
+        return transpose(flip(x, (second,)), first, second)
+    if turns == 2:
+        return flip(x, (first, second))
+    if turns == 3:
+        return transpose(flip(x, (first,)), first, second)
+    return x
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    """Views along `dim`: `n` near-equal pieces (the first ones one longer), or the pieces
+    between the given indices, as PyTorch's tensor_split and NumPy's array_split."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "tensor_split")
+    total = x.shape[axis]
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise ValueError(
+                f"{op_context('tensor_split')}: the number of sections must be positive, got "
+                f"{sections}"
+            )
+        size, extra = divmod(total, sections)
+        bounds = list(itertools.accumulate([size + 1] * extra + [size] * (sections - extra)))
+        bounds = [0] + bounds
+    else:
+        cuts = [
+            min(max(int(i) + (total if int(i) < 0 else 0), 0), total) for i in indices_or_sections
+        ]
+        bounds = [0] + cuts + [total]
+    return tuple(
+        narrow(x, axis, start, max(stop - start, 0)) for start, stop in zip(bounds, bounds[1:])
+    )
+
+
+def _even_split(op_name, x, indices_or_sections, dim):
+    x = as_tensor(x)
+    if isinstance(indices_or_sections, int):
+        size = x.shape[dim]
+        if indices_or_sections <= 0 or size % indices_or_sections:
+            raise ShapeError(
+                f"{op_context(op_name)}: dim {dim} of size {size} does not split into "
+                f"{indices_or_sections} equal pieces"
+            )
+    return tensor_split(x, indices_or_sections, dim)
+
+
+def hsplit(x, indices_or_sections):
+    """tensor_split along dim 1 (dim 0 of a 1-D tensor), in equal pieces when given a count."""
+    x = as_tensor(x)
+    return _even_split("hsplit", x, indices_or_sections, 1 if x.ndim > 1 else 0)
+
+
+def vsplit(x, indices_or_sections):
+    """tensor_split along dim 0 of a tensor of at least 2 dims, in equal pieces given a count."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ShapeError(f"{op_context('vsplit')}: needs at least 2 dims, got shape {x.shape}")
+    return _even_split("vsplit", x, indices_or_sections, 0)
+
+
+def dsplit(x, indices_or_sections):
+    """tensor_split along dim 2 of a tensor of at least 3 dims, in equal pieces given a count."""
+    x = as_tensor(x)
+    if x.ndim < 3:
+        raise ShapeError(f"{op_context('dsplit')}: needs at least 3 dims, got shape {x.shape}")
+    return _even_split("dsplit", x, indices_or_sections, 2)
+
+
+def atleast_1d(x):
+    """x with at least 1 dim (a 0-d tensor becomes shape (1,))."""
+    x = as_tensor(x)
+    return reshape(x, 1) if x.ndim == 0 else x
+
+
+def atleast_2d(x):
+    """x with at least 2 dims: shape (n,) becomes (1, n), as NumPy's."""
+    x = as_tensor(x)
+    return reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
+
+
+def atleast_3d(x):
+    """x with at least 3 dims: (n,) becomes (1, n, 1) and (m, n) becomes (m, n, 1), as NumPy's."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, 1, 1, 1)
+    if x.ndim == 1:
+        return reshape(x, 1, x.shape[0], 1)
+    if x.ndim == 2:
+        return unsqueeze(x, 2)
+    return x
+
+
+def hstack(tensors):
+    """Joined along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [atleast_1d(t) for t in tensors]
+    return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Joined along dim 0, 1-D tensors taken as rows."""
+    return cat([atleast_2d(t) for t in tensors], 0)
+
+
+def dstack(tensors):
+    """Joined along dim 2, after atleast_3d."""
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors):
+    """1-D tensors as columns (and 0-d as one-element columns), joined along dim 1."""
+    columns = []
+    for t in tensors:
+        t = as_tensor(t)
+        columns.append(reshape(t, t.numel(), 1) if t.ndim < 2 else t)
+    return cat(columns, 1)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: with "ij" the i-th grid varies along dim i; "xy"
+    swaps the first two dims, as NumPy's default. PyTorch's default is "ij"."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    tensors = [as_tensor(t) for t in tensors]
+    if indexing not in ("ij", "xy"):
+        raise ValueError(
+            f"{op_context('meshgrid')}: indexing must be 'ij' or 'xy', not {indexing!r}"
+        )
+    for t in tensors:
+        if t.ndim > 1:
+            raise ShapeError(f"{op_context('meshgrid')}: expects 0-d or 1-D tensors, got {t.shape}")
+    tensors = [reshape(t, -1) for t in tensors]
+    swap = indexing == "xy" and len(tensors) >= 2
+    order = [1, 0] + list(range(2, len(tensors))) if swap else list(range(len(tensors)))
+    shape = tuple(tensors[i].shape[0] for i in order)
+    grids = []
+    for position, t in enumerate(tensors):
+        axis = order.index(position)
+        placed = reshape(t, tuple(-1 if d == axis else 1 for d in range(len(shape))))
+        grids.append(expand(placed, *shape))
+    return tuple(grids)
+
+
+def diag_embed(x, offset=0, dim1=-2, dim2=-1):
+    """x's last dim put on the diagonal (`offset` above it) of dims dim1, dim2 of a new tensor
+    of zeros, one dim larger, as PyTorch's diag_embed: diagonal's VJP, put to use."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ShapeError(f"{op_context('diag_embed')}: needs at least 1 dim, got a 0-d tensor")
+    ndim = x.ndim + 1
+    first, second = _diagonal_axes("diag_embed", ndim, dim1, dim2)
+    size = x.shape[-1] + abs(offset)
+    lead = list(x.shape[:-1])
+    shape = []
+    for axis in range(ndim):
+        shape.append(size if axis in (first, second) else lead.pop(0))
+    return diagonal_backward(x, tuple(shape), offset, first, second)
+
+
+def diagflat(x, offset=0):
+    """x flattened, on the diagonal of a square matrix of zeros."""
+    return diag(reshape(as_tensor(x), -1), offset)
+
+
+def diff(x, n=1, dim=-1, prepend=None, append=None):
+    """Differences of neighbours along `dim`, taken `n` times, after joining `prepend` and
+    `append` there, as PyTorch's and NumPy's diff."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ShapeError(f"{op_context('diff')}: needs at least 1 dim, got a 0-d tensor")
+    (axis,) = normalize_dims(dim, x.ndim, "diff")
+    pieces = [t for t in (prepend, x, append) if t is not None]
+    if len(pieces) > 1:
+        pieces = [as_tensor(t) for t in pieces]
+        x = cat(
+            [
+                p
+                if p.ndim
+                else expand(
+                    reshape(p, (1,) * x.ndim), *(x.shape[:axis] + (1,) + x.shape[axis + 1 :])
+                )
+                for p in pieces
+            ],
+            axis,
+        )
+    for _ in range(n):
+        length = x.shape[axis]
+        if length == 0:
+            break
+        x = narrow(x, axis, 1, length - 1) - narrow(x, axis, 0, length - 1)
+    return x
