@@ -60,6 +60,10 @@ def inputs_for(case: Case, seed: int = 0) -> list[np.ndarray]:
     return arrays
 
 
+def _identity(L, n):
+    return L.eye(n, dtype=L.float64)
+
+
 def _put(x, lib):
     return index_put_zeros(x, (5, 3), _Normalized(*normalize_index((np.array([0, 2, 0]),))))
 
@@ -284,6 +288,44 @@ CASES: list[Case] = [
         [(2, 4, 3), (2, 5, 4)],
         torch=False,
     ),
+    Case("inv", lambda L, x: L.linalg.inv(x + _identity(L, 3) * 3), [(3, 3)]),
+    Case("inv", lambda L, x: x.inverse(), [(2, 2, 2)], domain=POSITIVE, id="inverse batched"),
+    Case("det", lambda L, x: L.linalg.det(x), [(2, 3, 3)]),
+    Case("logabsdet", lambda L, x: L.linalg.slogdet(x).logabsdet, [(3, 3)]),
+    Case("solve", lambda L, a, b: L.linalg.solve(a + _identity(L, 3) * 3, b), [(3, 3), (3,)]),
+    Case(
+        "solve",
+        lambda L, a, b: L.linalg.solve(a + _identity(L, 3) * 3, b),
+        [(2, 3, 3), (3, 2)],
+        id="solve, batch broadcast",
+    ),
+    Case(
+        "solve",
+        lambda L, a, b: L.linalg.solve(a + _identity(L, 2) * 3, b, left=False),
+        [(2, 2), (3, 2)],
+        id="solve from the right",
+    ),
+    Case("cholesky", lambda L, x: L.linalg.cholesky(x @ x.mT + _identity(L, 3)), [(3, 3)]),
+    Case(
+        "cholesky",
+        lambda L, x: L.linalg.cholesky(x @ x.mT + _identity(L, 2), upper=True),
+        [(2, 2, 2)],
+        id="cholesky upper, batched",
+    ),
+    Case("eigh_values", lambda L, x: L.linalg.eigh(x + x.mT).eigenvalues, [(3, 3)]),
+    Case(
+        "eigh_vectors",
+        lambda L, x, w: L.linalg.eigh(x + x.mT).eigenvectors ** 2 * w,
+        [(3, 3), (3, 3)],
+        id="eigenvectors, sign-free",
+    ),
+    Case(
+        "eigh_vectors",
+        # PyTorch's rule, as pathgrad's, assumes A symmetric: gradcheck on a symmetric input
+        lambda L, x: L.linalg.eigh(x + x.mT, UPLO="U").eigenvectors.abs(),
+        [(2, 3, 3)],
+        id="eigh of the upper triangle",
+    ),
     Case("einsum", lambda L, x, y: L.einsum("ij,jk->ik", x, y), [(2, 3), (3, 4)]),
     Case("einsum", lambda L, x: L.einsum("ii", x), [(3, 3)], id="einsum trace"),
     Case("einsum", lambda L, x: L.einsum("iji->ji", x), [(3, 2, 3)], id="einsum diagonal"),
@@ -458,6 +500,27 @@ COMPOSITE_CASES: list[Case] = [
         [(5, 2)],
         id="quantile nearest",
     ),
+    Case("logdet", lambda L, x: L.logdet(x @ x.mT + _identity(L, 3)), [(3, 3)]),
+    Case("slogdet", lambda L, x: x.slogdet()[1] * L.det(x), [(3, 3)]),
+    Case("matrix_norm", lambda L, x: L.linalg.matrix_norm(x), [(2, 3, 4)]),
+    Case(
+        "matrix_norm",
+        lambda L, x: L.linalg.matrix_norm(x, 1) + L.linalg.matrix_norm(x, -float("inf")),
+        [(3, 4)],
+        id="matrix_norm 1 and -inf",
+    ),
+    Case(
+        "matrix_norm",
+        lambda L, x: L.linalg.matrix_norm(x, float("inf"), dim=(0, 2), keepdim=True),
+        [(3, 2, 4)],
+        id="matrix_norm inf over dims 0, 2",
+    ),
+    Case("vector_norm", lambda L, x: L.linalg.vector_norm(x, 3, dim=1), [(2, 4)]),
+    Case("linalg.norm", lambda L, x: L.linalg.norm(x) + L.linalg.norm(x, 1), [(3, 4)]),
+    Case("multi_dot", lambda L, x, y, z: L.linalg.multi_dot([x, y, z]), [(3,), (3, 4), (4, 2)]),
+    Case("vecdot", lambda L, x, y: L.linalg.vecdot(x, y), [(2, 3), (3,)]),
+    Case("linalg.cross", lambda L, x, y: L.linalg.cross(x, y), [(2, 3), (1, 3)]),
+    Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 
 ALL_CASES = CASES + COMPOSITE_CASES

@@ -672,3 +672,47 @@ def test_orders_positions_and_compositions_match_pytorch():
     ours, theirs = orders_and_positions(pg), orders_and_positions(torch)
     for position, (a, b) in enumerate(zip(ours, theirs)):
         assert str(a) == str(b), position
+
+
+def matrix_functions(L):
+    a = L.tensor([[4.0, 1.0, 2.0], [0.5, 3.0, 0.0], [1.0, -1.0, 5.0]], dtype=L.float64)
+    values_lower, vectors_lower = L.linalg.eigh(a)
+    values_upper, _ = L.linalg.eigh(a, UPLO="U")
+    return [
+        np.round(t.tolist(), 10).tolist()
+        for t in (
+            values_lower,
+            vectors_lower.abs(),
+            values_upper,
+            L.linalg.slogdet(-a).sign,
+            L.linalg.matrix_rank(L.tensor([[1.0, 2.0], [2.0, 4.0]])),
+            L.linalg.cholesky(a @ a.mT, upper=True),
+            L.linalg.solve(a, L.ones(2, 3, dtype=L.float64).mT),
+            L.linalg.norm(a, float("inf")),
+            L.linalg.norm(a, dim=0),
+            L.linalg.matrix_power(a, 3),
+        )
+    ]
+
+
+def test_matrix_functions_match_pytorch():
+    torch = pytest.importorskip("torch")
+    assert matrix_functions(pg) == matrix_functions(torch)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda L: L.linalg.inv(L.tensor([[1.0, 2.0], [2.0, 4.0]])), "singular"),
+        (lambda L: L.linalg.solve(L.zeros(2, 2), L.ones(2)), "singular"),
+        (lambda L: L.linalg.cholesky(L.tensor([[1.0, 2.0], [2.0, 1.0]])), "positive definite"),
+    ],
+)
+def test_matrices_the_op_cannot_take_raise_what_both_libraries_users_catch(call, message):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match=message):
+        call(pg)
+    with pytest.raises(np.linalg.LinAlgError):
+        call(pg)
+    with pytest.raises(RuntimeError):
+        call(torch)

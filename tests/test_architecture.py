@@ -21,6 +21,7 @@ TENSOR_LAYER = ("pathgrad.tensor", "pathgrad.dispatch", "pathgrad.inplace", "pat
 FORBIDDEN = {
     "pathgrad.ops": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.numpy_protocol": TENSOR_LAYER + ABOVE_TENSOR,
+    "pathgrad.linalg": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.autodiff": ("pathgrad.ops",) + TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.errors": ("pathgrad.",),
     "pathgrad.random": ("pathgrad.",),

@@ -308,3 +308,22 @@ def test_var_takes_unbiased_or_correction_not_both():
 def test_bitwise_ops_on_floats_name_the_op_and_the_dtypes(call, name):
     with pytest.raises(TypeError, match=rf"^{name} at test_errors\.py:\d+: .* not float32"):
         call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pg.linalg.inv(pg.ones(2, 3)),
+        lambda: pg.linalg.det(pg.ones(3)),
+        lambda: pg.linalg.solve(pg.eye(2), pg.ones(3)),
+        lambda: pg.linalg.eigh(pg.ones(2, 3)),
+    ],
+)
+def test_matrix_functions_name_the_op_the_line_and_the_shape(call):
+    with pytest.raises(pg.ShapeError, match=r"^\w+ at test_errors\.py:\d+: .*\(.*\)"):
+        call()
+
+
+def test_a_singular_matrix_is_named_with_the_line():
+    with pytest.raises(pg.linalg.LinAlgError, match=r"^inv at test_errors\.py:\d+: .*singular"):
+        pg.linalg.inv(pg.zeros(2, 2))

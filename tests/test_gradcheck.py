@@ -45,3 +45,30 @@ def test_gradcheck_sees_a_missing_broadcast_reduction():
     x = pg.tensor(np.ones((2, 3)), requires_grad=True)
     c = pg.tensor(np.ones(3), requires_grad=True)
     assert pg.gradcheck(lambda x, c: x * c, (x, c))
+
+
+@pytest.mark.parametrize(
+    "matrix",
+    [
+        [[1.0, 2.0], [2.0, 4.0]],  # rank 1: the gradient is the adjugate, not zero
+        [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]],  # rank 2
+        [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [4.0, 5.0, 6.5]],  # a zero row
+    ],
+)
+def test_det_at_singular_matrices_has_the_true_derivative(matrix):
+    # det is a polynomial, so differences are exact up to rounding; PyTorch 2.13 gives zeros
+    # for the first matrix
+    a = pg.tensor(matrix, dtype=pg.float64, requires_grad=True)
+    assert pg.linalg.det(a).item() == pytest.approx(0.0, abs=1e-12)
+    assert pg.gradcheck(pg.linalg.det, (a,))
+
+
+def test_logdet_of_a_singular_matrix_is_minus_infinity_with_infinite_gradients():
+    # as PyTorch: the derivative of log|det| is adj(A)^T / det A, and det A is 0 (the signs of
+    # the infinities follow the sign of that zero, which differs between LU implementations)
+    a = pg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=pg.float64, requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pg.logdet(a)
+        out.backward()
+    assert out.item() == -np.inf
+    assert np.isinf(a.grad.numpy()).all()

@@ -134,6 +134,11 @@ TIES = [
         [[7.0, -7.0, 5.0, 6.0], [2.0, 3.0, -2.0, 3.0]],
     ),
     (
+        "logdet of a negative determinant: NaN, and no gradient",
+        lambda L, x: L.logdet(x),
+        [[[[1.0, 2.0], [3.0, 4.0]], [[2.0, 0.0], [0.0, 3.0]]]],
+    ),
+    (
         "remainder",
         lambda L, x, y: L.remainder(x, y),
         [[7.0, -7.0, 5.0, 6.0], [2.0, 3.0, -2.0, 3.0]],

@@ -5,7 +5,7 @@
 >>> (a @ a).sum().backward()
 """
 
-from pathgrad import autograd
+from pathgrad import autograd, linalg
 from pathgrad.autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from pathgrad.creation import (
     arange,
@@ -180,6 +180,8 @@ from pathgrad.ops.linalg import (
     tensordot,
     vdot,
 )
+from pathgrad.ops.matrix import cholesky, det, logdet, slogdet
+from pathgrad.ops.matrix import inv as inverse
 from pathgrad.ops.reduce import (
     amax,
     amin,
@@ -339,6 +341,7 @@ __all__ = [
     "broadcast_to",
     "cat",
     "ceil",
+    "cholesky",
     "chunk",
     "clamp",
     "clip",
@@ -354,6 +357,7 @@ __all__ = [
     "cumsum",
     "default_generator",
     "deg2rad",
+    "det",
     "diag",
     "diag_embed",
     "diagflat",
@@ -423,6 +427,7 @@ __all__ = [
     "int32",
     "int64",
     "int8",
+    "inverse",
     "is_grad_enabled",
     "isclose",
     "isfinite",
@@ -440,6 +445,7 @@ __all__ = [
     "lerp",
     "less",
     "less_equal",
+    "linalg",
     "linspace",
     "log",
     "log10",
@@ -449,6 +455,7 @@ __all__ = [
     "logaddexp",
     "logaddexp2",
     "logcumsumexp",
+    "logdet",
     "logical_and",
     "logical_not",
     "logical_or",
@@ -522,6 +529,7 @@ __all__ = [
     "silu",
     "sin",
     "sinh",
+    "slogdet",
     "softmax",
     "softplus",
     "sort",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+import numpy as np
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -95,6 +97,11 @@ def op_at(name: str, location: object) -> str:
 
 class ShapeError(ValueError):
     """Operands whose shapes do not fit the op (broadcasting, matmul, reshape, ...)."""
+
+
+class LinAlgError(np.linalg.LinAlgError, RuntimeError):
+    """A matrix the op cannot take (singular, not positive definite): caught as NumPy's
+    LinAlgError and as PyTorch's (a RuntimeError)."""
 
 
 class GradientShapeError(RuntimeError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad.ops import compare, elementwise, linalg, reduce
+from pathgrad.ops import compare, elementwise, linalg, matrix, reduce
 from pathgrad.ops import shape as shape_ops
 from pathgrad.ops.registry import as_tensor
 
@@ -219,6 +219,10 @@ def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return elementwise.nan_to_num(x, nan, posinf, neginf) if copy else None  # copy=False: in place
 
 
+def _cholesky(a, /, *, upper=False):
+    return matrix.cholesky(a, upper=upper)
+
+
 def _matrices_only(op: Callable[..., Any]) -> Callable[..., Any]:
     def run(m, k=0):
         return op(m, k) if as_tensor(m).ndim >= 2 else None  # NumPy's 1-D case makes a matrix
@@ -258,4 +262,10 @@ FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.round: _round,
     np.around: _round,
     np.nan_to_num: _nan_to_num,
+    np.linalg.inv: matrix.inv,
+    np.linalg.det: matrix.det,
+    np.linalg.slogdet: matrix.slogdet,
+    np.linalg.cholesky: _cholesky,
+    np.linalg.eigh: matrix.eigh,
+    np.linalg.eigvalsh: matrix.eigvalsh,
 }

@@ -15,7 +15,7 @@ from pathgrad import numpy_protocol, random
 from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
-from pathgrad.ops import broadcast, compare, elementwise, index, linalg, reduce, shape
+from pathgrad.ops import broadcast, compare, elementwise, index, linalg, matrix, reduce, shape
 from pathgrad.ops import shape as shape_ops  # `shape` is also a property in the class body
 from pathgrad.ops.registry import NUMBER_TYPES, normalize_dims
 from pathgrad.ops.shape import checked_sizes
@@ -1086,6 +1086,21 @@ class Tensor:
 
     def matrix_power(self, n):
         return linalg.matrix_power(self, n)
+
+    def det(self):
+        return matrix.det(self)
+
+    def inverse(self):
+        return matrix.inv(self)
+
+    def logdet(self):
+        return matrix.logdet(self)
+
+    def slogdet(self):
+        return matrix.slogdet(self)
+
+    def cholesky(self, upper=False):
+        return matrix.cholesky(self, upper=upper)
 
     def addcmul(self, tensor1, tensor2, *, value=1):
         return elementwise.addcmul(self, tensor1, tensor2, value=value)

@@ -1,0 +1,250 @@
+"""Functions of square matrices (batched over leading dims): inverse, determinant, solve,
+Cholesky and symmetric eigendecomposition. Each rule is the textbook matrix derivative, written
+with matmul and these ops themselves, so it differentiates again (Hessians through inverses)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from pathgrad.errors import LinAlgError, ShapeError, op_context
+from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
+from pathgrad.ops.elementwise import where
+from pathgrad.ops.linalg import matmul
+from pathgrad.ops.registry import as_tensor, needs_grad, op
+from pathgrad.ops.shape import squeeze, transpose, tril, unsqueeze
+
+slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
+eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+
+
+def _square(op_name, A):
+    """A's data, checked to be square matrices (batched), as the matrix functions need."""
+    data = A.data
+    if data.ndim < 2 or data.shape[-1] != data.shape[-2]:
+        raise ShapeError(
+            f"{op_context(op_name)}: expects square matrices (..., n, n), got shape {data.shape}"
+        )
+    if data.dtype.kind != "f":
+        raise TypeError(
+            f"{op_context(op_name)}: expects a floating tensor, got {data.dtype} (as PyTorch)"
+        )
+    return data
+
+
+def _numpy_linalg(op_name, compute, what):
+    try:
+        return compute()
+    except np.linalg.LinAlgError as error:
+        raise LinAlgError(f"{op_context(op_name)}: {what} ({error})") from None
+
+
+def _mT(t):
+    return transpose(t, -2, -1)
+
+
+@op("inv", saves_out=True)
+def inv(A):
+    """A^-1: d(A^-1) = -A^-1 dA A^-1, so dL/dA = -A^-T G A^-T."""
+    data = _square("inv", A)
+    out = _numpy_linalg("inv", lambda: np.linalg.inv(data), "the matrix is singular")
+
+    def vjp(grad, out):
+        out_t = _mT(out)
+        return -matmul(matmul(out_t, grad), out_t)
+
+    return out, vjp
+
+
+@op("det", saves_out=True)
+def det(A):
+    """det A: d det = det(A) tr(A^-1 dA), so dL/dA = g det(A) A^-T = g adj(A)^T; where A is
+    singular, adj(A) comes from the SVD, as PyTorch's gradient there (first order only)."""
+    data = _square("det", A)
+
+    def vjp(grad, out):
+        scale = unsqueeze(unsqueeze(grad, -1), -1)
+        if np.all(out.data != 0):
+            return scale * unsqueeze(unsqueeze(out, -1), -1) * _mT(inv(A))
+        return scale * as_tensor(_adjugate_transposed(A.data))
+
+    return np.asarray(np.linalg.det(data)), vjp
+
+
+def _adjugate_transposed(data):
+    """adj(A)^T = det(U) det(V) U diag(prod of the other singular values) V^T, for A = U S V^T:
+    defined for singular A, where det(A) A^-T is not."""
+    u, s, vh = np.linalg.svd(data)
+    n = s.shape[-1]
+    others = np.prod(np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]), axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return (sign[..., None, None] * (u * others[..., None, :])) @ vh
+
+
+@op("logabsdet")
+def logabsdet(A):
+    """log |det A|: dL/dA = g A^-T; where A is singular, adj(A)^T / 0, infinite, as PyTorch."""
+    data = _square("slogdet", A)
+    sign, out = np.linalg.slogdet(data)
+    singular = bool(np.any(sign == 0))
+
+    def vjp(grad):
+        scale = unsqueeze(unsqueeze(grad, -1), -1)
+        if not singular:
+            return scale * _mT(inv(A))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inverse_t = _adjugate_transposed(data) / np.linalg.det(data)[..., None, None]
+        return scale * as_tensor(inverse_t)
+
+    return np.asarray(out), vjp
+
+
+def slogdet(A):
+    """(sign, log |det A|), as PyTorch's linalg.slogdet; the sign is a plain tensor."""
+    A = as_tensor(A)
+    sign = np.asarray(np.linalg.slogdet(_square("slogdet", A))[0])
+    return slogdet_result(as_tensor(sign), logabsdet(A))
+
+
+def logdet(A):
+    """log det A: NaN where det A < 0, -inf where it is 0, as PyTorch's logdet."""
+    sign, value = slogdet(A)
+    return where(sign.data < 0, np.nan, value)  # a zero determinant's log |det| is -inf already
+
+
+@op("solve", inputs=2, saves_out=True)
+def solve_matrices(A, B):
+    """X with A X = B, for A (..., n, n) and B (..., n, k) with one batch shape:
+    dL/dB = A^-T G, dL/dA = -(A^-T G) X^T."""
+    data = _square("solve", A)
+    out = _numpy_linalg("solve", lambda: np.linalg.solve(data, B.data), "A is singular")
+    a_needs, b_needs = needs_grad(A), needs_grad(B)
+
+    def vjp(grad, out):
+        grad_b = solve_matrices(_mT(A), grad)
+        return (-matmul(grad_b, _mT(out)) if a_needs else None), (grad_b if b_needs else None)
+
+    return out, vjp
+
+
+def solve(A, B, *, left=True):
+    """X with A X = B (X A = B with left=False), as PyTorch's linalg.solve: B is a batch of
+    vectors where it is 1-D or has A's shape less its last dim, else of matrices; batch dims
+    broadcast."""
+    A, B = as_tensor(A), as_tensor(B)
+    _square("solve", A)
+    if not left:
+        return _mT(solve(_mT(A), _mT(B)))
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if vector:
+        B = unsqueeze(B, -1)
+    n = A.shape[-1]
+    if B.ndim < 2 or B.shape[-2] != n:
+        raise ShapeError(
+            f"{op_context('solve')}: A of shape {A.shape} and B of shape "
+            f"{B.shape[:-1] if vector else B.shape} do not fit: B needs {n} rows"
+        )
+    batch = broadcast_shapes("solve", A.shape[:-2], B.shape[:-2])
+    dtype = np.result_type(A.data.dtype, B.data.dtype)
+    A = expand_as_needed(A, batch + (n, n), dtype)
+    B = expand_as_needed(B, batch + B.shape[-2:], dtype)
+    out = solve_matrices(A, B)
+    return squeeze(out, -1) if vector else out
+
+
+@op("cholesky", saves_out=True)
+def cholesky_lower(A):
+    """L, lower triangular, with L L^T = A (A symmetric positive definite; its lower triangle is
+    read). The rule is PyTorch's (Murray 2016): M = tril(L^T G) with its diagonal halved and
+    mirrored, then dL/dA = L^-T M L^-1."""
+    data = _square("cholesky", A)
+    out = _numpy_linalg(
+        "cholesky", lambda: np.linalg.cholesky(data), "the matrix is not positive definite"
+    )
+
+    def vjp(grad, out):
+        middle = tril(matmul(_mT(out), grad))
+        middle = (middle + _mT(tril(middle, -1))) * 0.5
+        inverse = inv(out)
+        return matmul(matmul(_mT(inverse), middle), inverse)
+
+    return out, vjp
+
+
+def cholesky(A, *, upper=False):
+    """The Cholesky factor of symmetric positive definite A: lower L (L L^T = A), or upper
+    U = L^T with upper=True."""
+    lower = cholesky_lower(A)
+    return _mT(lower) if upper else lower
+
+
+def eigh(A, UPLO="L"):
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric A, from the triangle UPLO
+    names, as PyTorch's linalg.eigh. Gradients are PyTorch's: they assume distinct eigenvalues
+    (equal ones give infinite gradients to the eigenvectors) and a loss that does not depend on
+    the eigenvectors' signs."""
+    A = as_tensor(A)
+    data = _square("eigh", A)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"{op_context('eigh')}: UPLO must be 'L' or 'U', not {UPLO!r}")
+    values, vectors = _numpy_linalg(
+        "eigh", lambda: np.linalg.eigh(data, UPLO), "the eigenvalues did not converge"
+    )
+    return eigh_result(eigenvalues(A, values, vectors), eigenvectors(A, values, vectors))
+
+
+def eigvalsh(A, UPLO="L"):
+    """The eigenvalues of symmetric A, ascending."""
+    return eigh(A, UPLO).eigenvalues
+
+
+@op("eigh_values")
+def eigenvalues(A, values, vectors):
+    """eigh's eigenvalues (computed once by eigh): d lambda_i = v_i^T dA v_i, so
+    dL/dA = V diag(g) V^T."""
+
+    def vjp(grad):
+        V = eigenvectors(A, values, vectors)
+        return matmul(V * unsqueeze(grad, -2), _mT(V))
+
+    return values.copy(), vjp
+
+
+@op("eigh_vectors")
+def eigenvectors(A, values, vectors):
+    """eigh's eigenvectors: dL/dA = V (skew(V^T G) / E) V^T, E_ij = lambda_j - lambda_i, with
+    skew(M) = (M - M^T) / 2 (PyTorch's rule for a symmetric A)."""
+
+    def vjp(grad):
+        V = eigenvectors(A, values, vectors)
+        lam = eigenvalues(A, values, vectors)
+        gaps = unsqueeze(lam, -2) - unsqueeze(lam, -1)
+        same = np.eye(values.shape[-1], dtype=bool)
+        projected = matmul(_mT(V), grad)
+        skew = (projected - _mT(projected)) * 0.5
+        inner = where(same, 0.0, skew / where(same, 1.0, gaps))
+        return matmul(matmul(V, inner), _mT(V))
+
+    return vectors.copy(), vjp
+
+
+def matrix_rank(A, *, tol=None, hermitian=False):
+    """How many singular values exceed the tolerance (NumPy's default): an int64 tensor, not
+    differentiable."""
+    A = as_tensor(A)
+    rank = np.linalg.matrix_rank(A.data, tol=tol, hermitian=hermitian)
+    return as_tensor(np.asarray(rank, dtype=np.int64))
+
+
+__all__ = [
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "logdet",
+    "matrix_rank",
+    "slogdet",
+    "solve",
+]
