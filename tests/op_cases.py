@@ -326,6 +326,32 @@ CASES: list[Case] = [
         [(2, 3, 3)],
         id="eigh of the upper triangle",
     ),
+    Case("svd_values", lambda L, x: L.linalg.svd(x).S, [(3, 4)]),
+    Case("svd_values", lambda L, x: L.linalg.svdvals(x), [(2, 4, 3)], id="svdvals batched"),
+    Case(
+        "svd_left",
+        lambda L, x, w: L.linalg.svd(x, full_matrices=False).U ** 2 * w,
+        [(4, 3), (4, 3)],
+        id="U of a tall matrix, sign-free",
+    ),
+    Case(
+        "svd_left",
+        lambda L, x: L.linalg.svd(x).U[..., :2].abs(),
+        [(2, 3)],
+        id="U of a wide matrix, full",
+    ),
+    Case(
+        "svd_right",
+        lambda L, x, w: L.linalg.svd(x, full_matrices=False).Vh ** 2 * w,
+        [(3, 5), (3, 5)],
+        id="Vh of a wide matrix, sign-free",
+    ),
+    Case(
+        "svd_right",
+        lambda L, x: L.linalg.svd(x).Vh[..., :3, :].abs(),
+        [(2, 4, 3)],
+        id="Vh of tall matrices, full",
+    ),
     Case("einsum", lambda L, x, y: L.einsum("ij,jk->ik", x, y), [(2, 3), (3, 4)]),
     Case("einsum", lambda L, x: L.einsum("ii", x), [(3, 3)], id="einsum trace"),
     Case("einsum", lambda L, x: L.einsum("iji->ji", x), [(3, 2, 3)], id="einsum diagonal"),
@@ -520,6 +546,19 @@ COMPOSITE_CASES: list[Case] = [
     Case("multi_dot", lambda L, x, y, z: L.linalg.multi_dot([x, y, z]), [(3,), (3, 4), (4, 2)]),
     Case("vecdot", lambda L, x, y: L.linalg.vecdot(x, y), [(2, 3), (3,)]),
     Case("linalg.cross", lambda L, x, y: L.linalg.cross(x, y), [(2, 3), (1, 3)]),
+    Case("pinv", lambda L, x: L.linalg.pinv(x), [(3, 2)]),
+    Case(
+        "matrix_norm",
+        lambda L, x: L.linalg.matrix_norm(x, 2) + L.linalg.matrix_norm(x, -2),
+        [(3, 4)],
+        id="matrix_norm 2 and -2",
+    ),
+    Case(
+        "matrix_norm",
+        lambda L, x: L.linalg.matrix_norm(x, "nuc", dim=(2, 0), keepdim=True),
+        [(3, 2, 4)],
+        id="nuclear norm over dims 2, 0",
+    ),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

@@ -8,6 +8,7 @@ tensor(5., grad_fn=<DetBackward>)
 
 from __future__ import annotations
 
+import builtins
 import math
 
 from pathgrad.errors import LinAlgError, ShapeError, op_context
@@ -22,11 +23,14 @@ from pathgrad.ops.matrix import (
     eigvalsh,
     inv,
     matrix_rank,
+    pinv,
     slogdet,
     solve,
+    svd,
+    svdvals,
 )
 from pathgrad.ops.registry import as_tensor, normalize_dims
-from pathgrad.ops.shape import squeeze
+from pathgrad.ops.shape import movedim, squeeze, unsqueeze
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -39,9 +43,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
-    """Norms of matrices over the two dims `dim`: "fro", and the induced 1, -1, inf, -inf
-    (largest or smallest absolute column or row sum). 2, -2 and "nuc" need singular values,
-    which pathgrad does not have yet."""
+    """Norms of matrices over the two dims `dim`: "fro"; the induced 1, -1, inf, -inf (largest
+    or smallest absolute column or row sum); 2, -2 (largest or smallest singular value) and
+    "nuc" (their sum)."""
     A = as_tensor(A)
     if A.ndim < 2:
         raise ShapeError(f"{op_context('matrix_norm')}: needs at least 2 dims, got {A.shape}")
@@ -58,9 +62,17 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
         pick = reduce.amax if ord > 0 else reduce.amin
         out = pick(sums, across, keepdim=True)
         return out if keepdim else squeeze(out, (rows, columns))
-    raise NotImplementedError(
-        f"{op_context('matrix_norm')}: ord={ord!r} needs singular values (an SVD), which "
-        "pathgrad does not have yet; use 'fro', 1, -1, inf or -inf"
+    if ord in (2, -2, "nuc"):
+        values = svdvals(movedim(A, (rows, columns), (-2, -1)))
+        out = {2: reduce.amax, -2: reduce.amin, "nuc": reduce.sum}[ord](values, -1)
+        if keepdim:
+            out = unsqueeze(
+                unsqueeze(out, builtins.min(rows, columns)), builtins.max(rows, columns)
+            )
+        return out
+    raise ValueError(
+        f"{op_context('matrix_norm')}: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, "
+        f"not {ord!r}"
     )
 
 
@@ -110,8 +122,11 @@ __all__ = [
     "matrix_rank",
     "multi_dot",
     "norm",
+    "pinv",
     "slogdet",
     "solve",
+    "svd",
+    "svdvals",
     "vecdot",
     "vector_norm",
 ]

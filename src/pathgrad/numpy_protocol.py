@@ -219,6 +219,12 @@ def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return elementwise.nan_to_num(x, nan, posinf, neginf) if copy else None  # copy=False: in place
 
 
+def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if hermitian:
+        return None
+    return matrix.svd(a, full_matrices) if compute_uv else matrix.svdvals(a)
+
+
 def _cholesky(a, /, *, upper=False):
     return matrix.cholesky(a, upper=upper)
 
@@ -268,4 +274,5 @@ FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.linalg.cholesky: _cholesky,
     np.linalg.eigh: matrix.eigh,
     np.linalg.eigvalsh: matrix.eigvalsh,
+    np.linalg.svd: _svd,
 }

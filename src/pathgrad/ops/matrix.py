@@ -4,6 +4,7 @@ with matmul and these ops themselves, so it differentiates again (Hessians throu
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -13,10 +14,11 @@ from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
 from pathgrad.ops.elementwise import where
 from pathgrad.ops.linalg import matmul
 from pathgrad.ops.registry import as_tensor, needs_grad, op
-from pathgrad.ops.shape import squeeze, transpose, tril, unsqueeze
+from pathgrad.ops.shape import narrow, squeeze, transpose, tril, unsqueeze
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+svd_result = namedtuple("svd", ["U", "S", "Vh"])
 
 
 def _square(op_name, A):
@@ -229,6 +231,123 @@ def eigenvectors(A, values, vectors):
     return vectors.copy(), vjp
 
 
+def svd(A, full_matrices=True):
+    """(U, S, Vh) with A = U diag(S) Vh, singular values descending, as PyTorch's linalg.svd
+    (full_matrices=True by default: U and Vh square; their extra columns and rows are some
+    basis, and get no gradient, as in PyTorch). Gradients are PyTorch's (Townsend's formulas):
+    they assume distinct nonzero singular values and a loss that does not depend on the signs
+    of the singular vectors."""
+    A = as_tensor(A)
+    data = A.data
+    if data.ndim < 2:
+        raise ShapeError(f"{op_context('svd')}: expects matrices (..., m, n), got {data.shape}")
+    if data.dtype.kind != "f":
+        raise TypeError(f"{op_context('svd')}: expects a floating tensor, got {data.dtype}")
+    factors = _numpy_linalg(
+        "svd", lambda: np.linalg.svd(data, full_matrices=full_matrices), "it did not converge"
+    )
+    return svd_result(
+        singular_left(A, factors), singular_values(A, factors), singular_right(A, factors)
+    )
+
+
+def svdvals(A):
+    """The singular values of A, descending."""
+    A = as_tensor(A)
+    return svd(A, full_matrices=False).S
+
+
+def _reduced(A, factors):
+    """The differentiable thin factors U (m, k), S (k), Vh (k, n), k = min(m, n)."""
+    k = builtins.min(A.data.shape[-2:])
+    U = singular_left(A, factors)
+    Vh = singular_right(A, factors)
+    if U.data.shape[-1] != k:
+        U = narrow(U, -1, 0, k)
+    if Vh.data.shape[-2] != k:
+        Vh = narrow(Vh, -2, 0, k)
+    return U, singular_values(A, factors), Vh
+
+
+def _inverse_gaps(S):
+    """1 / (s_j^2 - s_i^2) off the diagonal, 0 on it."""
+    squares = S * S
+    gaps = unsqueeze(squares, -2) - unsqueeze(squares, -1)
+    same = np.eye(S.data.shape[-1], dtype=bool)
+    return where(same, 0.0, 1.0 / where(same, 1.0, gaps))
+
+
+@op("svd_values")
+def singular_values(A, factors):
+    """svd's S: d s_i = u_i^T dA v_i, so dL/dA = U diag(g) Vh."""
+
+    def vjp(grad):
+        U, _, Vh = _reduced(A, factors)
+        return matmul(U * unsqueeze(grad, -2), Vh)
+
+    return factors[1].copy(), vjp
+
+
+@op("svd_left")
+def singular_left(A, factors):
+    """svd's U: dL/dA = U [(F o (U^T G - G^T U)) S] Vh + (I - U U^T) G S^-1 Vh, with
+    F_ij = 1 / (s_j^2 - s_i^2) (the second term is zero for a square A)."""
+
+    def vjp(grad):
+        U, S, Vh = _reduced(A, factors)
+        k = S.data.shape[-1]
+        if grad.data.shape[-1] != k:
+            grad = narrow(grad, -1, 0, k)  # the extra columns of a full U: no gradient
+        projected = matmul(_mT(U), grad)
+        inner = (projected - _mT(projected)) * _inverse_gaps(S) * unsqueeze(S, -2)
+        out = matmul(matmul(U, inner), Vh)
+        if A.data.shape[-2] > k:
+            scaled = grad / unsqueeze(S, -2)
+            out = out + matmul(scaled - matmul(U, matmul(_mT(U), scaled)), Vh)
+        return out
+
+    return factors[0].copy(), vjp
+
+
+@op("svd_right")
+def singular_right(A, factors):
+    """svd's Vh: dL/dA = U [S (F o (V^T Gv - Gv^T V))] Vh + U S^-1 Gv^T (I - V V^T), for
+    Gv = G^T the gradient of V (the second term is zero for a square A)."""
+
+    def vjp(grad):
+        U, S, Vh = _reduced(A, factors)
+        k = S.data.shape[-1]
+        if grad.data.shape[-2] != k:
+            grad = narrow(grad, -2, 0, k)  # the extra rows of a full Vh: no gradient
+        projected = matmul(Vh, _mT(grad))  # V^T Gv
+        inner = unsqueeze(S, -1) * ((projected - _mT(projected)) * _inverse_gaps(S))
+        out = matmul(matmul(U, inner), Vh)
+        if A.data.shape[-1] > k:
+            scaled = grad / unsqueeze(S, -1)  # S^-1 Gv^T
+            out = out + matmul(U, scaled - matmul(matmul(scaled, _mT(Vh)), Vh))
+        return out
+
+    return factors[2].copy(), vjp
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The pseudo-inverse V diag(1/s) U^T, dropping singular values at or below
+    max(atol, rtol * largest) (rtol's default: eps * max(m, n), as PyTorch)."""
+    A = as_tensor(A)
+    U, S, Vh = svd(A, full_matrices=False)
+    largest = S.data.max(axis=-1, keepdims=True) if S.data.size else np.zeros(S.data.shape)
+    if rtol is None:
+        rtol = (
+            0.0
+            if atol is not None and atol > 0
+            else np.finfo(A.data.dtype).eps * builtins.max(A.data.shape[-2:])
+        )
+    cutoff = np.maximum(0.0 if atol is None else atol, rtol * largest)
+    kept = S.data > cutoff
+    inverse = where(kept, 1.0 / where(kept, S, 1.0), 0.0)
+    return matmul(_mT(Vh) * unsqueeze(inverse, -2), _mT(U))
+
+
 def matrix_rank(A, *, tol=None, hermitian=False):
     """How many singular values exceed the tolerance (NumPy's default): an int64 tensor, not
     differentiable."""
@@ -245,6 +364,9 @@ __all__ = [
     "inv",
     "logdet",
     "matrix_rank",
+    "pinv",
     "slogdet",
     "solve",
+    "svd",
+    "svdvals",
 ]
