@@ -17,8 +17,20 @@ BINARY = {
     "maximum": pg.maximum,
     "minimum": pg.minimum,
     "where": lambda x, y: pg.where(x > y, x, y * 2),
+    "atan2": pg.atan2,
+    "hypot": pg.hypot,
+    "fmod": pg.fmod,
+    "logaddexp": pg.logaddexp,
+    "logaddexp2": pg.logaddexp2,
+    "xlogy": pg.xlogy,
+    "fmax": pg.fmax,
+    "fmin": pg.fmin,
+    "lerp": lambda x, y: pg.lerp(x, y, 0.3),
+    "addcmul": lambda x, y: pg.addcmul(x, x, y, value=0.5),
+    "addcdiv": lambda x, y: pg.addcdiv(y, x, y, value=2.0),
+    "einsum": lambda x, y: pg.einsum("...,...->...", x, y),
 }
-POSITIVE_ONLY = {"div", "pow"}
+POSITIVE_ONLY = {"div", "pow", "xlogy", "addcdiv", "atan2"}  # atan2: off its branch cut
 
 
 def _values(shape, seed, positive):
