@@ -327,3 +327,10 @@ def test_matrix_functions_name_the_op_the_line_and_the_shape(call):
 def test_a_singular_matrix_is_named_with_the_line():
     with pytest.raises(pg.linalg.LinAlgError, match=r"^inv at test_errors\.py:\d+: .*singular"):
         pg.linalg.inv(pg.zeros(2, 2))
+
+
+def test_no_gradient_through_the_arbitrary_columns_of_a_complete_q():
+    a = pg.randn(4, 2, dtype=pg.float64, requires_grad=True)
+    q, _ = pg.linalg.qr(a, mode="complete")
+    with pytest.raises(NotImplementedError, match=r"^qr at test_errors\.py:\d+: .*mode='reduced'"):
+        q.sum().backward()

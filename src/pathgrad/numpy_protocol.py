@@ -275,4 +275,7 @@ FUNCTION_OPS: dict[Any, Callable[..., Any]] = {
     np.linalg.eigh: matrix.eigh,
     np.linalg.eigvalsh: matrix.eigvalsh,
     np.linalg.svd: _svd,
+    np.linalg.qr: lambda a, mode="reduced": (
+        matrix.qr(a, mode) if mode in ("reduced", "complete") else None
+    ),
 }

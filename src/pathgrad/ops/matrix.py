@@ -14,11 +14,12 @@ from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
 from pathgrad.ops.elementwise import where
 from pathgrad.ops.linalg import matmul
 from pathgrad.ops.registry import as_tensor, needs_grad, op
-from pathgrad.ops.shape import narrow, squeeze, transpose, tril, unsqueeze
+from pathgrad.ops.shape import cat, narrow, squeeze, transpose, tril, unsqueeze
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd", ["U", "S", "Vh"])
+qr_result = namedtuple("qr", ["Q", "R"])
 
 
 def _square(op_name, A):
@@ -330,6 +331,87 @@ def singular_right(A, factors):
     return factors[2].copy(), vjp
 
 
+def qr(A, mode="reduced"):
+    """(Q, R) with A = Q R, Q with orthonormal columns and R upper triangular, as PyTorch's
+    linalg.qr ("reduced": Q (m, k), R (k, n) for k = min(m, n); "complete": Q square). The
+    gradient is Seeger et al.'s (as PyTorch's): through "complete" only where m <= n, where
+    it is the reduced one."""
+    A = as_tensor(A)
+    data = A.data
+    if data.ndim < 2:
+        raise ShapeError(f"{op_context('qr')}: expects matrices (..., m, n), got {data.shape}")
+    if data.dtype.kind != "f":
+        raise TypeError(f"{op_context('qr')}: expects a floating tensor, got {data.dtype}")
+    if mode not in ("reduced", "complete"):
+        raise ValueError(f"{op_context('qr')}: mode must be 'reduced' or 'complete', not {mode!r}")
+    factors = tuple(np.linalg.qr(data, mode=mode))
+    return qr_result(orthonormal_factor(A, factors), triangular_factor(A, factors))
+
+
+def _qr_grad(A, factors, grad_q, grad_r):
+    """dL/dA for A = Q R, m >= n (Seeger et al. 2017): (Gq + Q copyltu(M)) R^-T with
+    M = R Gr^T - Gq^T Q and copyltu(M) M's lower triangle mirrored onto its upper. Where m < n,
+    A = [X | Y] with X square: X's part by the same rule, Q's gradient taking Y R_Y^T along,
+    and Y's gradient Q G_RY."""
+    m, n = A.data.shape[-2:]
+    Q, R = orthonormal_factor(A, factors), triangular_factor(A, factors)
+    if m < n:
+        square = narrow(R, -1, 0, m)
+        grad_rest = None if grad_r is None else narrow(grad_r, -1, m, n - m)
+        grad_square = None if grad_r is None else narrow(grad_r, -1, 0, m)
+        if grad_rest is not None:
+            extra = matmul(narrow(A, -1, m, n - m), _mT(grad_rest))  # Y Gry^T
+            grad_q = extra if grad_q is None else grad_q + extra
+        left = _qr_grad_square(Q, square, grad_q, grad_square)
+        right = matmul(Q, grad_rest) if grad_rest is not None else _zeros_for_the_rest(A, m, n)
+        return cat([left, right], -1)
+    if Q.data.shape[-1] != n:
+        raise NotImplementedError(
+            f"{op_context('qr')}: no gradient through mode='complete' with more rows than "
+            "columns (the extra columns of Q are any basis); use mode='reduced'"
+        )
+    return _qr_grad_square(Q, R, grad_q, grad_r)
+
+
+def _qr_grad_square(Q, R, grad_q, grad_r):
+    middle = None
+    if grad_r is not None:
+        middle = matmul(R, _mT(grad_r))
+    if grad_q is not None:
+        term = -matmul(_mT(grad_q), Q)
+        middle = term if middle is None else middle + term
+    mirrored = tril(middle) + _mT(tril(middle, -1))
+    total = matmul(Q, mirrored)
+    if grad_q is not None:
+        total = total + grad_q
+    return solve(_mT(R), total, left=False)  # (...) R^-T
+
+
+def _zeros_for_the_rest(A, m, n):
+    shape = A.data.shape[:-1] + (n - m,)
+    return as_tensor(np.zeros(shape, A.data.dtype))
+
+
+@op("qr_q")
+def orthonormal_factor(A, factors):
+    """qr's Q; its rule is _qr_grad's part for Q."""
+
+    def vjp(grad):
+        return _qr_grad(A, factors, grad, None)
+
+    return factors[0].copy(), vjp
+
+
+@op("qr_r")
+def triangular_factor(A, factors):
+    """qr's R; its rule is _qr_grad's part for R."""
+
+    def vjp(grad):
+        return _qr_grad(A, factors, None, grad)
+
+    return factors[1].copy(), vjp
+
+
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """The pseudo-inverse V diag(1/s) U^T, dropping singular values at or below
     max(atol, rtol * largest) (rtol's default: eps * max(m, n), as PyTorch)."""
@@ -365,6 +447,7 @@ __all__ = [
     "logdet",
     "matrix_rank",
     "pinv",
+    "qr",
     "slogdet",
     "solve",
     "svd",
