@@ -563,6 +563,29 @@ COMPOSITE_CASES: list[Case] = [
         [(3, 2, 4)],
         id="nuclear norm over dims 2, 0",
     ),
+    Case("cdist", lambda L, x, y: L.cdist(x, y), [(3, 2), (4, 2)]),
+    Case(
+        "cdist",
+        lambda L, x, y: L.cdist(x, y, p=1.0),
+        [(2, 3, 2), (2, 4, 2)],
+        id="cdist p=1 batched",
+    ),
+    Case("dist", lambda L, x, y: L.dist(x, y, 3), [(2, 3), (3,)]),
+    Case("block_diag", lambda L, x, y: L.block_diag(x, y), [(2, 3), (2,)]),
+    Case("cartesian_prod", lambda L, x, y: L.cartesian_prod(x, y), [(2,), (3,)]),
+    # PyTorch 2.13's own vander backward fails (an in-place change it made); forward compared
+    # in test_api_torch
+    Case("vander", lambda L, x: L.vander(x, N=4), [(3,)], torch=False),
+    Case("cov", lambda L, x: L.cov(x), [(3, 5)]),
+    Case("corrcoef", lambda L, x: L.corrcoef(x), [(3, 5)]),
+    Case("trapezoid", lambda L, y, x: L.trapezoid(y, x.cumsum(0)), [(2, 4), (4,)], domain=POSITIVE),
+    Case("sinc", lambda L, x: L.sinc(x), [(4,)], values=[[0.7, 0.3, -1.2, 2.5]]),
+    Case(
+        "broadcast_tensors",
+        lambda L, x, y: L.broadcast_tensors(x, y)[0] * L.broadcast_tensors(x, y)[1],
+        [(2, 1), (3,)],
+    ),
+    Case("masked_fill", lambda L, x: L.masked_fill(x, x > 0, 2.0) * x, [(2, 3)]),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

@@ -716,3 +716,131 @@ def test_matrices_the_op_cannot_take_raise_what_both_libraries_users_catch(call,
         call(pg)
     with pytest.raises(RuntimeError):
         call(torch)
+
+
+def made_under_a_default(L, dtype):
+    previous = L.get_default_dtype()
+    L.set_default_dtype(dtype)
+    try:
+        made = [
+            L.tensor([1.0, 2.0]),
+            L.tensor(3.5),
+            L.tensor([np.float32(1.0), 2.0]),
+            L.tensor([1, 2]),
+            L.zeros(2),
+            L.ones(2),
+            L.full((2,), 1.5),
+            L.arange(0.5, 2),
+            L.arange(3),
+            L.linspace(0, 1, 3),
+            L.eye(2),
+            L.rand(2),
+            L.randn(2),
+            L.empty(2),
+            L.zeros(2, dtype=L.float32),
+        ]
+        return [str(L.get_default_dtype()).split(".")[-1]] + [
+            str(t.dtype).split(".")[-1] for t in made
+        ]
+    finally:
+        L.set_default_dtype(previous)
+
+
+@pytest.mark.parametrize("name", ["float64", "float16", "float32"])
+def test_the_default_dtype_is_set_as_in_pytorch(name):
+    torch = pytest.importorskip("torch")
+    ours = made_under_a_default(pg, getattr(pg, name))
+    theirs = made_under_a_default(torch, getattr(torch, name))
+    assert ours == theirs
+    assert pg.get_default_dtype() == pg.float32  # restored
+
+
+def test_only_floating_dtypes_can_be_the_default():
+    with pytest.raises(TypeError, match="set_default_dtype: only float16, float32 and float64"):
+        pg.set_default_dtype(pg.int64)
+    assert pg.get_default_dtype() == pg.float32
+
+
+def assorted(L):
+    seq = L.tensor([1.0, 3.0, 3.0, 5.0, 7.0], dtype=L.float64)
+    rows = L.tensor([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]], dtype=L.float64)
+    x = L.tensor([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]], dtype=L.float64)
+    ints = L.tensor([3, 1, 3, 0, 1, 3])
+    results = [
+        L.searchsorted(seq, L.tensor([3.0, 4.0, 0.0, 9.0], dtype=L.float64)),
+        L.searchsorted(seq, L.tensor([3.0, 5.0], dtype=L.float64), right=True),
+        L.searchsorted(rows, L.tensor([[3.0], [1.0]], dtype=L.float64), side="right"),
+        L.bucketize(L.tensor([3.0, 6.0, 1.0], dtype=L.float64), seq),
+        L.bucketize(L.tensor([3.0, 6.0], dtype=L.float64), seq, right=True),
+        L.unique(ints),
+        L.unique(ints, return_inverse=True, return_counts=True),
+        L.unique(L.tensor([[1, 2], [1, 2], [0, 5]]), dim=0),
+        L.bincount(ints),
+        L.bincount(
+            ints, weights=L.tensor([0.5, 1.0, 1.5, 2.0, 2.5, 3.0], dtype=L.float64), minlength=6
+        ),
+        L.isin(ints, L.tensor([1, 3])),
+        L.isin(ints, L.tensor([1, 3]), invert=True),
+        L.broadcast_tensors(L.ones(2, 1), L.zeros(3)),
+        L.cdist(x, x * 2, p=2.0),
+        L.cdist(x, x + 1, p=1.0),
+        L.cdist(x.unsqueeze(0), x.unsqueeze(0), p=0),
+        L.dist(x, x.flip(0), 3),
+        L.block_diag(L.tensor([[1, 2]]), L.tensor(3), L.tensor([4, 5])),
+        L.cartesian_prod(L.tensor([1, 2]), L.tensor([3, 4, 5])),
+        L.vander(L.tensor([1.0, 2.0, 3.0], dtype=L.float64), N=4),
+        L.vander(L.tensor([1, 2, 3]), increasing=True),
+        L.cov(x),
+        L.cov(x, correction=0),
+        L.corrcoef(x),
+        L.trapezoid(x),
+        L.trapezoid(x, dx=0.5, dim=0),
+        L.trapezoid(x, L.tensor([0.0, 1.0, 3.0], dtype=L.float64)),
+        L.trapz(x[0]),
+        L.tril_indices(3, 4, 1),
+        L.triu_indices(4, 3, -1),
+        L.logspace(0, 2, 3),
+        L.logspace(0, 3, 4, base=2.0),
+        L.sinc(L.tensor([0.0, 0.5, 1.0, -1.5], dtype=L.float64)),
+        L.all(ints),
+        L.any(ints == 0),
+        L.all(x > -2, 1),
+        L.any(x > 1, dim=0, keepdim=True),
+        L.clone(x),
+        L.ravel(x),
+        L.masked_fill(x, x > 0, -7.0),
+        L.msort(x),
+        L.pinverse(x),
+        L.concatenate([x, x], 1),
+        L.sgn(x),
+    ]
+    return [_plain(r) for r in results] + [L.is_tensor(x), L.is_tensor(1.0), L.numel(x)]
+
+
+def test_assorted_functions_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = assorted(pg), assorted(torch)
+    for position, (a, b) in enumerate(zip(ours, theirs)):
+        assert str(a) == str(b), position
+
+
+def test_random_factories_draw_from_the_seeded_stream_with_pytorchs_shapes_and_dtypes():
+    pg.manual_seed(11)
+    first = [pg.randperm(6), pg.normal(0.0, 2.0, (2, 3)), pg.normal(pg.zeros(4), pg.ones(4))]
+    first += [pg.bernoulli(pg.full((5,), 0.5)), pg.multinomial(pg.tensor([0.1, 0.0, 0.9, 0.5]), 3)]
+    pg.manual_seed(11)
+    again = [pg.randperm(6), pg.normal(0.0, 2.0, (2, 3)), pg.normal(pg.zeros(4), pg.ones(4))]
+    again += [pg.bernoulli(pg.full((5,), 0.5)), pg.multinomial(pg.tensor([0.1, 0.0, 0.9, 0.5]), 3)]
+    for a, b in zip(first, again):
+        assert a.tolist() == b.tolist() and a.dtype == b.dtype
+    permutation, normal, normal_like, coins, picks = first
+    assert sorted(permutation.tolist()) == list(range(6)) and permutation.dtype == pg.int64
+    assert normal.shape == (2, 3) and normal.dtype == pg.float32
+    assert normal_like.shape == (4,)
+    assert set(coins.tolist()) <= {0.0, 1.0} and coins.dtype == pg.float32
+    assert len(set(picks.tolist())) == 3 and 1 not in picks.tolist()  # no zero-weight pick
+    with pytest.raises(ValueError, match="without replacement"):
+        pg.multinomial(pg.tensor([1.0, 0.0]), 2)
+    torch = pytest.importorskip("torch")
+    assert str(torch.multinomial(torch.tensor([[1.0, 2.0]]), 4, True).shape) == "torch.Size([1, 4])"
+    assert pg.multinomial(pg.tensor([[1.0, 2.0]]), 4, True).shape == (1, 4)

@@ -138,6 +138,7 @@ TIES = [
         lambda L, x: L.logdet(x),
         [[[[1.0, 2.0], [3.0, 4.0]], [[2.0, 0.0], [0.0, 3.0]]]],
     ),
+    ("sinc at 0: 1, with a zero gradient", lambda L, x: L.sinc(x), [[0.0, 1.0, -0.5]]),
     (
         "remainder",
         lambda L, x, y: L.remainder(x, y),

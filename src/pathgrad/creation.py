@@ -10,11 +10,11 @@ import numpy as np
 from pathgrad import random
 from pathgrad.ops.shape import checked_sizes, is_size
 from pathgrad.tensor import (
-    DEFAULT_FLOAT,
     DEFAULT_INT,
     Tensor,
     as_tensor,
     check_device,
+    get_default_dtype,
 )
 
 float16 = np.dtype(np.float16)
@@ -75,21 +75,21 @@ def _sized(
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of zeros, float32 unless `dtype` says otherwise: `pg.zeros(2, 3)`."""
     check_device(device, "zeros")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "zeros")
+    shape, dtype = _sized(size, dtype, get_default_dtype(), "zeros")
     return _finish(np.zeros(shape, dtype), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of ones, float32 unless `dtype` says otherwise: `pg.ones(2, 3)`."""
     check_device(device, "ones")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "ones")
+    shape, dtype = _sized(size, dtype, get_default_dtype(), "ones")
     return _finish(np.ones(shape, dtype), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor whose values are whatever the memory held: `pg.empty(2, 3)`."""
     check_device(device, "empty")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "empty")
+    shape, dtype = _sized(size, dtype, get_default_dtype(), "empty")
     return _finish(np.empty(shape, dtype), requires_grad)
 
 
@@ -109,7 +109,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     _check_range(start, end, step)
     if dtype is None:
         whole = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = DEFAULT_INT if whole else DEFAULT_FLOAT
+        dtype = DEFAULT_INT if whole else get_default_dtype()
     return _finish(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
@@ -119,7 +119,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
     if not is_size(steps):
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     return _finish(
-        np.linspace(start, end, steps).astype(DEFAULT_FLOAT if dtype is None else dtype),
+        np.linspace(start, end, steps).astype(get_default_dtype() if dtype is None else dtype),
         requires_grad,
     )
 
@@ -128,13 +128,15 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The n x m identity (m = n by default), float32 unless `dtype` says otherwise."""
     check_device(device, "eye")
     checked_sizes((n,) if m is None else (n, m), "eye")
-    return _finish(np.eye(n, m, dtype=DEFAULT_FLOAT if dtype is None else dtype), requires_grad)
+    return _finish(
+        np.eye(n, m, dtype=get_default_dtype() if dtype is None else dtype), requires_grad
+    )
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
     check_device(device, "rand")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "rand")
+    shape, dtype = _sized(size, dtype, get_default_dtype(), "rand")
     _check_floating(dtype, "rand")
     return _finish(
         random.default_generator().random(shape, dtype=np.float64).astype(dtype), requires_grad
@@ -144,7 +146,7 @@ def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
     check_device(device, "randn")
-    shape, dtype = _sized(size, dtype, DEFAULT_FLOAT, "randn")
+    shape, dtype = _sized(size, dtype, get_default_dtype(), "randn")
     _check_floating(dtype, "randn")
     return _finish(random.default_generator().standard_normal(shape).astype(dtype), requires_grad)
 
@@ -233,3 +235,90 @@ def randint_like(t, low, high=None, dtype=None, device=None, requires_grad=False
     check_device(device, "randint_like")
     shape, dtype = _like(t, dtype)
     return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def randperm(n, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A random permutation of 0 .. n - 1 (int64), from pathgrad's generator."""
+    check_device(device, "randperm")
+    (size,) = checked_sizes((n,), "randperm")
+    order = random.default_generator().permutation(size)
+    return _finish(order.astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False):
+    """Draws from N(mean, std^2): `mean` and `std` numbers (then `size` is needed) or tensors,
+    which broadcast, as PyTorch's normal. Not differentiable in mean or std (PyTorch's isn't
+    either); use mean + std * randn(...) for that."""
+    check_device(device, "normal")
+    mean_data, std_data = (as_tensor(v).data for v in (mean, std))
+    if size is None:
+        if isinstance(mean, (int, float)) and isinstance(std, (int, float)):
+            raise TypeError("normal: with number mean and std, give size")
+        shape = np.broadcast_shapes(mean_data.shape, std_data.shape)
+    else:
+        shape = checked_sizes((size,), "normal")
+    if (std_data < 0).any():
+        raise ValueError(f"normal: std must be >= 0, got {std_data.min()}")
+    if dtype is None:
+        floating = [d.dtype for d in (mean_data, std_data) if d.dtype.kind == "f" and d.ndim]
+        dtype = np.result_type(*floating) if floating else get_default_dtype()
+    draws = random.default_generator().normal(mean_data, std_data, shape)
+    return _finish(np.asarray(draws).astype(dtype), requires_grad)
+
+
+def bernoulli(p, *, generator=None) -> Tensor:
+    """0 or 1 per element, 1 with probability p (a tensor in [0, 1]), in p's dtype."""
+    probabilities = as_tensor(p).data
+    if probabilities.dtype.kind != "f":
+        raise TypeError(
+            f"bernoulli: expects probabilities of a floating dtype, got {probabilities.dtype}"
+        )
+    if probabilities.size and (probabilities.min() < 0 or probabilities.max() > 1):
+        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    draws = random.default_generator().random(probabilities.shape) < probabilities
+    return Tensor(draws.astype(probabilities.dtype))
+
+
+def multinomial(input, num_samples, replacement=False) -> Tensor:
+    """num_samples category indices per row of `input` (weights >= 0, 1-D or 2-D), drawn in
+    proportion to the weights, without replacement unless asked, as PyTorch's multinomial."""
+    weights = as_tensor(input).data.astype(np.float64)
+    if weights.ndim not in (1, 2):
+        raise ValueError(f"multinomial: expects 1-D or 2-D weights, got shape {weights.shape}")
+    rows = weights.reshape(-1, weights.shape[-1])
+    if (rows < 0).any() or not np.isfinite(rows).all() or (rows.sum(axis=1) <= 0).any():
+        raise ValueError("multinomial: weights must be finite, >= 0, and not all 0 in a row")
+    if not replacement and num_samples > rows.shape[1]:
+        raise ValueError(
+            f"multinomial: cannot draw {num_samples} samples without replacement from "
+            f"{rows.shape[1]} categories"
+        )
+    generator = random.default_generator()
+    picks = []
+    for row in rows:
+        if not replacement and np.count_nonzero(row) < num_samples:
+            raise ValueError("multinomial: fewer nonzero weights than samples without replacement")
+        picks.append(
+            generator.choice(row.size, num_samples, replace=replacement, p=row / row.sum())
+        )
+    out = np.array(picks, dtype=np.int64).reshape(weights.shape[:-1] + (num_samples,))
+    return Tensor(out)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """base ** linspace(start, end, steps)."""
+    check_device(device, "logspace")
+    values = np.logspace(start, end, checked_sizes((steps,), "logspace")[0], base=base)
+    return _finish(values.astype(get_default_dtype() if dtype is None else dtype), requires_grad)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None) -> Tensor:
+    """The (2, n) positions of the lower triangle of a row x col matrix, row by row."""
+    positions = np.tril_indices(row, offset, col)
+    return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
+
+
+def triu_indices(row, col, offset=0, *, dtype=None) -> Tensor:
+    """The (2, n) positions of the upper triangle of a row x col matrix, row by row."""
+    positions = np.triu_indices(row, offset, col)
+    return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))

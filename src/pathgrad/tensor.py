@@ -17,11 +17,33 @@ from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
 from pathgrad.ops import broadcast, compare, elementwise, index, linalg, matrix, reduce, shape
 from pathgrad.ops import shape as shape_ops  # `shape` is also a property in the class body
-from pathgrad.ops.registry import NUMBER_TYPES, normalize_dims
+from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.ops.shape import checked_sizes
 
-DEFAULT_FLOAT = np.dtype(np.float32)
 DEFAULT_INT = np.dtype(np.int64)
+# the dtype Python floats and the float factories take: float32, as PyTorch, until
+# set_default_dtype changes it (process-wide, as PyTorch's)
+_default_float = np.dtype(np.float32)
+FLOATING_DEFAULTS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of Python floats and of zeros, rand, ... without dtype= (float32 at start)."""
+    return _default_float
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make `dtype` (float16, float32 or float64) the default for Python floats and the float
+    factories, as torch.set_default_dtype; e.g. pg.set_default_dtype(pg.float64) for
+    double-precision work."""
+    global _default_float
+    chosen = np.dtype(dtype)
+    if chosen not in FLOATING_DEFAULTS:
+        raise TypeError(
+            f"set_default_dtype: only float16, float32 and float64 can be the default, not "
+            f"{chosen}, as in PyTorch"
+        )
+    _default_float = chosen
 
 
 class Tensor:
@@ -371,8 +393,7 @@ class Tensor:
             self, "masked_fill_", lambda old: elementwise.where(mask, value, old)
         )
 
-    def masked_fill(self, mask, value):
-        return elementwise.where(mask, value, self)
+    masked_fill = elementwise.masked_fill
 
     def __setitem__(self, key, value) -> None:
         split = index.torch_order(key, self.data.ndim)
@@ -845,12 +866,10 @@ class Tensor:
     log_softmax = reduce.log_softmax
 
     def all(self, dim=None, keepdim=False):
-        axes = normalize_dims(dim, self.data.ndim, "all")
-        return Tensor(np.asarray(self.data.all(axis=axes, keepdims=keepdim)))
+        return compare.all_true(self, dim, keepdim)
 
     def any(self, dim=None, keepdim=False):
-        axes = normalize_dims(dim, self.data.ndim, "any")
-        return Tensor(np.asarray(self.data.any(axis=axes, keepdims=keepdim)))
+        return compare.any_true(self, dim, keepdim)
 
     # shape
 
@@ -894,8 +913,7 @@ class Tensor:
 
     moveaxis = movedim
 
-    def ravel(self):
-        return shape_ops.reshape(self, -1)
+    ravel = shape_ops.ravel
 
     def select(self, dim, index_):
         return shape_ops.select(self, dim, index_)
@@ -1086,6 +1104,29 @@ class Tensor:
 
     def matrix_power(self, n):
         return linalg.matrix_power(self, n)
+
+    def sinc(self):
+        return elementwise.sinc(self)
+
+    def bincount(self, weights=None, minlength=0):
+        return reduce.bincount(self, weights, minlength)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return reduce.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return reduce.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self):
+        return reduce.corrcoef(self)
+
+    def dist(self, other, p=2.0):
+        return linalg.dist(self, other, p)
+
+    msort = reduce.msort
+
+    def pinverse(self):
+        return matrix.pinv(self)
 
     def det(self):
         return matrix.det(self)
@@ -1290,6 +1331,19 @@ def _non_float_grad_message(dtype: np.dtype) -> str:
     )
 
 
+def is_tensor(x: Any) -> bool:
+    """Whether x is a pathgrad tensor."""
+    return type(x) is Tensor
+
+
+def is_floating_point(x: Tensor) -> bool:
+    return x.is_floating_point()
+
+
+def numel(x: Any) -> int:
+    return as_tensor(x).numel()
+
+
 def plain_tensor(data: np.ndarray) -> Tensor:
     """Tensor(data), a constant, made without calling __init__: a class call costs a trip
     through C, on each gradient the engine hands out."""
@@ -1334,7 +1388,7 @@ def _from_python(x: Any, dtype: Any) -> np.ndarray:
     if typed is not None:
         return _cast(data, typed)
     if data.dtype.kind == "f":
-        return data.astype(DEFAULT_FLOAT)
+        return data.astype(_default_float)
     if data.dtype.kind in "iu":
         return _cast(data, DEFAULT_INT)
     return data
@@ -1342,9 +1396,9 @@ def _from_python(x: Any, dtype: Any) -> np.ndarray:
 
 def _list_dtype(items: Any) -> np.dtype:
     """PyTorch's dtype for a list holding NumPy scalars or tensors: each element's own dtype
-    (a Python float counts as float32, an int as int64), then the widest floating dtype if any
-    is floating, else the widest integer, else bool. NumPy's promotion differs (int32 with
-    float32 is float64 there, float32 in PyTorch)."""
+    (a Python float counts as the default float dtype, an int as int64), then the widest
+    floating dtype if any is floating, else the widest integer, else bool. NumPy's promotion
+    differs (int32 with float32 is float64 there, float32 in PyTorch)."""
     dtypes = set()
     for item in _flat(items):
         if type(item) is Tensor:
@@ -1356,12 +1410,12 @@ def _list_dtype(items: Any) -> np.dtype:
         elif isinstance(item, int):
             dtypes.add(DEFAULT_INT)
         elif isinstance(item, float):
-            dtypes.add(DEFAULT_FLOAT)
+            dtypes.add(_default_float)
     for kinds in ("f", "iu", "b"):
         widest = [d for d in dtypes if d.kind in kinds]
         if widest:
             return np.result_type(*widest)
-    return DEFAULT_FLOAT  # nothing typed: an odd element, which _check_kind refuses
+    return _default_float  # nothing typed: an odd element, which _check_kind refuses
 
 
 def _check_kind(data: np.ndarray, source: str) -> None:
@@ -1410,4 +1464,14 @@ def _arrays_in(value: Any) -> Any:
 # and are used through their modules (names are looked up when a method runs).
 from pathgrad import backward, inplace  # noqa: E402
 
-__all__ = ["DEFAULT_FLOAT", "DEFAULT_INT", "HookHandle", "Tensor", "as_tensor"]
+__all__ = [
+    "DEFAULT_INT",
+    "HookHandle",
+    "Tensor",
+    "as_tensor",
+    "get_default_dtype",
+    "is_floating_point",
+    "is_tensor",
+    "numel",
+    "set_default_dtype",
+]

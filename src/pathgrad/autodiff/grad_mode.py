@@ -106,6 +106,22 @@ class no_grad(_GradModeContext):
     mode = False
 
 
+class inference_mode(_GradModeContext):
+    """PyTorch's inference_mode, as context manager or decorator: here it is no_grad (pathgrad
+    has no per-tensor inference state to save work on); inference_mode(False) changes nothing."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        self.previous = recording.get()
+        if self.enabled:
+            recording.set(False)
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return _decorate(fn, False) if self.enabled else fn
+
+
 class enable_grad(_GradModeContext):
     """Context manager and decorator: recording on, even inside `no_grad`."""
 

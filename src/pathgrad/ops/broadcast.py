@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.errors import ShapeError, op_context
+from pathgrad.ops import registry
 from pathgrad.ops.registry import op
 
 
@@ -134,3 +135,10 @@ def expand_as_needed(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     if t.data.shape != shape:
         t = broadcast_to(t, shape)
     return t
+
+
+def broadcast_tensors(*tensors):
+    """The tensors brought to one shape by recorded broadcast_to (views), as PyTorch's."""
+    tensors = [registry.as_tensor(t) for t in tensors]
+    shape = broadcast_shapes("broadcast_tensors", *(t.data.shape for t in tensors))
+    return tuple(t if t.data.shape == shape else broadcast_to(t, shape) for t in tensors)

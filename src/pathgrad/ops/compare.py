@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pathgrad.errors import op_context
-from pathgrad.ops.registry import as_tensor, op, value
+from pathgrad.ops.registry import as_tensor, normalize_dims, op, value
 
 
 @op("eq", inputs=2, broadcast=True, differentiable=False)
@@ -173,3 +173,28 @@ def equal(x, y) -> bool:
     """Whether x and y have one shape and the same elements, as a Python bool."""
     x, y = as_tensor(x), as_tensor(y)
     return x.data.shape == y.data.shape and bool(np.array_equal(x.data, y.data))
+
+
+def isin(elements, test_elements, *, invert=False):
+    """Where each element of `elements` is among `test_elements`, as a bool tensor."""
+    values = as_tensor(elements).data
+    tests = (
+        as_tensor(test_elements).data
+        if not isinstance(test_elements, (int, float))
+        else test_elements
+    )
+    return as_tensor(np.isin(values, tests, invert=invert))
+
+
+def all_true(x, dim=None, keepdim=False):
+    """Whether every element (over `dim`) is nonzero, as a bool tensor (PyTorch's all)."""
+    data = as_tensor(x).data
+    axes = normalize_dims(dim, data.ndim, "all")
+    return as_tensor(np.asarray(data.all(axis=axes, keepdims=keepdim)))
+
+
+def any_true(x, dim=None, keepdim=False):
+    """Whether some element (over `dim`) is nonzero, as a bool tensor (PyTorch's any)."""
+    data = as_tensor(x).data
+    axes = normalize_dims(dim, data.ndim, "any")
+    return as_tensor(np.asarray(data.any(axis=axes, keepdims=keepdim)))

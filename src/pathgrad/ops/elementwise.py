@@ -893,3 +893,17 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2, broadcast."""
     quotient = div(tensor1, tensor2)
     return add(input, quotient if value == 1 else mul(quotient, value))
+
+
+def sinc(x):
+    """sin(pi x) / (pi x), 1 at 0 (its derivative there is 0), composed with a safe
+    denominator so the masked branch sends no NaN back."""
+    x = as_tensor(x)
+    zero = x.data == 0
+    safe = where(zero, 1.0, x) * math.pi
+    return where(zero, 1.0, sin(safe) / safe)
+
+
+def masked_fill(x, mask, value):
+    """x with `value` where `mask` holds (broadcast); the filled places get no gradient."""
+    return where(mask, value, x)

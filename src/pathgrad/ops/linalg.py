@@ -14,7 +14,17 @@ from pathgrad.ops import registry
 from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
 from pathgrad.ops.index import index_select
 from pathgrad.ops.registry import as_tensor, needs_grad, op
-from pathgrad.ops.shape import expand, permute, reshape, squeeze, transpose, unsqueeze
+from pathgrad.ops.shape import (
+    cat,
+    expand,
+    meshgrid,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
 
 
 @op("matmul", inputs=2)
@@ -463,3 +473,72 @@ def matrix_power(x, n):
         identity = np.broadcast_to(np.eye(x.shape[-1], dtype=x.data.dtype), x.shape)
         return as_tensor(np.array(identity))
     return result
+
+
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of x1 (..., m, d) and x2 (..., n, d): an
+    (..., m, n) tensor, as PyTorch's cdist; composed (broadcast, subtract, norm)."""
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(
+            f"{op_context('cdist')}: expects (..., m, d) and (..., n, d), got {x1.shape} and "
+            f"{x2.shape}"
+        )
+    differences = unsqueeze(x1, -2) - unsqueeze(x2, -3)
+    return _norm(differences, p, -1)
+
+
+def dist(x, y, p=2.0):
+    """The p-norm of x - y (broadcast), as PyTorch's dist."""
+    return _norm(as_tensor(x) - y, p, None)
+
+
+def _norm(t, p, dim):
+    from pathgrad.ops.reduce import norm
+
+    if p == 0:
+        return (t != 0).sum(dim).to(t.dtype) if dim is not None else (t != 0).sum().to(t.dtype)
+    return norm(t, p, dim)
+
+
+def block_diag(*tensors):
+    """The tensors (0-, 1- or 2-D) as blocks down the diagonal of one matrix of zeros."""
+    blocks = []
+    for t in tensors:
+        t = as_tensor(t)
+        if t.ndim > 2:
+            raise ShapeError(
+                f"{op_context('block_diag')}: blocks have at most 2 dims, got {t.shape}"
+            )
+        blocks.append(reshape(t, (1,) * (2 - t.ndim) + t.shape))
+    if not blocks:
+        return as_tensor(np.zeros((1, 0), np.float32))
+    width = sum(b.shape[1] for b in blocks)
+    dtype = np.result_type(*(b.data.dtype for b in blocks))
+    rows, start = [], 0
+    for b in blocks:
+        before = as_tensor(np.zeros((b.shape[0], start), dtype))
+        after = as_tensor(np.zeros((b.shape[0], width - start - b.shape[1]), dtype))
+        rows.append(cat([before, b, after], 1))
+        start += b.shape[1]
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-D tensor, one per row (a 1-D tensor when
+    given one), as PyTorch's cartesian_prod."""
+    tensors = [as_tensor(t) for t in tensors]
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, -1) for g in grids], 1)
+
+
+def vander(x, N=None, increasing=False):
+    """Columns of powers of the 1-D x: x^(N-1) .. x^0 (increasing=True: x^0 .. x^(N-1))."""
+    x = as_tensor(x)
+    if x.ndim != 1:
+        raise ShapeError(f"{op_context('vander')}: expects a 1-D tensor, got {x.shape}")
+    count = x.shape[0] if N is None else N
+    powers = range(count) if increasing else range(count - 1, -1, -1)
+    return stack([x**k if k else x * 0 + 1 for k in powers], 1) if count else reshape(x, -1, 0)

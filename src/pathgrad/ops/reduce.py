@@ -15,6 +15,7 @@ from pathgrad.ops.elementwise import clone, exp, log, maximum, minimum, where
 from pathgrad.ops.index import gather
 from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, op
 from pathgrad.ops.shape import cat, flip, movedim, narrow, reshape, squeeze, unsqueeze
+from pathgrad.ops.shape import diagonal as diagonal_of
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
@@ -712,3 +713,116 @@ def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
     if q_values.ndim == 0:
         out = squeeze(out, 0)
     return out
+
+
+unique_result = namedtuple("unique", ["values", "inverse", "counts"])
+
+
+def searchsorted(sorted_sequence, values, *, right=False, side=None, sorter=None):
+    """Where each value would be inserted into the sorted last dim of `sorted_sequence` to keep
+    it sorted (leftmost place, or rightmost with right=True / side="right"): int64, as
+    PyTorch's searchsorted (1-D, or one sorted row per leading index)."""
+    sequence = as_tensor(sorted_sequence).data
+    targets = as_tensor(values).data if not isinstance(values, (int, float)) else np.asarray(values)
+    side = side or ("right" if right else "left")
+    if sorter is not None:
+        sequence = np.take_along_axis(sequence, as_tensor(sorter).data, -1)
+    if sequence.ndim <= 1:
+        return as_tensor(np.searchsorted(sequence, targets, side=side).astype(np.int64))
+    if sequence.shape[:-1] != targets.shape[:-1]:
+        raise ValueError(
+            f"{op_context('searchsorted')}: the leading dims of the sequence {sequence.shape} and "
+            f"the values {targets.shape} must match"
+        )
+    rows = sequence.reshape(-1, sequence.shape[-1])
+    wanted = targets.reshape(rows.shape[0], -1)
+    places = np.stack([np.searchsorted(r, w, side=side) for r, w in zip(rows, wanted)])
+    return as_tensor(places.reshape(targets.shape).astype(np.int64))
+
+
+def bucketize(input, boundaries, *, right=False):
+    """The bucket of each element among 1-D sorted `boundaries` (PyTorch's bucketize: right=True
+    puts a value equal to a boundary in the bucket above it)."""
+    return searchsorted(boundaries, input, side="left" if not right else "right")
+
+
+def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct elements (sorted), and where each element of x went and how often each
+    occurs when asked, as PyTorch's unique; not differentiable."""
+    data = as_tensor(x).data
+    found = np.unique(data, return_inverse=True, return_counts=True, axis=dim)
+    values, inverse, counts = (as_tensor(found[0]), found[1], found[2])
+    inverse = as_tensor(inverse.reshape(data.shape if dim is None else (-1,)).astype(np.int64))
+    counts = as_tensor(counts.astype(np.int64))
+    if return_inverse and return_counts:
+        return values, inverse, counts
+    if return_inverse:
+        return values, inverse
+    if return_counts:
+        return values, counts
+    return values
+
+
+def bincount(x, weights=None, minlength=0):
+    """How often each non-negative integer occurs in the 1-D x (summing `weights` instead when
+    given), as PyTorch's bincount; not differentiable."""
+    data = as_tensor(x).data
+    if data.ndim != 1 or data.dtype.kind not in "iu" or (data.size and data.min() < 0):
+        raise ValueError(f"{op_context('bincount')}: expects a 1-D tensor of non-negative integers")
+    weight_data = None if weights is None else as_tensor(weights).data
+    counts = np.bincount(data, weight_data, minlength)
+    if weight_data is None:
+        return as_tensor(counts.astype(np.int64))
+    dtype = weight_data.dtype if weight_data.dtype.kind == "f" else np.float64
+    return as_tensor(counts.astype(dtype))
+
+
+def cov(x, *, correction=1, fweights=None, aweights=None):
+    """The covariance of the rows of x (variables) over its columns (observations), as
+    PyTorch's cov; composed, so differentiable. fweights and aweights are not taken yet."""
+    x = as_tensor(x)
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError(f"{op_context('cov')}: fweights and aweights are not taken yet")
+    if x.ndim > 2:
+        raise ValueError(f"{op_context('cov')}: expects at most 2 dims, got {x.shape}")
+    rows = reshape(x, 1, -1) if x.ndim < 2 else x
+    centered = rows - mean(rows, 1, keepdim=True)
+    count = builtins.max(rows.shape[1] - correction, 0)
+    out = (centered @ centered.mT) / count
+    return reshape(out, ()) if x.ndim < 2 else out
+
+
+def corrcoef(x):
+    """Pearson correlation coefficients between the rows of x, clipped to [-1, 1]."""
+    x = as_tensor(x)
+    covariance = cov(x)
+    if covariance.ndim == 0:
+        return covariance / covariance
+    spread = diagonal_of(covariance).sqrt()
+    out = covariance / unsqueeze(spread, 1) / unsqueeze(spread, 0)
+    return out.clamp(-1.0, 1.0)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoid rule along `dim`: sum of (y_i + y_(i+1)) / 2 times the spacing (dx, 1 by
+    default, or the differences of x), as PyTorch's trapezoid."""
+    y = as_tensor(y)
+    (axis,) = normalize_dims(dim, y.ndim, "trapezoid")
+    n = y.shape[axis]
+    if n == 0:
+        return sum(y, axis)
+    average = (narrow(y, axis, 1, n - 1) + narrow(y, axis, 0, n - 1)) * 0.5
+    if x is None:
+        return sum(average, axis) * (1.0 if dx is None else dx)
+    x = as_tensor(x)
+    spacing = narrow(x, -1 if x.ndim == 1 else axis, 1, n - 1) - narrow(
+        x, -1 if x.ndim == 1 else axis, 0, n - 1
+    )
+    if x.ndim == 1 and y.ndim > 1:
+        spacing = reshape(spacing, (n - 1,) + (1,) * (y.ndim - axis - 1))
+    return sum(average * spacing, axis)
+
+
+def msort(x):
+    """x sorted along dim 0 (values only)."""
+    return sort(x, 0).values

@@ -518,6 +518,11 @@ def tile(x, dims):
     return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
 
 
+def ravel(x):
+    """x flattened to 1-D (a view where it can be)."""
+    return reshape(as_tensor(x), -1)
+
+
 def unflatten(x, dim, sizes):
     """Dim `dim` split into `sizes` (one of them may be -1), as PyTorch's unflatten."""
     x = as_tensor(x)
