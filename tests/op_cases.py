@@ -39,6 +39,8 @@ class Case:
     torch: bool = True  # False where PyTorch has no same-named equivalent
     eps: float = 1e-6
     tolerance: float = 1e-5
+    # PyTorch's own accuracy where it is below ours (its trigamma: ~1e-10, against mpmath)
+    torch_rtol: float = 1e-12
     id: str = field(default="")
 
 
@@ -122,6 +124,23 @@ CASES: list[Case] = [
     ),
     Case("erf", lambda L, x: x.erf(), [(2, 3)]),
     Case("erfc", lambda L, x: L.erfc(x), [(2, 3)]),
+    Case("erfinv", lambda L, x: x.erfinv(), [(2, 3)], domain=UNIT),
+    Case("lgamma", lambda L, x: L.lgamma(x), [(2, 3)]),
+    Case("digamma", lambda L, x: x.digamma(), [(2, 3)], torch_rtol=1e-9),
+    Case(
+        "polygamma",
+        lambda L, x: L.polygamma(1, x) + x.polygamma(2),
+        [(2, 3)],
+        domain=POSITIVE,
+        torch_rtol=1e-7,  # a sum that cancels, of PyTorch's ~1e-10-accurate terms
+    ),
+    Case(
+        "polygamma",
+        lambda L, x: L.polygamma(3, x),
+        [(4,)],
+        values=[[-2.5, -0.3, 0.7, 4.2]],
+        id="polygamma below 0",
+    ),
     Case("asin", lambda L, x: x.asin(), [(2, 3)], domain=UNIT),
     Case("acos", lambda L, x: L.arccos(x), [(2, 3)], domain=UNIT),
     Case("atan", lambda L, x: x.atan(), [(2, 3)]),
@@ -586,6 +605,8 @@ COMPOSITE_CASES: list[Case] = [
         [(2, 1), (3,)],
     ),
     Case("masked_fill", lambda L, x: L.masked_fill(x, x > 0, 2.0) * x, [(2, 3)]),
+    Case("ndtr", lambda L, x: L.special.ndtr(x) * L.special.ndtri(L.sigmoid(x)), [(2, 3)]),
+    Case("multigammaln", lambda L, x: L.special.multigammaln(x + 3, 3), [(2, 3)], domain=POSITIVE),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

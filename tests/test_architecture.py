@@ -22,6 +22,7 @@ FORBIDDEN = {
     "pathgrad.ops": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.numpy_protocol": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.linalg": TENSOR_LAYER + ABOVE_TENSOR,
+    "pathgrad.special": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.autodiff": ("pathgrad.ops",) + TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.errors": ("pathgrad.",),
     "pathgrad.random": ("pathgrad.",),

@@ -26,12 +26,12 @@ def test_matches_pytorch(case):
     arrays = inputs_for(case)
     ours, theirs, out_ours, out_theirs = _run_both(case, arrays)
     np.testing.assert_allclose(
-        out_ours.numpy(), out_theirs.detach().numpy(), rtol=1e-12, atol=1e-12
+        out_ours.numpy(), out_theirs.detach().numpy(), rtol=case.torch_rtol, atol=1e-12
     )
     for x, t in zip(ours, theirs):
         expected = np.zeros(x.shape) if t.grad is None else t.grad.numpy()
         got = np.zeros(x.shape) if x.grad is None else x.grad.numpy()
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got, expected, rtol=case.torch_rtol, atol=1e-12)
 
 
 NAN, INF = float("nan"), float("inf")

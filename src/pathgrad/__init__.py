@@ -5,7 +5,7 @@
 >>> (a @ a).sum().backward()
 """
 
-from pathgrad import autograd, linalg
+from pathgrad import autograd, linalg, special
 from pathgrad.autodiff.grad_mode import (
     enable_grad,
     inference_mode,
@@ -301,6 +301,7 @@ from pathgrad.ops.shape import (
     vsplit,
     vstack,
 )
+from pathgrad.ops.special import digamma, erfinv, lgamma, polygamma
 from pathgrad.tensor import (
     Tensor,
     as_tensor,
@@ -428,6 +429,7 @@ __all__ = [
     "diagflat",
     "diagonal",
     "diff",
+    "digamma",
     "dist",
     "div",
     "divide",
@@ -443,6 +445,7 @@ __all__ = [
     "equal",
     "erf",
     "erfc",
+    "erfinv",
     "exp",
     "exp2",
     "expand",
@@ -516,6 +519,7 @@ __all__ = [
     "lerp",
     "less",
     "less_equal",
+    "lgamma",
     "linalg",
     "linspace",
     "log",
@@ -575,6 +579,7 @@ __all__ = [
     "outer",
     "permute",
     "pinverse",
+    "polygamma",
     "pow",
     "prod",
     "quantile",
@@ -617,6 +622,7 @@ __all__ = [
     "softmax",
     "softplus",
     "sort",
+    "special",
     "split",
     "sqrt",
     "square",

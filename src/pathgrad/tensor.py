@@ -15,7 +15,17 @@ from pathgrad import numpy_protocol, random
 from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
-from pathgrad.ops import broadcast, compare, elementwise, index, linalg, matrix, reduce, shape
+from pathgrad.ops import (
+    broadcast,
+    compare,
+    elementwise,
+    index,
+    linalg,
+    matrix,
+    reduce,
+    shape,
+    special,
+)
 from pathgrad.ops import shape as shape_ops  # `shape` is also a property in the class body
 from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.ops.shape import checked_sizes
@@ -722,6 +732,15 @@ class Tensor:
     erf = elementwise.erf
 
     erfc = elementwise.erfc
+
+    erfinv = special.erfinv
+
+    lgamma = special.lgamma
+
+    digamma = special.digamma
+
+    def polygamma(self, n):
+        return special.polygamma(n, self)
 
     asin = arcsin = elementwise.asin
 
