@@ -13,6 +13,7 @@ ABOVE_TENSOR = (
     "pathgrad.anomaly",
     "pathgrad.creation",
     "pathgrad.func",
+    "pathgrad.function",
     "pathgrad.gradcheck",
     "pathgrad.cli",
 )

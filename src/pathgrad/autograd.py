@@ -10,6 +10,7 @@ from pathgrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, s
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from pathgrad.backward import root_of, run_backward, run_leaf_hooks, seed_for, wrap_saved_output
+from pathgrad.function import Function, FunctionCtx, once_differentiable
 from pathgrad.tensor import Tensor
 
 
@@ -69,6 +70,9 @@ def grad(
 
 __all__ = [
     "AnomalyError",
+    "Function",
+    "FunctionCtx",
+    "once_differentiable",
     "detect_anomaly",
     "is_anomaly_enabled",
     "set_detect_anomaly",

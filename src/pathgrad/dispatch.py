@@ -226,6 +226,27 @@ def _composite_caller(code: Any) -> Any:
     return user_frame(3)
 
 
+def record_function(definition: Any, vjp: Any, parents: tuple, out: Tensor, saved_out: Any) -> Node:
+    """Make `out`, an output of a custom Function (`autograd.Function`), the result of a
+    recorded node whose rule is `vjp`, as `apply` records an op's output; `saved_out` is its
+    array where the Function saved it for backward (the sweep then hands the rule `out`)."""
+    node = _new_node(Node)
+    node.definition = definition
+    node.vjp = vjp
+    node.parents = parents
+    node.shape = out.data.shape
+    node.dtype = out.data.dtype
+    node.saved_out = saved_out
+    node.epoch = versions.epoch
+    frame = user_frame(1)
+    node.site_code = None if frame is None else frame.f_code
+    if frame is not None:
+        node.site_offset = frame.f_lasti
+    out.grad_fn = node
+    out._requires_grad = True
+    return node
+
+
 # Tensor.__init__ and Node's fields without a call: every op's output and node are made here.
 _new_tensor = _new_node = object.__new__
 
@@ -361,4 +382,11 @@ def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:
 
 registry.bind_engine(apply, as_tensor, link_view, Tensor)
 
-__all__ = ["apply", "link_view", "record_inputs", "refresh_if_stale", "view_op"]
+__all__ = [
+    "apply",
+    "link_view",
+    "record_function",
+    "record_inputs",
+    "refresh_if_stale",
+    "view_op",
+]
