@@ -62,6 +62,11 @@ def inputs_for(case: Case, seed: int = 0) -> list[np.ndarray]:
     return arrays
 
 
+def _with_nans(L, x):
+    """x with NaN (a constant) where |x| > 1.2, for the NaN-ignoring statistics."""
+    return L.where(x.abs() > 1.2, L.tensor(float("nan"), dtype=L.float64), x)
+
+
 def _identity(L, n):
     return L.eye(n, dtype=L.float64)
 
@@ -607,6 +612,13 @@ COMPOSITE_CASES: list[Case] = [
     Case("masked_fill", lambda L, x: L.masked_fill(x, x > 0, 2.0) * x, [(2, 3)]),
     Case("ndtr", lambda L, x: L.special.ndtr(x) * L.special.ndtri(L.sigmoid(x)), [(2, 3)]),
     Case("multigammaln", lambda L, x: L.special.multigammaln(x + 3, 3), [(2, 3)], domain=POSITIVE),
+    Case("nanmedian", lambda L, x: L.nanmedian(_with_nans(L, x), 1).values, [(3, 5)]),
+    Case("nanmedian", lambda L, x: _with_nans(L, x).nanmedian(), [(3, 4)], id="nanmedian of all"),
+    Case(
+        "nanquantile",
+        lambda L, x: L.nanquantile(_with_nans(L, x), L.tensor([0.2, 0.7], dtype=L.float64), 1),
+        [(3, 5)],
+    ),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

@@ -844,3 +844,33 @@ def test_random_factories_draw_from_the_seeded_stream_with_pytorchs_shapes_and_d
     torch = pytest.importorskip("torch")
     assert str(torch.multinomial(torch.tensor([[1.0, 2.0]]), 4, True).shape) == "torch.Size([1, 4])"
     assert pg.multinomial(pg.tensor([[1.0, 2.0]]), 4, True).shape == (1, 4)
+
+
+def nan_aware_and_counts(L):
+    nan = float("nan")
+    x = L.tensor([[1.0, nan, 3.0, 0.5], [4.0, 5.0, nan, nan], [nan, nan, nan, nan]])
+    values = L.tensor([1.0, 2.0, 1.0, 4.0, 10.0])
+    results = [
+        L.nanmedian(x[:2], 1),
+        L.nanmedian(x, 1).values,  # an all-NaN row's index is PyTorch's nth_element's accident
+        x.nanmedian(),
+        L.nanmedian(L.tensor([nan, nan])),
+        L.nanquantile(x, 0.5, 1),
+        x.nanquantile(L.tensor([0.25, 0.75]), dim=1, keepdim=True),
+        L.nanquantile(x, 0.3, interpolation="nearest"),
+        L.quantile(L.tensor([1.0, float("inf"), 3.0]), 0.5),
+        L.histc(values, bins=4, min=0, max=8),
+        L.histc(values, bins=4),
+        L.histc(L.tensor([2.0, 2.0]), bins=2),
+        L.histogram(values, bins=4),
+        L.where(L.tensor([[True, False], [False, True]])),
+        L.where(L.tensor([True, False]), L.tensor([1.0, 2.0]), 0.0),
+    ]
+    return [_plain(r) for r in results]
+
+
+def test_nan_aware_statistics_histograms_and_where_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = nan_aware_and_counts(pg), nan_aware_and_counts(torch)
+    for position, (a, b) in enumerate(zip(ours, theirs)):
+        assert str(a) == str(b), position

@@ -165,7 +165,6 @@ from pathgrad.ops.elementwise import (
     tan,
     tanh,
     trunc,
-    where,
     xlogy,
 )
 from pathgrad.ops.index import (
@@ -182,6 +181,7 @@ from pathgrad.ops.index import (
     scatter_add,
     take,
     take_along_dim,
+    where_or_positions,
 )
 from pathgrad.ops.linalg import (
     addbmm,
@@ -227,6 +227,8 @@ from pathgrad.ops.reduce import (
     cummin,
     cumprod,
     cumsum,
+    histc,
+    histogram,
     kthvalue,
     log_softmax,
     logcumsumexp,
@@ -237,6 +239,8 @@ from pathgrad.ops.reduce import (
     min,
     msort,
     nanmean,
+    nanmedian,
+    nanquantile,
     nansum,
     norm,
     prod,
@@ -321,6 +325,7 @@ fix = trunc
 absolute, negative, multiply, true_divide = abs, neg, mul, div
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 moveaxis = movedim
+where = where_or_positions
 sgn = sign
 all, any = all_true, any_true  # PyTorch's names, which are builtins' too
 trapz = trapezoid
@@ -483,6 +488,8 @@ __all__ = [
     "half",
     "heaviside",
     "hessian",
+    "histc",
+    "histogram",
     "hsplit",
     "hstack",
     "hvp",
@@ -562,6 +569,8 @@ __all__ = [
     "mv",
     "nan_to_num",
     "nanmean",
+    "nanmedian",
+    "nanquantile",
     "nansum",
     "narrow",
     "ne",

@@ -1210,6 +1210,15 @@ class Tensor:
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         return reduce.quantile(self, q, dim, keepdim, interpolation=interpolation)
 
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return reduce.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return reduce.nanmedian(self, dim, keepdim)
+
+    def histc(self, bins=100, min=0, max=0):
+        return reduce.histc(self, bins, min, max)
+
     # dtype
 
     @property

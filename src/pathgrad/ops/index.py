@@ -527,3 +527,11 @@ def _index_positions(op_name, x, axis, index):
             f"of size {size}"
         )
     return positions % size if positions.size else positions
+
+
+def where_or_positions(condition, input=None, other=None):
+    """pg.where: where(condition, input, other) (elementwise, broadcast), or with the condition
+    alone its nonzero positions, one tensor per dim, as PyTorch's where(condition)."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    return where(condition, input, other)

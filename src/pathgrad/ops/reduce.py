@@ -660,50 +660,62 @@ def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
     when None), between sorted neighbours by `interpolation` ("linear", "lower", "higher",
     "nearest", "midpoint"), as PyTorch's; NaN where the line holds a NaN. A q tensor adds a
     leading dim. The values are gathered and blended, so gradients reach the neighbours."""
+    return _quantile(x, q, dim, keepdim, interpolation, "quantile")
+
+
+def nanquantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """quantile of the elements that are not NaN (NaN where a line has none)."""
+    return _quantile(x, q, dim, keepdim, interpolation, "nanquantile")
+
+
+def _quantile(x, q, dim, keepdim, interpolation, name):
     x = as_tensor(x)
     methods = ("linear", "lower", "higher", "nearest", "midpoint")
     if interpolation not in methods:
         raise ValueError(
-            f"{op_context('quantile')}: interpolation must be one of {methods}, not "
-            f"{interpolation!r}"
+            f"{op_context(name)}: interpolation must be one of {methods}, not {interpolation!r}"
         )
     q_values = np.asarray(q.data if hasattr(q, "data") else q, dtype=np.float64)
     if q_values.ndim > 1 or (q_values.size and (q_values.min() < 0 or q_values.max() > 1)):
         raise ValueError(
-            f"{op_context('quantile')}: q must be a number or 1-D tensor in [0, 1], got "
+            f"{op_context(name)}: q must be a number or 1-D tensor in [0, 1], got "
             f"{q_values.tolist()}"
         )
     if dim is None:
         source, axis = reshape(x, -1), 0
     else:
-        (axis,) = normalize_dims(dim, builtins.max(x.ndim, 1), "quantile")
+        (axis,) = normalize_dims(dim, builtins.max(x.ndim, 1), name)
         source = x if x.ndim else reshape(x, 1)
-    size = source.shape[axis]
-    _refuse_empty(source.shape, (axis,), "quantile")
+    _refuse_empty(source.shape, (axis,), name)
     ordered = sort(source, axis).values  # NaN last
-    rank = q_values.reshape(-1) * (size - 1)
-    if interpolation == "lower":
-        rank = np.floor(rank)
-    elif interpolation == "higher":
-        rank = np.ceil(rank)
-    elif interpolation == "nearest":
-        rank = np.round(rank)  # halves to even, as PyTorch
-    below = np.floor(rank).astype(np.int64)
-    above = np.ceil(rank).astype(np.int64)
-    fraction = 0.5 * (above != below) if interpolation == "midpoint" else rank - below
+    nans = np.isnan(source.data)
+    # how many values each line ranks: all of them (a NaN then makes the line NaN), or those
+    # that are not NaN
+    if name == "nanquantile":
+        counts = (~nans).sum(axis=axis, keepdims=True)
+        void = counts == 0
+    else:
+        counts = np.full(nans.any(axis=axis, keepdims=True).shape, source.shape[axis])
+        void = nans.any(axis=axis, keepdims=True)
     picks = []
-    for low, high, t in zip(below, above, fraction):
-        lower = narrow(ordered, axis, int(low), 1)
-        value = (
-            lower
-            if high == low
-            else lower + (narrow(ordered, axis, int(high), 1) - lower) * float(t)
-        )
-        picks.append(value)
+    for share in q_values.reshape(-1):
+        rank = share * np.maximum(counts - 1, 0)
+        if interpolation == "lower":
+            rank = np.floor(rank)
+        elif interpolation == "higher":
+            rank = np.ceil(rank)
+        elif interpolation == "nearest":
+            rank = np.round(rank)  # halves to even, as PyTorch
+        below, above = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
+        fraction = 0.5 * (above != below) if interpolation == "midpoint" else rank - below
+        fraction = fraction.astype(ordered.data.dtype)  # an array would promote float32
+        low = gather(ordered, axis, below)
+        high = gather(ordered, axis, above)
+        # where the rank is whole the neighbour takes no part (an infinite one would give NaN)
+        picks.append(where(fraction == 0, low, low + (high - low) * fraction))
     out = cat(picks, axis) if picks else narrow(ordered, axis, 0, 0)
-    has_nan = np.isnan(source.data).any(axis=axis, keepdims=True)
-    if has_nan.any():
-        out = where(np.broadcast_to(has_nan, out.shape), math.nan, out)
+    if void.any():
+        out = where(np.broadcast_to(void, out.shape), math.nan, out)
     out = movedim(out, axis, 0)  # one row per q, as PyTorch puts q's dim first
     if keepdim:
         if dim is None:
@@ -713,6 +725,58 @@ def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
     if q_values.ndim == 0:
         out = squeeze(out, 0)
     return out
+
+
+nanmedian_result = namedtuple("nanmedian", ["values", "indices"])
+
+
+def nanmedian(x, dim=None, keepdim=False):
+    """median of the elements that are not NaN (NaN where there are none), as PyTorch's."""
+    x = as_tensor(x)
+    if dim is None:
+        data = x.data.reshape(-1)
+        if data.size == 0:
+            raise ValueError(f"{op_context('nanmedian')}: the median of no elements is undefined")
+        kept = data[~np.isnan(data)]
+        if kept.size == 0:
+            return sum(where(np.isnan(x.data), x, 0.0)) / float(np.isnan(data).sum())
+        value = np.sort(kept, kind="stable")[(kept.size - 1) // 2]
+        hit = x.data == value
+        return sum(where(hit, x, 0.0)) / float(hit.sum())
+    return _order_statistic(
+        x,
+        dim,
+        keepdim,
+        lambda n, nans: np.maximum((n - nans - 1) // 2, 0),
+        nanmedian_result,
+        "nanmedian",
+    )
+
+
+def histc(x, bins=100, min=0, max=0):
+    """Counts in `bins` equal bins over [min, max] (the data's range when both are 0); values
+    outside are left out. Not differentiable."""
+    data = as_tensor(x).data
+    low, high = float(min), float(max)
+    if low == high == 0 and data.size:
+        low, high = float(data.min()), float(data.max())
+    if low == high:
+        low, high = low - 1, high + 1  # one value: a bin around it, as PyTorch
+    counts, _ = np.histogram(data, bins=bins, range=(low, high))
+    return as_tensor(counts.astype(data.dtype if data.dtype.kind == "f" else np.float32))
+
+
+histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+
+
+def histogram(x, bins=100, *, range=None, weight=None, density=False):
+    """(hist, bin_edges) as NumPy's histogram, in x's dtype (PyTorch's histogram)."""
+    data = as_tensor(x).data
+    weights = None if weight is None else as_tensor(weight).data
+    edges_in = as_tensor(bins).data if not isinstance(bins, int) else bins
+    hist, edges = np.histogram(data, bins=edges_in, range=range, weights=weights, density=density)
+    dtype = data.dtype if data.dtype.kind == "f" else np.float32
+    return histogram_result(as_tensor(hist.astype(dtype)), as_tensor(edges.astype(dtype)))
 
 
 unique_result = namedtuple("unique", ["values", "inverse", "counts"])

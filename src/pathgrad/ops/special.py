@@ -106,11 +106,11 @@ def polygamma(n, x):
 
 
 def polygamma_values(n, values):
-    """(-1)^(n+1) n! sum_k 1/(x + k)^(n+1): below -1 by the reflection formula
+    """(-1)^(n+1) n! sum_k 1/(x + k)^(n+1): below -40 by the reflection formula
     psi_n(1 - x) + (-1)^(n+1) psi_n(x) = (-1)^n pi d^n/dx^n cot(pi x); else shifted up by
     psi_n(y) = psi_n(y + 1) + (-1)^(n+1) n! / y^(n+1), then the asymptotic series."""
     sign = -1.0 if n % 2 == 0 else 1.0  # (-1)^(n+1)
-    reflect = values < -1  # nearer 0 the shift takes few steps, and cot(pi x) would overflow
+    reflect = values < -40  # nearer 0 the shift costs few steps and cancels less than cot
     y = np.where(reflect, 1 - values, values)
     y = np.where(np.isfinite(y) & ~_poles(values), y, 20.0 + n)
     factorial = math.factorial(n)
