@@ -67,6 +67,9 @@ def _with_nans(L, x):
     return L.where(x.abs() > 1.2, L.tensor(float("nan"), dtype=L.float64), x)
 
 
+_REDUCE_INDEX = [[0, 1, 3], [0, 1, 1], [2, 1, 3], [0, 0, 0], [2, 2, 2]]
+
+
 def _identity(L, n):
     return L.eye(n, dtype=L.float64)
 
@@ -618,6 +621,29 @@ COMPOSITE_CASES: list[Case] = [
         "nanquantile",
         lambda L, x: L.nanquantile(_with_nans(L, x), L.tensor([0.2, 0.7], dtype=L.float64), 1),
         [(3, 5)],
+    ),
+    Case(
+        "scatter_reduce",
+        lambda L, x, y: x.scatter_reduce(0, L.tensor(_REDUCE_INDEX), y, "sum", include_self=False),
+        [(4, 3), (5, 3)],
+    ),
+    Case(
+        "scatter_reduce",
+        lambda L, x, y: L.scatter_reduce(x, 0, L.tensor(_REDUCE_INDEX), y, "mean"),
+        [(4, 3), (5, 3)],
+        id="scatter_reduce mean",
+    ),
+    Case(
+        "scatter_reduce",
+        lambda L, x, y: x.scatter_reduce(0, L.tensor(_REDUCE_INDEX), y, "amax"),
+        [(4, 3), (5, 3)],
+        id="scatter_reduce amax",
+    ),
+    Case(
+        "scatter_reduce",
+        lambda L, x, y: x.scatter_reduce(0, L.tensor(_REDUCE_INDEX), y, "amin", include_self=False),
+        [(4, 3), (5, 3)],
+        id="scatter_reduce amin",
     ),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]

@@ -98,7 +98,8 @@ def scatters_in_place(L, a, b):
     z = a * 1
     z.index_add_(0, L.tensor([2, 0]), b[1:3], alpha=2.0)
     w = (a * b).scatter_(0, L.tensor([1, 2]), value=0.25)
-    return x * y + z * w
+    v = (a * 1).scatter_reduce_(0, L.tensor([0, 0, 3]), b[:3], "amax")
+    return x * y + z * w + v
 
 
 CASES = [

@@ -140,6 +140,11 @@ TIES = [
     ),
     ("sinc at 0: 1, with a zero gradient", lambda L, x: L.sinc(x), [[0.0, 1.0, -0.5]]),
     (
+        "scatter_reduce amax: ties among src and with self share the gradient",
+        lambda L, x, y: x.scatter_reduce(0, L.tensor([0, 0, 1]), y, "amax"),
+        [[2.0, 1.0, 5.0], [2.0, 2.0, 0.5]],
+    ),
+    (
         "remainder",
         lambda L, x, y: L.remainder(x, y),
         [[7.0, -7.0, 5.0, 6.0], [2.0, 3.0, -2.0, 3.0]],

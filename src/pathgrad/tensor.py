@@ -1011,6 +1011,18 @@ class Tensor:
     def scatter_add(self, dim, index_, src):
         return index.scatter_add(self, dim, index_, src)
 
+    def scatter_reduce(self, dim, index_, src, reduce, *, include_self=True):
+        return index.scatter_reduce(self, dim, index_, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim, index_, src, reduce, *, include_self=True):
+        return inplace.in_place(
+            self,
+            "scatter_reduce_",
+            lambda old: index.scatter_reduce(
+                old, dim, index_, src, reduce, include_self=include_self
+            ),
+        )
+
     def scatter_add_(self, dim, index_, src):
         return inplace.in_place(
             self, "scatter_add_", lambda old: index.scatter_add(old, dim, index_, src)

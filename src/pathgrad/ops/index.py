@@ -535,3 +535,46 @@ def where_or_positions(condition, input=None, other=None):
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     return where(condition, input, other)
+
+
+def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
+    """x with src's values reduced into the places index names along `dim` ("sum", "mean",
+    "amax", "amin"; with include_self, x's own value there takes part), as PyTorch's
+    scatter_reduce. Composed: sums are scatter_add, means divide by constant counts, and amax
+    and amin weight each tied winner by 1/ties, so the gradient is shared as PyTorch shares it.
+    "prod" is not taken yet."""
+    methods = ("sum", "mean", "amax", "amin")
+    if reduce not in methods:
+        raise NotImplementedError(
+            f"{op_context('scatter_reduce')}: reduce={reduce!r}; pathgrad takes {methods}"
+        )
+    x, index = _scatter_index("scatter_reduce", x, index)
+    src = _scatter_source("scatter_reduce", x, index, src)
+    positions = _gather_positions("scatter_reduce", x.shape, dim, index.data)
+    hit = np.zeros(x.shape, dtype=bool)
+    hit[positions] = True
+    own = x if include_self else where(hit, 0.0, x)
+    if reduce in ("sum", "mean"):
+        total = own + scatter_add_zeros(src, dim, index.data, x.shape)
+        if reduce == "sum":
+            return total
+        counts = np.zeros(x.shape, dtype=np.int64)
+        np.add.at(counts, positions, 1)
+        counts += include_self
+        divisor = np.where(hit, np.maximum(counts, 1), 1).astype(x.data.dtype)
+        return total / as_tensor(divisor)
+    extreme = np.maximum if reduce == "amax" else np.minimum
+    result = x.data.copy()
+    if not include_self:
+        result[hit] = -np.inf if reduce == "amax" else np.inf
+    extreme.at(result, positions, src.data)
+    winner = np.isnan(result)  # a NaN wins, and NaNs share, as elsewhere
+    own_ties = hit & ((x.data == result) | (winner & np.isnan(x.data))) & include_self
+    src_ties = (src.data == result[positions]) | (winner[positions] & np.isnan(src.data))
+    ties = own_ties.astype(np.int64)
+    np.add.at(ties, positions, src_ties.astype(np.int64))
+    dtype = x.data.dtype
+    own_weight = np.where(hit, own_ties / np.maximum(ties, 1), 1.0).astype(dtype)
+    src_weight = (src_ties / np.maximum(ties[positions], 1)).astype(dtype)
+    weighted_src = src * as_tensor(src_weight)
+    return x * as_tensor(own_weight) + scatter_add_zeros(weighted_src, dim, index.data, x.shape)
