@@ -22,18 +22,22 @@ svd_result = namedtuple("svd", ["U", "S", "Vh"])
 qr_result = namedtuple("qr", ["Q", "R"])
 
 
-def _square(op_name, A):
-    """A's data, checked to be square matrices (batched), as the matrix functions need."""
+def _matrices(op_name, A, square=False):
+    """A's data, checked to be matrices (batched; square ones where asked) of a floating dtype,
+    as the matrix functions need."""
     data = A.data
-    if data.ndim < 2 or data.shape[-1] != data.shape[-2]:
-        raise ShapeError(
-            f"{op_context(op_name)}: expects square matrices (..., n, n), got shape {data.shape}"
-        )
+    if data.ndim < 2 or (square and data.shape[-1] != data.shape[-2]):
+        kind = "square matrices (..., n, n)" if square else "matrices (..., m, n)"
+        raise ShapeError(f"{op_context(op_name)}: expects {kind}, got shape {data.shape}")
     if data.dtype.kind != "f":
         raise TypeError(
             f"{op_context(op_name)}: expects a floating tensor, got {data.dtype} (as PyTorch)"
         )
     return data
+
+
+def _square(op_name, A):
+    return _matrices(op_name, A, square=True)
 
 
 def _numpy_linalg(op_name, compute, what):
@@ -239,11 +243,7 @@ def svd(A, full_matrices=True):
     they assume distinct nonzero singular values and a loss that does not depend on the signs
     of the singular vectors."""
     A = as_tensor(A)
-    data = A.data
-    if data.ndim < 2:
-        raise ShapeError(f"{op_context('svd')}: expects matrices (..., m, n), got {data.shape}")
-    if data.dtype.kind != "f":
-        raise TypeError(f"{op_context('svd')}: expects a floating tensor, got {data.dtype}")
+    data = _matrices("svd", A)
     factors = _numpy_linalg(
         "svd", lambda: np.linalg.svd(data, full_matrices=full_matrices), "it did not converge"
     )
@@ -337,11 +337,7 @@ def qr(A, mode="reduced"):
     gradient is Seeger et al.'s (as PyTorch's): through "complete" only where m <= n, where
     it is the reduced one."""
     A = as_tensor(A)
-    data = A.data
-    if data.ndim < 2:
-        raise ShapeError(f"{op_context('qr')}: expects matrices (..., m, n), got {data.shape}")
-    if data.dtype.kind != "f":
-        raise TypeError(f"{op_context('qr')}: expects a floating tensor, got {data.dtype}")
+    data = _matrices("qr", A)
     if mode not in ("reduced", "complete"):
         raise ValueError(f"{op_context('qr')}: mode must be 'reduced' or 'complete', not {mode!r}")
     factors = tuple(np.linalg.qr(data, mode=mode))

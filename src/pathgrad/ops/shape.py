@@ -586,13 +586,11 @@ def tensor_split(x, indices_or_sections, dim=0):
                 f"{sections}"
             )
         size, extra = divmod(total, sections)
-        bounds = list(itertools.accumulate([size + 1] * extra + [size] * (sections - extra)))
-        bounds = [0] + bounds
-    else:
-        cuts = [
-            min(max(int(i) + (total if int(i) < 0 else 0), 0), total) for i in indices_or_sections
-        ]
-        bounds = [0] + cuts + [total]
+        return split(x, [size + 1] * extra + [size] * (sections - extra), axis)
+    # indices may go back (numpy's array_split then gives empty or overlapping pieces), so
+    # not split's sizes
+    cuts = [min(max(int(i) + (total if int(i) < 0 else 0), 0), total) for i in indices_or_sections]
+    bounds = [0] + cuts + [total]
     return tuple(
         narrow(x, axis, start, max(stop - start, 0)) for start, stop in zip(bounds, bounds[1:])
     )
