@@ -13,6 +13,7 @@ from pathgrad.errors import ShapeError, op_context
 from pathgrad.ops import registry
 from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
 from pathgrad.ops.index import index_select
+from pathgrad.ops.reduce import norm
 from pathgrad.ops.registry import as_tensor, needs_grad, op
 from pathgrad.ops.shape import (
     cat,
@@ -494,10 +495,8 @@ def dist(x, y, p=2.0):
 
 
 def _norm(t, p, dim):
-    from pathgrad.ops.reduce import norm
-
     if p == 0:
-        return (t != 0).sum(dim).to(t.dtype) if dim is not None else (t != 0).sum().to(t.dtype)
+        return (t != 0).sum(dim).to(t.dtype)  # how many differ: no gradient, as PyTorch
     return norm(t, p, dim)
 
 
