@@ -645,6 +645,31 @@ COMPOSITE_CASES: list[Case] = [
         [(4, 3), (5, 3)],
         id="scatter_reduce amin",
     ),
+    Case(
+        "solve_triangular",
+        lambda L, a, b: L.linalg.solve_triangular(a + _identity(L, 3) * 3, b, upper=True),
+        [(3, 3), (3, 2)],
+    ),
+    Case(
+        "solve_triangular",
+        lambda L, a, b: L.linalg.solve_triangular(
+            a, b, upper=False, left=False, unitriangular=True
+        ),
+        [(2, 3, 3), (2, 4, 3)],
+        id="solve_triangular lower, from the right, unit diagonal",
+    ),
+    Case(
+        "cholesky_solve",
+        lambda L, b, x: L.cholesky_solve(b, L.tril(x) + _identity(L, 3) * 3),
+        [(3, 2), (3, 3)],
+    ),
+    Case(
+        "cholesky_inverse",
+        lambda L, x: L.cholesky_inverse(L.triu(x) + _identity(L, 3) * 3, upper=True),
+        [(3, 3)],
+    ),
+    Case("lstsq", lambda L, a, b: L.linalg.lstsq(a, b).solution, [(5, 3), (5, 2)]),
+    Case("lstsq", lambda L, a, b: L.linalg.lstsq(a, b).solution, [(2, 4), (2, 3)], id="lstsq wide"),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

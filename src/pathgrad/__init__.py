@@ -210,7 +210,14 @@ from pathgrad.ops.linalg import (
     vander,
     vdot,
 )
-from pathgrad.ops.matrix import cholesky, det, logdet, slogdet
+from pathgrad.ops.matrix import (
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    det,
+    logdet,
+    slogdet,
+)
 from pathgrad.ops.matrix import inv as inverse
 from pathgrad.ops.reduce import (
     amax,
@@ -410,6 +417,8 @@ __all__ = [
     "cdist",
     "ceil",
     "cholesky",
+    "cholesky_inverse",
+    "cholesky_solve",
     "chunk",
     "clamp",
     "clip",

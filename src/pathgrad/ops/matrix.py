@@ -14,12 +14,13 @@ from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
 from pathgrad.ops.elementwise import where
 from pathgrad.ops.linalg import matmul
 from pathgrad.ops.registry import as_tensor, needs_grad, op
-from pathgrad.ops.shape import cat, narrow, squeeze, transpose, tril, unsqueeze
+from pathgrad.ops.shape import cat, narrow, squeeze, transpose, tril, triu, unsqueeze
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd", ["U", "S", "Vh"])
 qr_result = namedtuple("qr", ["Q", "R"])
+lstsq_result = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 
 def _matrices(op_name, A, square=False):
@@ -426,6 +427,58 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     return matmul(_mT(Vh) * unsqueeze(inverse, -2), _mT(U))
 
 
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """X with T X = B (X T = B with left=False), T the upper or lower triangle of A (with ones
+    on its diagonal where unitriangular), as PyTorch's linalg.solve_triangular: composed of
+    the triangle and `solve`, so only that triangle gets a gradient. (NumPy has no triangular
+    solver: this one costs LAPACK's general solve, n^3 rather than n^2.)"""
+    A, B = as_tensor(A), as_tensor(B)
+    _square("solve_triangular", A)
+    if B.ndim < 2:
+        raise ShapeError(
+            f"{op_context('solve_triangular')}: B must be matrices (..., n, k), got {B.shape}"
+        )
+    triangle = triu(A) if upper else tril(A)
+    if unitriangular:
+        ones = np.eye(A.shape[-1], dtype=bool)
+        triangle = where(ones, 1.0, triangle)
+    return solve(triangle, B, left=left)
+
+
+def cholesky_solve(B, L, upper=False):
+    """X with A X = B for A = L L^T (or U^T U with upper=True), from the Cholesky factor, as
+    PyTorch's cholesky_solve. Only L's triangle gets a gradient (PyTorch's rule also gives
+    its other, unread triangle one)."""
+    lower = _mT(as_tensor(L)) if upper else as_tensor(L)
+    halfway = solve_triangular(lower, B, upper=False)
+    return solve_triangular(_mT(lower), halfway, upper=True)
+
+
+def cholesky_inverse(L, upper=False):
+    """(L L^T)^-1 from the Cholesky factor L (or U^T U with upper=True)."""
+    L = as_tensor(L)
+    identity = np.broadcast_to(np.eye(L.shape[-1], dtype=L.data.dtype), L.shape)
+    return cholesky_solve(as_tensor(np.array(identity)), L, upper)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """The least-squares solution of A X = B (the least-norm one where A is wide or
+    rank-deficient), as PyTorch's linalg.lstsq with its CPU default driver: (solution, empty
+    residuals, rank, empty singular values). The solution is pinv(A) B, so it differentiates."""
+    A, B = as_tensor(A), as_tensor(B)
+    _matrices("lstsq", A)
+    vector = B.ndim == A.ndim - 1
+    right = unsqueeze(B, -1) if vector else B
+    if right.shape[-2] != A.shape[-2]:
+        raise ShapeError(
+            f"{op_context('lstsq')}: A of shape {A.shape} and B of shape {B.shape} need the "
+            "same number of rows"
+        )
+    solution = matmul(pinv(A, rtol=rcond), right)
+    empty = as_tensor(np.zeros((0,), A.data.dtype))
+    return lstsq_result(squeeze(solution, -1) if vector else solution, empty, matrix_rank(A), empty)
+
+
 def matrix_rank(A, *, tol=None, hermitian=False):
     """How many singular values exceed the tolerance (NumPy's default): an int64 tensor, not
     differentiable."""
@@ -436,16 +489,20 @@ def matrix_rank(A, *, tol=None, hermitian=False):
 
 __all__ = [
     "cholesky",
+    "cholesky_inverse",
+    "cholesky_solve",
     "det",
     "eigh",
     "eigvalsh",
     "inv",
     "logdet",
+    "lstsq",
     "matrix_rank",
     "pinv",
     "qr",
     "slogdet",
     "solve",
+    "solve_triangular",
     "svd",
     "svdvals",
 ]
