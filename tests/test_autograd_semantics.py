@@ -265,3 +265,24 @@ def test_an_exception_thrown_into_a_decorated_generator_reaches_it():
     next(run)
     assert run.throw(KeyError("k")) is False
     run.close()
+
+
+def several_outputs_at_once(L):
+    x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+    y = L.tensor([0.5, -1.0], dtype=L.float64, requires_grad=True)
+    first, second = x * y, (x * x).sum()
+    L.autograd.backward([first, second], [L.tensor([1.0, 3.0], dtype=L.float64), None])
+    return x.grad.tolist(), y.grad.tolist()
+
+
+def test_autograd_backward_takes_several_outputs_as_pytorch():
+    ours = several_outputs_at_once(pg)
+    assert ours == ([2.5, 1.0], [1.0, 6.0])  # x: y * w + 2x; y: x * w
+    torch = pytest.importorskip("torch")
+    assert ours == several_outputs_at_once(torch)
+
+
+def test_autograd_backward_refuses_mismatched_weights():
+    x = pg.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="backward: 1 grad_tensors for 2 tensors"):
+        pg.autograd.backward([x * 2, x * 3], [pg.ones(2)])

@@ -14,6 +14,37 @@ from pathgrad.function import Function, FunctionCtx, once_differentiable
 from pathgrad.tensor import Tensor
 
 
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> None:
+    """Accumulate the gradients of several outputs at once into the leaves' `.grad`, each
+    weighted by its grad_tensor (PyTorch's torch.autograd.backward): one sweep of the weighted
+    sum, so a leaf reached from several outputs gets their sum."""
+    outputs = [tensors] if type(tensors) is Tensor else list(tensors)
+    if grad_tensors is None or type(grad_tensors) is Tensor:
+        weights = [grad_tensors] * len(outputs) if grad_tensors is None else [grad_tensors]
+    else:
+        weights = list(grad_tensors)
+    if len(weights) != len(outputs):
+        raise ValueError(
+            f"backward: {len(weights)} grad_tensors for {len(outputs)} tensors; give one each"
+        )
+    if len(outputs) == 1:
+        run_backward(outputs[0], weights[0], retain_graph, create_graph, inputs)
+        return
+    total = None
+    for output, weight in zip(outputs, weights):
+        root_of(output)  # refuses, by its shape, an output nothing recorded
+        seed = seed_for(output, weight, "backward")
+        term = (output * seed).sum()
+        total = term if total is None else total + term
+    run_backward(total, None, retain_graph, create_graph, inputs)
+
+
 def grad(
     outputs: Tensor | Sequence[Tensor],
     inputs: Tensor | Sequence[Tensor],
@@ -70,6 +101,7 @@ def grad(
 
 __all__ = [
     "AnomalyError",
+    "backward",
     "Function",
     "FunctionCtx",
     "once_differentiable",
