@@ -670,6 +670,33 @@ COMPOSITE_CASES: list[Case] = [
     ),
     Case("lstsq", lambda L, a, b: L.linalg.lstsq(a, b).solution, [(5, 3), (5, 2)]),
     Case("lstsq", lambda L, a, b: L.linalg.lstsq(a, b).solution, [(2, 4), (2, 3)], id="lstsq wide"),
+    Case(
+        "scatter_reduce",
+        lambda L, x, y: x.scatter_reduce(0, L.tensor(_REDUCE_INDEX), y, "prod"),
+        [(4, 3), (5, 3)],
+        id="scatter_reduce prod",
+    ),
+    Case(
+        "scatter_reduce",
+        lambda L, x, y: x.scatter_reduce(0, L.tensor(_REDUCE_INDEX), y, "prod"),
+        [(4, 3), (5, 3)],
+        values=[
+            [[0.5, -1.2, 0.0], [1.5, 0.7, -0.4], [0.9, 1.1, 1.3], [-0.6, 0.8, 1.2]],
+            [[0.0, 0.3, 1.1], [0.7, 0.0, -0.9], [1.4, -0.5, 0.0], [0.0, 1.2, 0.6], [0.8, 0.0, 1.5]],
+        ],
+        id="scatter_reduce prod through zeros",
+    ),
+    Case(
+        "index_reduce",
+        lambda L, x, y: x.index_reduce(1, L.tensor([2, 0, 2]), y, "prod", include_self=False),
+        [(2, 3), (2, 3)],
+    ),
+    Case(
+        "index_reduce",
+        lambda L, x, y: x.index_reduce(0, L.tensor([1, 1]), y, "amax"),
+        [(3, 2), (2, 2)],
+        id="index_reduce amax",
+    ),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

@@ -26,6 +26,7 @@ from pathgrad.ops import (
     shape,
     special,
 )
+from pathgrad.ops import reduce as reductions  # `reduce` is also an argument's name
 from pathgrad.ops import shape as shape_ops  # `shape` is also a property in the class body
 from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.ops.shape import checked_sizes
@@ -1011,21 +1012,34 @@ class Tensor:
     def scatter_add(self, dim, index_, src):
         return index.scatter_add(self, dim, index_, src)
 
+    def scatter_add_(self, dim, index_, src):
+        return inplace.in_place(
+            self, "scatter_add_", lambda old: index.scatter_add(old, dim, index_, src)
+        )
+
+    # `reduce` is PyTorch's name for the argument, so the module goes by another here
     def scatter_reduce(self, dim, index_, src, reduce, *, include_self=True):
-        return index.scatter_reduce(self, dim, index_, src, reduce, include_self=include_self)
+        return reductions.scatter_reduce(self, dim, index_, src, reduce, include_self=include_self)
 
     def scatter_reduce_(self, dim, index_, src, reduce, *, include_self=True):
         return inplace.in_place(
             self,
             "scatter_reduce_",
-            lambda old: index.scatter_reduce(
+            lambda old: reductions.scatter_reduce(
                 old, dim, index_, src, reduce, include_self=include_self
             ),
         )
 
-    def scatter_add_(self, dim, index_, src):
+    def index_reduce(self, dim, index_, source, reduce, *, include_self=True):
+        return reductions.index_reduce(self, dim, index_, source, reduce, include_self=include_self)
+
+    def index_reduce_(self, dim, index_, source, reduce, *, include_self=True):
         return inplace.in_place(
-            self, "scatter_add_", lambda old: index.scatter_add(old, dim, index_, src)
+            self,
+            "index_reduce_",
+            lambda old: reductions.index_reduce(
+                old, dim, index_, source, reduce, include_self=include_self
+            ),
         )
 
     def index_add(self, dim, index_, source, alpha=1):

@@ -12,7 +12,16 @@ import numpy as np
 from pathgrad.errors import op_context
 from pathgrad.ops.broadcast import broadcast_to
 from pathgrad.ops.elementwise import clone, exp, log, maximum, minimum, where
-from pathgrad.ops.index import gather
+from pathgrad.ops.index import (
+    _gather_positions,
+    _Normalized,
+    _scatter_index,
+    _scatter_source,
+    gather,
+    getitem,
+    index_put_zeros,
+    scatter_add_zeros,
+)
 from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, op
 from pathgrad.ops.shape import cat, flip, movedim, narrow, reshape, squeeze, unsqueeze
 from pathgrad.ops.shape import diagonal as diagonal_of
@@ -890,3 +899,99 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
 def msort(x):
     """x sorted along dim 0 (values only)."""
     return sort(x, 0).values
+
+
+def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
+    """x with src's values reduced into the places index names along `dim` ("sum", "prod",
+    "mean", "amax", "amin"; with include_self, x's own value there takes part), as PyTorch's
+    scatter_reduce. Composed: sums are scatter_add, means divide by constant counts, and amax
+    and amin weight each tied winner by 1/ties, so the gradient is shared as PyTorch shares it;
+    products go through prod, exact through zeros."""
+    methods = ("sum", "prod", "mean", "amax", "amin")
+    if reduce not in methods:
+        raise NotImplementedError(
+            f"{op_context('scatter_reduce')}: reduce={reduce!r}; pathgrad takes {methods}"
+        )
+    x, index = _scatter_index("scatter_reduce", x, index)
+    src = _scatter_source("scatter_reduce", x, index, src)
+    positions = _gather_positions("scatter_reduce", x.shape, dim, index.data)
+    hit = np.zeros(x.shape, dtype=bool)
+    hit[positions] = True
+    if reduce == "prod":
+        return _scatter_prod(x, src, positions, hit, include_self)
+    own = x if include_self else where(hit, 0.0, x)
+    if reduce in ("sum", "mean"):
+        total = own + scatter_add_zeros(src, dim, index.data, x.shape)
+        if reduce == "sum":
+            return total
+        counts = np.zeros(x.shape, dtype=np.int64)
+        np.add.at(counts, positions, 1)
+        counts += include_self
+        divisor = np.where(hit, np.maximum(counts, 1), 1).astype(x.data.dtype)
+        return total / as_tensor(divisor)
+    extreme = np.maximum if reduce == "amax" else np.minimum
+    result = x.data.copy()
+    if not include_self:
+        result[hit] = -np.inf if reduce == "amax" else np.inf
+    extreme.at(result, positions, src.data)
+    winner = np.isnan(result)  # a NaN wins, and NaNs share, as elsewhere
+    own_ties = hit & ((x.data == result) | (winner & np.isnan(x.data))) & include_self
+    src_ties = (src.data == result[positions]) | (winner[positions] & np.isnan(src.data))
+    ties = own_ties.astype(np.int64)
+    np.add.at(ties, positions, src_ties.astype(np.int64))
+    dtype = x.data.dtype
+    own_weight = np.where(hit, own_ties / np.maximum(ties, 1), 1.0).astype(dtype)
+    src_weight = (src_ties / np.maximum(ties[positions], 1)).astype(dtype)
+    weighted_src = src * as_tensor(src_weight)
+    return x * as_tensor(own_weight) + scatter_add_zeros(weighted_src, dim, index.data, x.shape)
+
+
+def _scatter_prod(x, src, positions, hit, include_self):
+    """Each hit place's product of what lands there: a table with one row per place (src's
+    values, x's own where included, ones elsewhere), multiplied along its rows by prod."""
+    shape = x.shape
+    targets = np.ravel_multi_index(tuple(np.broadcast_arrays(*positions)), shape).reshape(-1)
+    places, rows = np.unique(targets, return_inverse=True)
+    counts = np.bincount(rows, minlength=places.size)
+    order = np.argsort(rows, kind="stable")
+    slots = np.empty_like(rows)
+    slots[order] = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = int(counts.max()) + include_self
+    table = index_put_zeros(
+        reshape(src, -1), (places.size, width), _Normalized((rows, slots), True)
+    )
+    filled = np.zeros((places.size, width), dtype=bool)
+    filled[rows, slots] = True
+    if include_self:
+        last = (np.arange(places.size), np.full(places.size, width - 1))
+        own = getitem(reshape(x, -1), places)
+        table = table + index_put_zeros(own, (places.size, width), _Normalized(last, True))
+        filled[last] = True
+    products = prod(where(filled, table, 1.0), 1)
+    spread = index_put_zeros(products, (math.prod(shape),), _Normalized((places,), True))
+    return where(hit, reshape(spread, shape), x)
+
+
+def index_reduce(x, dim, index, source, reduce, *, include_self=True):
+    """x with source's slices reduced into the positions `index` (1-D) along `dim` ("prod",
+    "mean", "amax", "amin"), as PyTorch's index_reduce: scatter_reduce with the index spread
+    over source's other dims."""
+    x, source = as_tensor(x), as_tensor(source)
+    (axis,) = normalize_dims(dim, x.ndim, "index_reduce")
+    positions = np.asarray(index.data if hasattr(index, "data") else index)
+    if positions.ndim != 1 or positions.dtype.kind not in "iu":
+        raise IndexError(
+            f"{op_context('index_reduce')}: index must be a 1-D integer tensor, got shape "
+            f"{positions.shape} and dtype {positions.dtype}"
+        )
+    if reduce == "sum":
+        raise ValueError(f"{op_context('index_reduce')}: use index_add for sums, as PyTorch")
+    expected = x.shape[:axis] + (positions.size,) + x.shape[axis + 1 :]
+    if source.shape != expected:
+        raise IndexError(
+            f"{op_context('index_reduce')}: source has shape {source.shape}; for index of "
+            f"length {positions.size} along dim {axis} of a tensor of shape {x.shape} it must "
+            f"be {expected}"
+        )
+    spread = np.broadcast_to(positions.reshape((-1,) + (1,) * (x.ndim - axis - 1)), expected)
+    return scatter_reduce(x, axis, spread, source, reduce, include_self=include_self)
