@@ -218,3 +218,22 @@ def test_once_differentiable_refuses_a_second_derivative():
     np.testing.assert_allclose(first.numpy(), np.exp([0.0, 1.0]))
     with pytest.raises(RuntimeError, match="NumpyExp: its backward is once_differentiable"):
         first.sum().backward()
+
+
+def test_a_function_graph_holds_no_reference_cycle():
+    # the Node's promise: memory returns when the last tensor goes, without the collector
+    import gc
+    import weakref
+
+    Exp, MulAdd, _ = functions(pg)
+    x = pg.ones(3, requires_grad=True)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        product, total = MulAdd.apply(Exp.apply(x), x, 2.0)
+        nodes = [weakref.ref(product.grad_fn), weakref.ref(total.grad_fn)]
+        del product, total
+        assert all(node() is None for node in nodes)
+    finally:
+        if enabled:
+            gc.enable()
