@@ -38,7 +38,8 @@ def lgamma(x):
         return grad * digamma(x)
 
     values = _float64(x)
-    poles = _poles(values) | np.isinf(values)
+    # poles, infinities, and magnitudes whose log Gamma overflows (math.lgamma would raise)
+    poles = _poles(values) | (np.abs(values) > 2.5e305)
     finite = np.where(poles, 1.0, values)
     with np.errstate(invalid="ignore"):
         out = np.fromiter(map(math.lgamma, finite.ravel().tolist()), np.float64, finite.size)
