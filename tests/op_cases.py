@@ -179,6 +179,7 @@ CASES: list[Case] = [
     Case("fmax", lambda L, x, y: L.fmax(x, y), [(2, 3), (3,)]),
     Case("fmin", lambda L, x, y: x.fmin(y), [(2, 3), (2, 1)]),
     Case("nan_to_num", lambda L, x: x.nan_to_num(), [(2, 3)]),
+    Case("copysign", lambda L, x, y: L.copysign(x, y), [(2, 3), (3,)]),
     Case("clamp_tensor", lambda L, x, lo, hi: x.clamp(lo, hi), [(3, 4), (3, 4), (4,)]),
     Case("clamp_tensor", lambda L, x, lo: x.clamp(min=lo), [(2, 3), (3,)]),
     Case("clamp_tensor", lambda L, x, hi: x.clamp(max=hi * 0.5), [(2, 3), (2, 1)]),
@@ -696,6 +697,17 @@ COMPOSITE_CASES: list[Case] = [
         lambda L, x, y: x.index_reduce(0, L.tensor([1, 1]), y, "amax"),
         [(3, 2), (2, 2)],
         id="index_reduce amax",
+    ),
+    Case("renorm", lambda L, x: L.renorm(x, 2, 0, 1.2), [(3, 4)]),
+    Case("cumulative_trapezoid", lambda L, y: L.cumulative_trapezoid(y, dim=0), [(4, 2)]),
+    Case("ldexp", lambda L, x: L.ldexp(x, L.tensor([1, 0, 3])) + L.rsub(x, 2.0), [(2, 3)]),
+    # PyTorch 2.13's ldexp gradient for a negative exponent is 0 (an integer power of 2)
+    Case(
+        "ldexp",
+        lambda L, x: L.ldexp(x, L.tensor([1, -2, 3])),
+        [(2, 3)],
+        torch=False,
+        id="ldexp below 1",
     ),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]

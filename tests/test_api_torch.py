@@ -874,3 +874,36 @@ def test_nan_aware_statistics_histograms_and_where_match_pytorch():
     ours, theirs = nan_aware_and_counts(pg), nan_aware_and_counts(torch)
     for position, (a, b) in enumerate(zip(ours, theirs)):
         assert str(a) == str(b), position
+
+
+def odds_and_ends(L):
+    x = L.tensor([1.0, -2.0, 0.0, -0.0, 3.5], dtype=L.float64)
+    y = L.tensor([-1.0, 3.0, -1.0, 2.0, -0.0], dtype=L.float64)
+    results = [
+        L.copysign(x, y),
+        x.copysign(-1.0),
+        L.ldexp(L.tensor([1.5, 3.0]), L.tensor([2, -1])),
+        L.frexp(L.tensor([8.0, 0.3, -5.0])),
+        L.rsub(x, 5.0),
+        L.rsub(x, y, alpha=2),
+        L.gcd(L.tensor([12, 18, -4]), L.tensor([8, 12, 6])),
+        L.lcm(L.tensor([4, 6, -3]), L.tensor([6, 4, 5])),
+        L.nextafter(L.tensor([1.0], dtype=L.float64), L.tensor([2.0], dtype=L.float64)) - 1,
+        L.isreal(x),
+        L.renorm(L.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0),
+        L.tensor([[3.0, 4.0, 1.0], [0.3, 0.4, 2.0]]).renorm(1, 1, 2.5),
+        L.cumulative_trapezoid(L.tensor([1.0, 2.0, 4.0, 7.0])),
+        L.cumulative_trapezoid(L.tensor([1.0, 2.0, 4.0]), L.tensor([0.0, 1.0, 3.0])),
+        L.cumulative_trapezoid(L.tensor([[1.0, 2.0], [4.0, 7.0]]), dx=0.5, dim=0),
+    ]
+    return [_plain(r) for r in results] + [
+        L.is_nonzero(L.tensor([0.5])),
+        L.is_nonzero(L.tensor([0])),
+    ]
+
+
+def test_odds_and_ends_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = odds_and_ends(pg), odds_and_ends(torch)
+    for position, (a, b) in enumerate(zip(ours, theirs)):
+        assert str(a) == str(b), position

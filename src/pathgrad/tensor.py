@@ -1153,6 +1153,30 @@ class Tensor:
     def sinc(self):
         return elementwise.sinc(self)
 
+    def copysign(self, other):
+        return elementwise.copysign(self, other)
+
+    def ldexp(self, other):
+        return elementwise.ldexp(self, other)
+
+    def frexp(self):
+        return elementwise.frexp(self)
+
+    def gcd(self, other):
+        return compare.gcd(self, other)
+
+    def lcm(self, other):
+        return compare.lcm(self, other)
+
+    def nextafter(self, other):
+        return compare.nextafter(self, other)
+
+    def isreal(self):
+        return compare.isreal(self)
+
+    def renorm(self, p, dim, maxnorm):
+        return reductions.renorm(self, p, dim, maxnorm)
+
     def bincount(self, weights=None, minlength=0):
         return reduce.bincount(self, weights, minlength)
 

@@ -198,3 +198,36 @@ def any_true(x, dim=None, keepdim=False):
     data = as_tensor(x).data
     axes = normalize_dims(dim, data.ndim, "any")
     return as_tensor(np.asarray(data.any(axis=axes, keepdims=keepdim)))
+
+
+@op("gcd", inputs=2, broadcast=True, differentiable=False)
+def gcd(x, y):
+    """Greatest common divisor of integers, elementwise (non-negative)."""
+    return _bits("gcd", np.gcd, value(x), value(y)), None
+
+
+@op("lcm", inputs=2, broadcast=True, differentiable=False)
+def lcm(x, y):
+    """Least common multiple of integers, elementwise (non-negative)."""
+    return _bits("lcm", np.lcm, value(x), value(y)), None
+
+
+@op("nextafter", inputs=2, broadcast=True, differentiable=False)
+def nextafter(x, y):
+    """The next floating value after x toward y."""
+    return np.nextafter(value(x), value(y)), None
+
+
+def isreal(x):
+    """Where x is real: everywhere, as pathgrad has no complex dtypes."""
+    return as_tensor(np.ones(as_tensor(x).shape, dtype=bool))
+
+
+def is_nonzero(x) -> bool:
+    """Whether a one-element tensor is nonzero, as a Python bool (an error for more)."""
+    data = as_tensor(x).data
+    if data.size != 1:
+        raise RuntimeError(
+            f"{op_context('is_nonzero')}: a tensor of one element is needed, got shape {data.shape}"
+        )
+    return bool(data.reshape(()))

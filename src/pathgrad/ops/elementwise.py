@@ -4,6 +4,7 @@ broadcast.py), so every rule returns gradients of its inputs' shapes."""
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from pathgrad.ops.broadcast import broadcast_shapes, to
 from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, needs_grad, op, value
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 
 
 # The four arithmetic ops are the engine's hottest path (every rule uses them too), so they
@@ -907,3 +909,43 @@ def sinc(x):
 def masked_fill(x, mask, value):
     """x with `value` where `mask` holds (broadcast); the filled places get no gradient."""
     return where(mask, value, x)
+
+
+@op("copysign", inputs=2, broadcast=True)
+def copysign(x, y):
+    """|x| with the sign of y (its sign bit: -0.0 counts as negative): d/dx = out / x, taken as
+    0 at x = 0, and y gets a zero gradient, as PyTorch."""
+    xd, yd = value(x), value(y)
+    out = np.copysign(xd, yd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(xd == 0, 0.0, out / np.where(xd == 0, 1.0, xd)).astype(out.dtype)
+
+    def vjp(grad):
+        return (
+            grad * ratio if needs_grad(x) else None,
+            as_tensor(np.zeros_like(grad.data)) if needs_grad(y) else None,
+        )
+
+    return out, vjp
+
+
+def ldexp(x, other):
+    """x * 2 ** other (other an integer tensor or number), in x's floating dtype."""
+    x = as_tensor(x)
+    scale = np.ldexp(
+        1.0, np.asarray(value(other) if type(other) in NUMBER_TYPES else as_tensor(other).data)
+    )
+    dtype = x.data.dtype if x.data.dtype.kind == "f" else np.float32
+    return mul(x, as_tensor(np.asarray(scale, dtype=dtype)))
+
+
+def frexp(x):
+    """(mantissa, exponent) with x = mantissa * 2 ** exponent, |mantissa| in [0.5, 1): plain
+    tensors (exponent int32), as PyTorch."""
+    mantissa, exponent = np.frexp(as_tensor(x).data)
+    return frexp_result(as_tensor(mantissa), as_tensor(exponent.astype(np.int32)))
+
+
+def rsub(x, y, *, alpha=1):
+    """y - alpha * x, PyTorch's reversed subtraction."""
+    return sub(y, x if alpha == 1 else mul(x, alpha))

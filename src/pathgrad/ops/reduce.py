@@ -881,19 +881,30 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     default, or the differences of x), as PyTorch's trapezoid."""
     y = as_tensor(y)
     (axis,) = normalize_dims(dim, y.ndim, "trapezoid")
-    n = y.shape[axis]
-    if n == 0:
+    if y.shape[axis] == 0:
         return sum(y, axis)
+    return sum(_trapezoids(y, x, dx, axis), axis)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoid rule along `dim` (one value fewer than y), as PyTorch's."""
+    y = as_tensor(y)
+    (axis,) = normalize_dims(dim, y.ndim, "cumulative_trapezoid")
+    return cumsum(_trapezoids(y, x, dx, axis), axis)
+
+
+def _trapezoids(y, x, dx, axis):
+    """Each interval's area along `axis`: the mean of its two ends times its width."""
+    n = y.shape[axis]
     average = (narrow(y, axis, 1, n - 1) + narrow(y, axis, 0, n - 1)) * 0.5
     if x is None:
-        return sum(average, axis) * (1.0 if dx is None else dx)
+        return average * (1.0 if dx is None else dx)
     x = as_tensor(x)
-    spacing = narrow(x, -1 if x.ndim == 1 else axis, 1, n - 1) - narrow(
-        x, -1 if x.ndim == 1 else axis, 0, n - 1
-    )
+    along = -1 if x.ndim == 1 else axis
+    spacing = narrow(x, along, 1, n - 1) - narrow(x, along, 0, n - 1)
     if x.ndim == 1 and y.ndim > 1:
         spacing = reshape(spacing, (n - 1,) + (1,) * (y.ndim - axis - 1))
-    return sum(average * spacing, axis)
+    return average * spacing
 
 
 def msort(x):
@@ -995,3 +1006,16 @@ def index_reduce(x, dim, index, source, reduce, *, include_self=True):
         )
     spread = np.broadcast_to(positions.reshape((-1,) + (1,) * (x.ndim - axis - 1)), expected)
     return scatter_reduce(x, axis, spread, source, reduce, include_self=include_self)
+
+
+def renorm(x, p, dim, maxnorm):
+    """x with each slice along `dim` whose p-norm exceeds maxnorm scaled down to maxnorm (the
+    others untouched), as PyTorch's renorm, whose scale is maxnorm / (norm + 1e-7); the scale
+    is part of the graph."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "renorm")
+    others = tuple(d for d in range(x.ndim) if d != axis)
+    norms = norm(x, p, others, keepdim=True)
+    over = norms.data > maxnorm
+    scale = where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0)
+    return x * scale
