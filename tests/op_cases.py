@@ -709,6 +709,22 @@ COMPOSITE_CASES: list[Case] = [
         torch=False,
         id="ldexp below 1",
     ),
+    Case("mode", lambda L, x: L.mode(x.round(), 1).values * x.sum(), [(3, 4)]),
+    Case("pdist", lambda L, x: L.pdist(x) + L.pdist(x, p=1), [(4, 3)]),
+    Case("combinations", lambda L, x: L.combinations(x, 2) * 2, [(4,)]),
+    Case("select_scatter", lambda L, x, y: L.select_scatter(x, y, 1, 2), [(2, 3), (2,)]),
+    Case("slice_scatter", lambda L, x, y: L.slice_scatter(x, y, 0, 0, 4, 2), [(4, 3), (2, 3)]),
+    Case(
+        "index_put",
+        lambda L, x, y: L.index_put(x, (L.tensor([0, 0, 2]),), y, accumulate=True),
+        [(4, 2), (3, 2)],
+    ),
+    Case(
+        "index_put",
+        lambda L, x, y: x.index_put((L.tensor([1, 3]), L.tensor([0, 1])), y),
+        [(4, 2), (1,)],
+        id="index_put of a broadcast value",
+    ),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

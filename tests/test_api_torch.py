@@ -907,3 +907,39 @@ def test_odds_and_ends_match_pytorch():
     ours, theirs = odds_and_ends(pg), odds_and_ends(torch)
     for position, (a, b) in enumerate(zip(ours, theirs)):
         assert str(a) == str(b), position
+
+
+def last_names(L):
+    x = L.tensor([[1.0, 2.0, 2.0, 3.0], [4.0, 4.0, 1.0, 1.0]])
+    results = [
+        L.mode(x, 1),
+        L.mode(L.tensor([3.0, 1.0, 1.0, 3.0])),
+        x.mode(0, keepdim=True),
+        L.unique_consecutive(
+            L.tensor([1, 1, 2, 2, 3, 1, 1]), return_inverse=True, return_counts=True
+        ),
+        L.unique_consecutive(L.tensor([[1, 1], [1, 2]])),
+        L.unravel_index(L.tensor([5, 7]), (2, 4)),
+        L.pdist(L.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])),
+        L.pdist(L.tensor([[0.0, 1.0], [2.0, 4.0], [1.0, 1.0]]), p=1),
+        L.combinations(L.tensor([1, 2, 3])),
+        L.combinations(L.tensor([1, 2, 3]), r=2, with_replacement=True),
+        L.combinations(L.tensor([1.0, 2.0, 3.0, 4.0]), r=3),
+        L.select_scatter(L.zeros(2, 3), L.ones(3), 0, 1),
+        L.select_scatter(L.zeros(2, 3), L.ones(2), 1, -1),
+        L.slice_scatter(L.zeros(4, 3), L.ones(2, 3), 0, 1, 4, 2),
+        L.slice_scatter(L.zeros(2, 5), L.ones(2, 2), dim=1, start=-2),
+        L.index_put(L.zeros(4), (L.tensor([0, 0, 2]),), L.tensor([1.0, 2.0, 3.0]), accumulate=True),
+        L.index_put(L.zeros(4), (L.tensor([1, 2]),), L.tensor(5.0)),
+        L.zeros(2, 3).index_put((L.tensor([0, 1]), L.tensor([2, 0])), L.tensor([7.0, 8.0])),
+        L.asarray([1.0, 2.0]),
+        x.resolve_conj(),
+    ]
+    return [_plain(r) for r in results]
+
+
+def test_the_last_names_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = last_names(pg), last_names(torch)
+    for position, (a, b) in enumerate(zip(ours, theirs)):
+        assert str(a) == str(b), position

@@ -41,6 +41,7 @@ from pathgrad.creation import (
     normal,
     ones,
     ones_like,
+    poisson,
     rand,
     rand_like,
     randint,
@@ -177,10 +178,12 @@ from pathgrad.ops.elementwise import (
     xlogy,
 )
 from pathgrad.ops.index import (
+    combinations,
     gather,
     index_add,
     index_copy,
     index_fill,
+    index_put_values,
     index_select,
     masked_select,
     nonzero,
@@ -188,8 +191,11 @@ from pathgrad.ops.index import (
     repeat_interleave,
     scatter,
     scatter_add,
+    select_scatter,
+    slice_scatter,
     take,
     take_along_dim,
+    unravel_index,
     where_or_positions,
 )
 from pathgrad.ops.linalg import (
@@ -213,6 +219,7 @@ from pathgrad.ops.linalg import (
     mm,
     mv,
     outer,
+    pdist,
     t,
     tensordot,
     vander,
@@ -255,6 +262,7 @@ from pathgrad.ops.reduce import (
     mean,
     median,
     min,
+    mode,
     msort,
     nanmean,
     nanmedian,
@@ -274,6 +282,7 @@ from pathgrad.ops.reduce import (
     topk,
     trapezoid,
     unique,
+    unique_consecutive,
     var,
     var_mean,
 )
@@ -346,6 +355,8 @@ absolute, negative, multiply, true_divide = abs, neg, mul, div
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 moveaxis = movedim
 where = where_or_positions
+index_put = index_put_values
+asarray = as_tensor
 sgn = sign
 all, any = all_true, any_true  # PyTorch's names, which are builtins' too
 trapz = trapezoid
@@ -398,6 +409,7 @@ __all__ = [
     "argsort",
     "argwhere",
     "as_tensor",
+    "asarray",
     "asin",
     "asinh",
     "atan",
@@ -436,6 +448,7 @@ __all__ = [
     "clip",
     "clone",
     "column_stack",
+    "combinations",
     "concat",
     "concatenate",
     "copysign",
@@ -523,6 +536,7 @@ __all__ = [
     "index_add",
     "index_copy",
     "index_fill",
+    "index_put",
     "index_reduce",
     "index_select",
     "inference_mode",
@@ -591,6 +605,7 @@ __all__ = [
     "min",
     "minimum",
     "mm",
+    "mode",
     "moveaxis",
     "movedim",
     "msort",
@@ -618,8 +633,10 @@ __all__ = [
     "ones",
     "ones_like",
     "outer",
+    "pdist",
     "permute",
     "pinverse",
+    "poisson",
     "polygamma",
     "pow",
     "prod",
@@ -651,6 +668,7 @@ __all__ = [
     "scatter_reduce",
     "searchsorted",
     "select",
+    "select_scatter",
     "set_default_dtype",
     "set_grad_enabled",
     "sgn",
@@ -662,6 +680,7 @@ __all__ = [
     "sin",
     "sinc",
     "sinh",
+    "slice_scatter",
     "slogdet",
     "softmax",
     "softplus",
@@ -704,6 +723,8 @@ __all__ = [
     "unbind",
     "unflatten",
     "unique",
+    "unique_consecutive",
+    "unravel_index",
     "unsqueeze",
     "value_and_grad",
     "vander",

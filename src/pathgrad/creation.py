@@ -322,3 +322,12 @@ def triu_indices(row, col, offset=0, *, dtype=None) -> Tensor:
     """The (2, n) positions of the upper triangle of a row x col matrix, row by row."""
     positions = np.triu_indices(row, offset, col)
     return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
+
+
+def poisson(rates) -> Tensor:
+    """Draws from Poisson(rate) per element (rates >= 0), in the rates' dtype."""
+    data = as_tensor(rates).data
+    if data.size and (data.min() < 0 or not np.isfinite(data).all()):
+        raise ValueError("poisson: rates must be finite and >= 0")
+    dtype = data.dtype if data.dtype.kind == "f" else get_default_dtype()
+    return Tensor(random.default_generator().poisson(data).astype(dtype))

@@ -1177,6 +1177,33 @@ class Tensor:
     def renorm(self, p, dim, maxnorm):
         return reductions.renorm(self, p, dim, maxnorm)
 
+    def mode(self, dim=-1, keepdim=False):
+        return reductions.mode(self, dim, keepdim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return reductions.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def index_put(self, indices, values, accumulate=False):
+        return index.index_put_values(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return inplace.in_place(
+            self,
+            "index_put_",
+            lambda old: index.index_put_values(old, indices, values, accumulate),
+        )
+
+    def select_scatter(self, src, dim, index_):
+        return index.select_scatter(self, src, dim, index_)
+
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        return index.slice_scatter(self, src, dim, start, end, step)
+
+    def resolve_conj(self):
+        return self  # real tensors only: nothing to resolve
+
+    resolve_neg = resolve_conj
+
     def bincount(self, weights=None, minlength=0):
         return reduce.bincount(self, weights, minlength)
 

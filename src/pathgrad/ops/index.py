@@ -3,11 +3,12 @@ indices accumulate, as an embedding lookup `C[X]` needs."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
-from pathgrad.errors import op_context
+from pathgrad.errors import ShapeError, op_context
 from pathgrad.ops.broadcast import broadcast_shapes, broadcast_to
 from pathgrad.ops.elementwise import where
 from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, normalize_dims, op
@@ -535,3 +536,63 @@ def where_or_positions(condition, input=None, other=None):
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     return where(condition, input, other)
+
+
+def index_put_values(x, indices, values, accumulate=False):
+    """pg.index_put: x with x[indices] = values (broadcast to the indexed region), or += with
+    accumulate, where repeated positions add up, as PyTorch's index_put."""
+    x = as_tensor(x)
+    positions, advanced = normalize_index(tuple(indices))
+    normalized = _Normalized(positions, advanced)
+    region_shape = region(x.data, positions, "index_put").shape
+    values = as_tensor(values)
+    if values.shape != region_shape:
+        broadcast_shapes("index_put", values.shape, region_shape)  # names a misfit by its shapes
+        values = broadcast_to(values, region_shape)
+    if accumulate:
+        return x + index_put_zeros(values, x.shape, normalized)
+    return index_put(x, values, normalized)
+
+
+def select_scatter(x, src, dim, index):
+    """x with its slice at `index` along `dim` replaced by src (which has the slice's shape),
+    as PyTorch's select_scatter; out of place."""
+    x, src = as_tensor(x), as_tensor(src)
+    (axis,) = normalize_dims(dim, x.ndim, "select_scatter")
+    size = x.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(
+            f"{op_context('select_scatter')}: index {index} is out of range for dim {axis} of "
+            f"size {size}"
+        )
+    return index_copy(
+        x, axis, [index % size], reshape(src, src.shape[:axis] + (1,) + src.shape[axis:])
+    )
+
+
+def slice_scatter(x, src, dim=0, start=None, end=None, step=1):
+    """x with the slice start:end:step along `dim` replaced by src, as PyTorch's
+    slice_scatter; out of place."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "slice_scatter")
+    positions = list(range(x.shape[axis]))[slice(start, end, step)]
+    return index_copy(x, axis, positions, src)
+
+
+def combinations(x, r=2, with_replacement=False):
+    """The r-element combinations of the 1-D x's elements, one per row (itertools' order), as
+    PyTorch's combinations: a lookup, so gradients add back."""
+    x = as_tensor(x)
+    if x.ndim != 1:
+        raise ShapeError(f"{op_context('combinations')}: expects a 1-D tensor, got {x.shape}")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(pick(range(x.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    if r == 0 or rows.size == 0:
+        return as_tensor(np.zeros((0,) if r == 0 else (0, r), x.data.dtype))
+    return getitem(x, rows)
+
+
+def unravel_index(indices, shape):
+    """The coordinates in `shape` of flat indices: one int64 tensor per dim."""
+    flat = as_tensor(indices).data
+    return tuple(as_tensor(np.asarray(c, dtype=np.int64)) for c in np.unravel_index(flat, shape))

@@ -541,3 +541,13 @@ def vander(x, N=None, increasing=False):
     count = x.shape[0] if N is None else N
     powers = range(count) if increasing else range(count - 1, -1, -1)
     return stack([x**k if k else x * 0 + 1 for k in powers], 1) if count else reshape(x, -1, 0)
+
+
+def pdist(x, p=2.0):
+    """The p-norm distances between the rows of the 2-D x, each pair once (row i before j),
+    as PyTorch's pdist: cdist's upper triangle."""
+    x = as_tensor(x)
+    if x.ndim != 2:
+        raise ShapeError(f"{op_context('pdist')}: expects a 2-D tensor, got {x.shape}")
+    rows, columns = np.triu_indices(x.shape[0], 1)
+    return _norm(index_select(x, 0, rows) - index_select(x, 0, columns), p, -1)

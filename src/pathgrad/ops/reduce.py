@@ -1019,3 +1019,51 @@ def renorm(x, p, dim, maxnorm):
     over = norms.data > maxnorm
     scale = where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0)
     return x * scale
+
+
+mode_result = namedtuple("mode", ["values", "indices"])
+
+
+def mode(x, dim=-1, keepdim=False):
+    """(values, indices): the most frequent value along `dim` (the smallest of those tied),
+    and the last place it stands, as PyTorch's mode; the values are gathered, so they get the
+    gradient."""
+    x = as_tensor(x)
+    data = x.data
+    if data.ndim == 0:
+        normalize_dims(dim, 0, "mode")
+        return mode_result(clone(x), as_tensor(np.zeros((), np.int64)))
+    (axis,) = normalize_dims(dim, data.ndim, "mode")
+    _refuse_empty(data.shape, (axis,), "mode")
+    lines = np.moveaxis(data, axis, -1).reshape(-1, data.shape[axis])
+    places = np.empty(lines.shape[0], dtype=np.int64)
+    for row, line in enumerate(lines):
+        values, counts = np.unique(line, return_counts=True)  # sorted: the first top is smallest
+        winner = values[np.argmax(counts)]
+        hits = np.flatnonzero((line == winner) | (np.isnan(line) & np.isnan(winner)))
+        places[row] = hits[-1]
+    shape = np.moveaxis(data, axis, -1).shape[:-1]
+    indices = np.expand_dims(places.reshape(shape), axis)
+    values = gather(x, axis, indices)
+    indices = as_tensor(indices)
+    if not keepdim:
+        values, indices = squeeze(values, axis), squeeze(indices, axis)
+    return mode_result(values, indices)
+
+
+def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
+    """The flattened x with runs of equal neighbours collapsed (and where each element went,
+    and each run's length, when asked), as PyTorch's unique_consecutive; not differentiable."""
+    if dim is not None:
+        raise NotImplementedError(
+            f"{op_context('unique_consecutive')}: dim= is not taken yet; pathgrad collapses the "
+            "flattened tensor"
+        )
+    data = as_tensor(x).data
+    flat = data.reshape(-1)
+    starts = np.concatenate([[True], flat[1:] != flat[:-1]]) if flat.size else np.zeros(0, bool)
+    values = as_tensor(flat[starts])
+    inverse = as_tensor((np.cumsum(starts) - 1).reshape(data.shape).astype(np.int64))
+    counts = as_tensor(np.diff(np.append(np.flatnonzero(starts), flat.size)).astype(np.int64))
+    extra = [t for t, asked in ((inverse, return_inverse), (counts, return_counts)) if asked]
+    return tuple([values] + extra) if extra else values
