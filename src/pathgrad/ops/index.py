@@ -320,17 +320,23 @@ def index_add(x, dim, index, source, alpha=1):
             f"{op_context('index_add')}: index must be a 1-D integer tensor, got shape "
             f"{index.shape} and dtype {index.dtype}"
         )
-    expected = x.shape[:axis] + (index.shape[0],) + x.shape[axis + 1 :]
+    spread = spread_index("index_add", x, axis, index.data, source)
+    added = source if alpha == 1 else source * alpha
+    return scatter_add(x, axis, spread, added)
+
+
+def spread_index(op_name, x, axis, positions, source):
+    """The 1-D `positions` along `axis` as scatter's index: spread over source's other dims, so
+    each source slice goes to its position (index_add, index_copy, index_reduce). source must
+    have x's shape but for len(positions) along axis."""
+    expected = x.shape[:axis] + (positions.size,) + x.shape[axis + 1 :]
     if source.shape != expected:
         raise IndexError(
-            f"{op_context('index_add')}: source has shape {source.shape}; for index of length "
-            f"{index.shape[0]} along dim {axis} of a tensor of shape {x.shape} it must be "
+            f"{op_context(op_name)}: source has shape {source.shape}; for index of length "
+            f"{positions.size} along dim {axis} of a tensor of shape {x.shape} it must be "
             f"{expected}"
         )
-    # each source slice goes to its position: the index spread over source's other dims
-    spread = index.data.reshape((-1,) + (1,) * (x.ndim - axis - 1))
-    added = source if alpha == 1 else source * alpha
-    return scatter_add(x, axis, np.broadcast_to(spread, expected), added)
+    return np.broadcast_to(positions.reshape((-1,) + (1,) * (x.ndim - axis - 1)), expected)
 
 
 def index_select(x, dim, index):
@@ -506,15 +512,7 @@ def index_copy(x, dim, index, source):
     x, source = as_tensor(x), as_tensor(source)
     (axis,) = normalize_dims(dim, x.ndim, "index_copy")
     positions = _index_positions("index_copy", x, axis, index)
-    expected = x.shape[:axis] + (positions.size,) + x.shape[axis + 1 :]
-    if source.shape != expected:
-        raise IndexError(
-            f"{op_context('index_copy')}: source has shape {source.shape}; for index of length "
-            f"{positions.size} along dim {axis} of a tensor of shape {x.shape} it must be "
-            f"{expected}"
-        )
-    spread = positions.reshape((-1,) + (1,) * (x.ndim - axis - 1))
-    return scatter(x, axis, np.broadcast_to(spread, expected), source)
+    return scatter(x, axis, spread_index("index_copy", x, axis, positions, source), source)
 
 
 def _index_positions(op_name, x, axis, index):

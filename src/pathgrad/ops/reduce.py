@@ -21,6 +21,7 @@ from pathgrad.ops.index import (
     getitem,
     index_put_zeros,
     scatter_add_zeros,
+    spread_index,
 )
 from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, op
 from pathgrad.ops.shape import cat, flip, movedim, narrow, reshape, squeeze, unsqueeze
@@ -997,14 +998,7 @@ def index_reduce(x, dim, index, source, reduce, *, include_self=True):
         )
     if reduce == "sum":
         raise ValueError(f"{op_context('index_reduce')}: use index_add for sums, as PyTorch")
-    expected = x.shape[:axis] + (positions.size,) + x.shape[axis + 1 :]
-    if source.shape != expected:
-        raise IndexError(
-            f"{op_context('index_reduce')}: source has shape {source.shape}; for index of "
-            f"length {positions.size} along dim {axis} of a tensor of shape {x.shape} it must "
-            f"be {expected}"
-        )
-    spread = np.broadcast_to(positions.reshape((-1,) + (1,) * (x.ndim - axis - 1)), expected)
+    spread = spread_index("index_reduce", x, axis, positions, source)
     return scatter_reduce(x, axis, spread, source, reduce, include_self=include_self)
 
 
