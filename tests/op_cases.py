@@ -384,6 +384,10 @@ CASES: list[Case] = [
     Case("qr_q", lambda L, x: L.linalg.qr(x, mode="complete").Q, [(2, 2, 4)], id="Q of wide"),
     Case("qr_r", lambda L, x: L.linalg.qr(x).R, [(3, 3)]),
     Case("qr_r", lambda L, x: L.linalg.qr(x)[1] * 2, [(2, 3, 5)], id="R of wide, batched"),
+    Case("matrix_exp", lambda L, x: L.linalg.matrix_exp(x), [(3, 3)]),
+    Case(
+        "matrix_exp", lambda L, x: L.matrix_exp(x * 4), [(2, 2, 2)], id="matrix_exp scaled, batched"
+    ),
     Case("einsum", lambda L, x, y: L.einsum("ij,jk->ik", x, y), [(2, 3), (3, 4)]),
     Case("einsum", lambda L, x: L.einsum("ii", x), [(3, 3)], id="einsum trace"),
     Case("einsum", lambda L, x: L.einsum("iji->ji", x), [(3, 2, 3)], id="einsum diagonal"),

@@ -231,6 +231,7 @@ from pathgrad.ops.matrix import (
     cholesky_solve,
     det,
     logdet,
+    matrix_exp,
     slogdet,
 )
 from pathgrad.ops.matrix import inv as inverse
@@ -596,6 +597,7 @@ __all__ = [
     "masked_fill",
     "masked_select",
     "matmul",
+    "matrix_exp",
     "matrix_power",
     "max",
     "maximum",

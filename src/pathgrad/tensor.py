@@ -1230,6 +1230,9 @@ class Tensor:
     def inverse(self):
         return matrix.inv(self)
 
+    def matrix_exp(self):
+        return matrix.matrix_exp(self)
+
     def logdet(self):
         return matrix.logdet(self)
 
