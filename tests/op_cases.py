@@ -729,6 +729,15 @@ COMPOSITE_CASES: list[Case] = [
         [(4, 2), (1,)],
         id="index_put of a broadcast value",
     ),
+    Case(
+        "gradient", lambda L, x: L.gradient(x)[1] * L.gradient(x, dim=0, edge_order=2)[0], [(3, 5)]
+    ),
+    Case(
+        "gradient",
+        lambda L, x: L.gradient(x, spacing=(L.tensor([0.0, 0.5, 2.0, 2.5], dtype=L.float64),))[0],
+        [(4,)],
+        id="gradient at coordinates",
+    ),
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 

@@ -943,3 +943,21 @@ def test_the_last_names_match_pytorch():
     ours, theirs = last_names(pg), last_names(torch)
     for position, (a, b) in enumerate(zip(ours, theirs)):
         assert str(a) == str(b), position
+
+
+def numerical_derivatives(L):
+    x = L.tensor([[1.0, 2.0, 4.0, 7.0, 11.0], [2.0, 3.0, 5.0, 9.0, 10.0]], dtype=L.float64)
+    coordinates = L.tensor([0.0, 1.0, 3.0, 4.0, 7.0], dtype=L.float64)
+    results = [
+        L.gradient(x),
+        L.gradient(x, spacing=2.0, dim=1, edge_order=2),
+        L.gradient(x, spacing=[0.5, 2.0]),
+        L.gradient(x, spacing=(coordinates,), dim=1),
+        L.gradient(x, spacing=(coordinates,), dim=1, edge_order=2),
+    ]
+    return [_plain(r) for r in results]
+
+
+def test_gradient_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    assert numerical_derivatives(pg) == numerical_derivatives(torch)

@@ -1061,3 +1061,71 @@ def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
     counts = as_tensor(np.diff(np.append(np.flatnonzero(starts), flat.size)).astype(np.int64))
     extra = [t for t, asked in ((inverse, return_inverse), (counts, return_counts)) if asked]
     return tuple([values] + extra) if extra else values
+
+
+def gradient(x, *, spacing=1, dim=None, edge_order=1):
+    """Estimates of x's derivative along each dim (all, or `dim`) from its samples: central
+    differences inside, one-sided ones of `edge_order` (1 or 2) at the ends, on a uniform
+    `spacing` or at given coordinates, as PyTorch's gradient and NumPy's; one tensor per dim.
+    Differentiable in x (the coordinates are constants)."""
+    x = as_tensor(x)
+    dims = normalize_dims(dim, x.ndim, "gradient") if dim is not None else tuple(range(x.ndim))
+    if edge_order not in (1, 2):
+        raise ValueError(f"{op_context('gradient')}: edge_order must be 1 or 2, not {edge_order}")
+    if isinstance(spacing, (int, float)):
+        spacings = [spacing] * len(dims)
+    else:
+        spacings = list(spacing)
+        if len(spacings) == 1 and len(dims) > 1 and isinstance(spacings[0], (int, float)):
+            spacings = spacings * len(dims)
+        if len(spacings) != len(dims):
+            raise ValueError(
+                f"{op_context('gradient')}: {len(spacings)} spacings for {len(dims)} dims"
+            )
+    return tuple(_gradient_along(x, axis, step, edge_order) for axis, step in zip(dims, spacings))
+
+
+def _gradient_along(x, axis, step, edge_order):
+    n = x.shape[axis]
+    if n < edge_order + 1:
+        raise ValueError(
+            f"{op_context('gradient')}: dim {axis} has {n} samples; edge_order {edge_order} "
+            f"needs at least {edge_order + 1}"
+        )
+    dtype = x.data.dtype if x.data.dtype.kind == "f" else np.float64
+    if isinstance(step, (int, float)):
+        widths = np.full(n - 1, float(step))
+    else:
+        coordinates = np.asarray(as_tensor(step).data, dtype=np.float64)
+        widths = np.diff(coordinates)
+
+    def shaped(values):  # constants along `axis`, broadcast over the other dims
+        return as_tensor(values.astype(dtype).reshape((-1,) + (1,) * (x.ndim - axis - 1)))
+
+    def samples(start, count):
+        return narrow(x, axis, start, count)
+
+    pieces = []
+    left, right = widths[:-1], widths[1:]
+    if edge_order == 1:
+        pieces.append((samples(1, 1) - samples(0, 1)) / float(widths[0]))
+    else:
+        h1, h2 = widths[0], widths[1]
+        a, b, c = -(2 * h1 + h2) / (h1 * (h1 + h2)), (h1 + h2) / (h1 * h2), -h1 / (h2 * (h1 + h2))
+        pieces.append(samples(0, 1) * a + samples(1, 1) * b + samples(2, 1) * c)
+    if n > 2:
+        below = -right / (left * (left + right))
+        centre = (right - left) / (left * right)
+        above = left / (right * (left + right))
+        pieces.append(
+            samples(0, n - 2) * shaped(below)
+            + samples(1, n - 2) * shaped(centre)
+            + samples(2, n - 2) * shaped(above)
+        )
+    if edge_order == 1:
+        pieces.append((samples(n - 1, 1) - samples(n - 2, 1)) / float(widths[-1]))
+    else:
+        h1, h2 = widths[-2], widths[-1]
+        a, b, c = h2 / (h1 * (h1 + h2)), -(h2 + h1) / (h1 * h2), (2 * h2 + h1) / (h2 * (h1 + h2))
+        pieces.append(samples(n - 3, 1) * a + samples(n - 2, 1) * b + samples(n - 1, 1) * c)
+    return cat(pieces, axis)
