@@ -624,17 +624,7 @@ def median(x, dim=None, keepdim=False):
     returned (among ties, the one a stable sort puts in the middle)."""
     x = as_tensor(x)
     if dim is None:
-        data = x.data.reshape(-1)
-        if data.size == 0:
-            raise ValueError(f"{op_context('median')}: the median of no elements is undefined")
-        if np.isnan(data).any():
-            value = np.asarray(np.nan, dtype=x.data.dtype)
-            hit = np.isnan(x.data)
-        else:
-            value = np.sort(data, kind="stable")[(data.size - 1) // 2]
-            hit = x.data == value
-        count = hit.sum()
-        return sum(where(hit, x, 0.0)) / float(count)
+        return _median_of_all(x, "median", skip_nans=False)
     return _order_statistic(
         x,
         dim,
@@ -643,6 +633,21 @@ def median(x, dim=None, keepdim=False):
         median_result,
         "median",
     )
+
+
+def _median_of_all(x, name, skip_nans):
+    """The lower median of all elements (of those not NaN with skip_nans), its gradient shared
+    among the elements equal to it, as max() shares; where the median is NaN, the NaNs share."""
+    data = x.data.reshape(-1)
+    if data.size == 0:
+        raise ValueError(f"{op_context(name)}: the median of no elements is undefined")
+    nans = np.isnan(data)
+    kept = data[~nans] if skip_nans else data
+    if nans.any() and (not skip_nans or kept.size == 0):
+        hit = np.isnan(x.data)
+    else:
+        hit = x.data == np.sort(kept, kind="stable")[(kept.size - 1) // 2]
+    return sum(where(hit, x, 0.0)) / float(hit.sum())
 
 
 def _order_statistic(x, dim, keepdim, position, result, name):
@@ -744,15 +749,7 @@ def nanmedian(x, dim=None, keepdim=False):
     """median of the elements that are not NaN (NaN where there are none), as PyTorch's."""
     x = as_tensor(x)
     if dim is None:
-        data = x.data.reshape(-1)
-        if data.size == 0:
-            raise ValueError(f"{op_context('nanmedian')}: the median of no elements is undefined")
-        kept = data[~np.isnan(data)]
-        if kept.size == 0:
-            return sum(where(np.isnan(x.data), x, 0.0)) / float(np.isnan(data).sum())
-        value = np.sort(kept, kind="stable")[(kept.size - 1) // 2]
-        hit = x.data == value
-        return sum(where(hit, x, 0.0)) / float(hit.sum())
+        return _median_of_all(x, "nanmedian", skip_nans=True)
     return _order_statistic(
         x,
         dim,
