@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.ops.elementwise import relu_backward, sigmoid_backward, tanh_backward
+from pathgrad.ops.fused import batch_norm_train, cross_entropy_loss, layer_norm
 from pathgrad.ops.index import (
     _Normalized,
     index_put,
@@ -21,7 +22,7 @@ from pathgrad.ops.index import (
 )
 from pathgrad.ops.linalg import batched_matmul
 from pathgrad.ops.reduce import log_softmax_backward, softmax_backward
-from pathgrad.ops.shape import unfold_backward
+from pathgrad.ops.shape import constant_pad, unfold_backward
 
 ANY = "any"  # normal values, kept away from 0 so kinks (abs, relu, clamp) are not crossed
 POSITIVE = "positive"  # in [0.5, 2]
@@ -404,6 +405,50 @@ CASES: list[Case] = [
         [(1, 3), (4, 3)],
         id="einsum size-1 subscript broadcast",
     ),
+    Case(
+        "cross_entropy_loss",
+        lambda L, x, q: cross_entropy_loss(x, q, 1, 3.0, "mean"),
+        [(3, 4), (3, 4)],
+        torch=False,
+    ),
+    Case(
+        "cross_entropy_loss",
+        lambda L, x, q: cross_entropy_loss(x, q, 1, 1.0, "none"),
+        [(2, 3, 2), (2, 3, 2)],
+        domain=POSITIVE,
+        torch=False,
+    ),
+    Case(
+        "cross_entropy_loss",
+        lambda L, x, q: cross_entropy_loss(x, q.abs(), 0, 1.0, "sum"),
+        [(5,), (5,)],
+        torch=False,
+    ),
+    Case(
+        "batch_norm_train",
+        lambda L, x, w, b: batch_norm_train(x, w, b, 1e-5),
+        [(4, 3), (3,), (3,)],
+        torch=False,
+    ),
+    Case(
+        "batch_norm_train",
+        lambda L, x: batch_norm_train(x, 1.0, 0.0, 1e-3),
+        [(3, 2, 4)],
+        torch=False,
+    ),
+    Case(
+        "layer_norm",
+        lambda L, x, w, b: layer_norm(x, w, b, 2, 1e-5),
+        [(2, 3, 4), (3, 4), (3, 4)],
+        torch=False,
+    ),
+    Case("layer_norm", lambda L, x: layer_norm(x, 1.0, 0.0, 1, 1e-3), [(3, 5)], torch=False),
+    Case(
+        "constant_pad",
+        lambda L, x: constant_pad(x, (1, 2, -1, 1), 0.5),
+        [(3, 4)],
+        torch=False,
+    ),
 ]
 
 # Compositions of primitives: no rules of their own, checked all the same.
@@ -741,7 +786,171 @@ COMPOSITE_CASES: list[Case] = [
     Case("eigvalsh", lambda L, x: L.linalg.eigvalsh(x + x.mT), [(2, 3, 3)]),
 ]
 
-ALL_CASES = CASES + COMPOSITE_CASES
+
+def _F(L):
+    return L.nn.functional
+
+
+_CLASSES = [2, 0, 3]
+
+NN_CASES: list[Case] = [
+    Case("F.linear", lambda L, x, w, b: _F(L).linear(x, w, b), [(3, 4), (2, 4), (2,)]),
+    Case("F.linear", lambda L, x, w: _F(L).linear(x, w), [(2, 3, 4), (5, 4)]),
+    Case(
+        "F.bilinear",
+        lambda L, x, y, w, b: _F(L).bilinear(x, y, w, b),
+        [(3, 2), (3, 4), (5, 2, 4), (5,)],
+    ),
+    Case(
+        "F.embedding",
+        lambda L, w: _F(L).embedding(L.tensor([[0, 2], [2, 3]]), w),
+        [(4, 3)],
+    ),
+    Case("F.cross_entropy", lambda L, x: _F(L).cross_entropy(x, L.tensor(_CLASSES)), [(3, 4)]),
+    Case(
+        "F.cross_entropy",
+        lambda L, x: _F(L).cross_entropy(
+            x,
+            L.tensor([2, -100, 3, 1]),
+            weight=L.tensor([0.5, 1.0, 2.0, 1.5, 0.7], dtype=x.dtype),
+            label_smoothing=0.2,
+        ),
+        [(4, 5)],
+        id="cross_entropy weighted, ignoring, smoothed",
+    ),
+    Case(
+        "F.cross_entropy",
+        lambda L, x: _F(L).cross_entropy(x, L.tensor([1, 1, 0]), reduction="none", ignore_index=0),
+        [(3, 2)],
+    ),
+    Case(
+        "F.cross_entropy",
+        lambda L, x: _F(L).cross_entropy(x, L.tensor([[0, 2], [1, 1]]), reduction="sum"),
+        [(2, 3, 2)],
+    ),
+    Case(
+        "F.cross_entropy",
+        lambda L, x, p: _F(L).cross_entropy(x, p.softmax(1), label_smoothing=0.1),
+        [(3, 4), (3, 4)],
+        id="cross_entropy with probability targets",
+    ),
+    Case("F.cross_entropy", lambda L, x: _F(L).cross_entropy(x, L.tensor(2)), [(4,)]),
+    Case(
+        "F.nll_loss",
+        lambda L, x: _F(L).nll_loss(
+            x.log_softmax(1), L.tensor([1, 0, 1]), weight=L.tensor([0.3, 2.0], dtype=x.dtype)
+        ),
+        [(3, 2)],
+    ),
+    Case("F.mse_loss", lambda L, x, y: _F(L).mse_loss(x, y), [(3, 4), (3, 4)]),
+    Case("F.l1_loss", lambda L, x, y: _F(L).l1_loss(x, y, reduction="sum"), [(3, 4), (3, 4)]),
+    Case(
+        "F.smooth_l1_loss",
+        lambda L, x, y: _F(L).smooth_l1_loss(x, y, beta=0.5, reduction="none"),
+        [(3, 4), (3, 4)],
+    ),
+    Case("F.huber_loss", lambda L, x, y: _F(L).huber_loss(x, y, delta=0.7), [(3, 4), (3, 4)]),
+    Case(
+        "F.binary_cross_entropy",
+        lambda L, x, t: _F(L).binary_cross_entropy(x.sigmoid(), t.sigmoid()),
+        [(3, 4), (3, 4)],
+    ),
+    Case(
+        "F.binary_cross_entropy_with_logits",
+        lambda L, x, t: _F(L).binary_cross_entropy_with_logits(
+            x, t.sigmoid(), pos_weight=L.tensor([0.5, 1.0, 2.0, 3.0], dtype=x.dtype)
+        ),
+        [(3, 4), (3, 4)],
+    ),
+    Case(
+        "F.kl_div",
+        lambda L, x, t: _F(L).kl_div(x.log_softmax(1), t.softmax(1), reduction="batchmean"),
+        [(3, 4), (3, 4)],
+    ),
+    Case(
+        "F.kl_div",
+        lambda L, x, t: _F(L).kl_div(x, t, reduction="sum", log_target=True),
+        [(3, 4), (3, 4)],
+    ),
+    Case("F.log_softmax", lambda L, x: _F(L).log_softmax(x, dim=0), [(3, 4)]),
+    Case("F.softmin", lambda L, x: _F(L).softmin(x, dim=1), [(3, 4)]),
+    Case(
+        "F.layer_norm",
+        lambda L, x, w, b: _F(L).layer_norm(x, (4,), w, b),
+        [(2, 3, 4), (4,), (4,)],
+    ),
+    Case("F.layer_norm", lambda L, x: _F(L).layer_norm(x, (3, 4)), [(2, 3, 4)]),
+    Case(
+        "F.batch_norm",
+        lambda L, x, w, b: _F(L).batch_norm(
+            x, L.zeros_like(x[0]), L.ones_like(x[0]), w, b, training=True
+        ),
+        [(5, 3), (3,), (3,)],
+    ),
+    Case(
+        "F.batch_norm",
+        lambda L, x, w, b: _F(L).batch_norm(
+            x, L.zeros_like(x[0, :, 0]), L.ones_like(x[0, :, 0]), w, b, training=True, eps=1e-3
+        ),
+        [(4, 3, 2), (3,), (3,)],
+    ),
+    Case(
+        "F.batch_norm",
+        lambda L, x, w: _F(L).batch_norm(
+            x,
+            L.tensor([0.1, -0.2, 0.3], dtype=x.dtype),
+            L.tensor([0.5, 1.5, 2.0], dtype=x.dtype),
+            w,
+            None,
+            training=False,
+        ),
+        [(5, 3), (3,)],
+        id="batch_norm with running statistics",
+    ),
+    Case("F.normalize", lambda L, x: _F(L).normalize(x, dim=1), [(3, 4)]),
+    Case("F.normalize", lambda L, x: _F(L).normalize(x, p=1.0, dim=0), [(3, 4)]),
+    Case("F.pad", lambda L, x: _F(L).pad(x, (1, 2), value=0.5), [(2, 3)]),
+    Case("F.pad", lambda L, x: _F(L).pad(x, (1, -1, 0, 2)), [(2, 3, 4)]),
+    Case("F.pad", lambda L, x: _F(L).pad(x, (2, 1), mode="reflect"), [(2, 3, 4)]),
+    Case("F.pad", lambda L, x: _F(L).pad(x, (2, 3), mode="replicate"), [(2, 3, 4)]),
+    Case("F.pad", lambda L, x: _F(L).pad(x, (1, 2), mode="circular"), [(2, 3, 4)]),
+    Case("F.conv1d", lambda L, x, w, b: _F(L).conv1d(x, w, b), [(2, 3, 7), (4, 3, 3), (4,)]),
+    Case(
+        "F.conv1d",
+        lambda L, x, w: _F(L).conv1d(x, w, stride=2, padding=1, dilation=2),
+        [(2, 3, 9), (2, 3, 2)],
+    ),
+    Case(
+        "F.conv1d",
+        lambda L, x, w: _F(L).conv1d(x, w, groups=2, padding="same"),
+        [(1, 4, 5), (6, 2, 4)],
+    ),
+    Case("F.conv1d", lambda L, x, w: _F(L).conv1d(x, w), [(3, 6), (2, 3, 6)]),
+    Case(
+        "F.scaled_dot_product_attention",
+        lambda L, q, k, v: _F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
+        [(2, 4, 3), (2, 4, 3), (2, 4, 5)],
+    ),
+    Case(
+        "F.scaled_dot_product_attention",
+        lambda L, q, k, v, m: _F(L).scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.3),
+        [(2, 1, 3, 2), (2, 1, 4, 2), (2, 1, 4, 2), (3, 4)],
+    ),
+    Case(
+        "F.scaled_dot_product_attention",
+        lambda L, q, k, v: _F(L).scaled_dot_product_attention(
+            q, k, v, attn_mask=L.tensor([[True, False], [True, True], [False, True]])
+        ),
+        [(3, 2), (2, 2), (2, 3)],
+    ),
+    Case("F.leaky_relu", lambda L, x: _F(L).leaky_relu(x, 0.2), [(3, 4)]),
+    Case("F.elu", lambda L, x: _F(L).elu(x, 0.7), [(3, 4)]),
+    Case("F.logsigmoid", lambda L, x: _F(L).logsigmoid(x), [(3, 4)]),
+    Case("F.hardtanh", lambda L, x: _F(L).hardtanh(x * 1.3, -0.9, 1.1), [(3, 4)], domain=UNIT),
+    Case("F.relu6", lambda L, x: _F(L).relu6(x * 5 + 2), [(3, 4)]),
+]
+
+ALL_CASES = CASES + COMPOSITE_CASES + NN_CASES
 for number, case in enumerate(ALL_CASES):
     case.id = f"{case.op}-{number}"
 

@@ -42,7 +42,8 @@ def test_a_negative_size_gets_the_usage_message_not_a_traceback(capsys):
 
 def test_a_negative_seed_is_read_as_pytorch_reads_it():
     assert demo(2, 2, 2, seed=-1, out=io.StringIO())
-    first = pg.manual_seed(-1).random()
-    assert pg.manual_seed(2**64 - 1).random() == first  # two's complement, as torch.manual_seed
+    first = pg.manual_seed(-1).numpy.random()
+    assert pg.manual_seed(2**64 - 1).numpy.random() == first  # two's complement, as torch's
+    assert pg.manual_seed(-1).initial_seed() == 2**64 - 1
     with pytest.raises(ValueError, match=r"manual_seed: 18446744073709551616 is out of range"):
         pg.manual_seed(2**64)

@@ -21,7 +21,7 @@ MODULES = [
 def test_docstring_examples_run(name):
     result = doctest.testmod(
         importlib.import_module(name),
-        extraglobs={"pg": pg, "np": np},
+        extraglobs={"pg": pg, "np": np, "nn": pg.nn, "F": pg.nn.functional},
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
     )
     assert result.failed == 0

@@ -14,6 +14,7 @@ from pathgrad.autodiff.grad_mode import (
     set_grad_enabled,
 )
 from pathgrad.creation import (
+    Generator,
     arange,
     bernoulli,
     bool_,
@@ -337,6 +338,7 @@ from pathgrad.ops.shape import (
     vstack,
 )
 from pathgrad.ops.special import digamma, erfinv, lgamma, polygamma
+from pathgrad.random import get_rng_state, initial_seed, seed, set_rng_state
 from pathgrad.tensor import (
     Tensor,
     as_tensor,
@@ -372,11 +374,24 @@ float = float32
 int = int32
 
 
+# the layers above the engine, imported last: they are built from everything above
+from pathgrad import nn, optim, utils  # noqa: E402
+from pathgrad.serialization import load, save  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "load",
+    "save",
+    "utils",
+    "optim",
+    "nn",
+    "set_rng_state",
+    "seed",
+    "initial_seed",
     "REGISTRY",
     "GradcheckError",
+    "Generator",
     "GradientShapeError",
     "ShapeError",
     "Tensor",
@@ -520,6 +535,7 @@ __all__ = [
     "ge",
     "gelu",
     "get_default_dtype",
+    "get_rng_state",
     "grad",
     "gradcheck",
     "gradgradcheck",

@@ -35,6 +35,8 @@ long = int64
 
 manual_seed = random.manual_seed
 default_generator = random.default_generator
+Generator = random.Generator
+Generator = random.Generator
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -133,25 +135,27 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     )
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
     check_device(device, "rand")
     shape, dtype = _sized(size, dtype, get_default_dtype(), "rand")
     _check_floating(dtype, "rand")
     return _finish(
-        random.default_generator().random(shape, dtype=np.float64).astype(dtype), requires_grad
+        random.rng(generator).random(shape, dtype=np.float64).astype(dtype), requires_grad
     )
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
     check_device(device, "randn")
     shape, dtype = _sized(size, dtype, get_default_dtype(), "randn")
     _check_floating(dtype, "randn")
-    return _finish(random.default_generator().standard_normal(shape).astype(dtype), requires_grad)
+    return _finish(random.rng(generator).standard_normal(shape).astype(dtype), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=False) -> Tensor:
+def randint(
+    low, high=None, size=(), *, generator=None, dtype=None, device=None, requires_grad=False
+) -> Tensor:
     """Integers from [low, high) (or [0, low) when high is omitted), int64 by default."""
     check_device(device, "randint")
     if high is None:
@@ -160,7 +164,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
         low, high, size = 0, low, high  # randint(high, size), PyTorch's two-argument form
     if not low < high:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    data = random.default_generator().integers(low, high, size=checked_sizes((size,), "randint"))
+    data = random.rng(generator).integers(low, high, size=checked_sizes((size,), "randint"))
     return _finish(np.asarray(data).astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
 
 
@@ -237,15 +241,17 @@ def randint_like(t, low, high=None, dtype=None, device=None, requires_grad=False
     return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def randperm(n, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of 0 .. n - 1 (int64), from pathgrad's generator."""
     check_device(device, "randperm")
     (size,) = checked_sizes((n,), "randperm")
-    order = random.default_generator().permutation(size)
+    order = random.rng(generator).permutation(size)
     return _finish(order.astype(DEFAULT_INT if dtype is None else dtype), requires_grad)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False):
+def normal(
+    mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False
+):
     """Draws from N(mean, std^2): `mean` and `std` numbers (then `size` is needed) or tensors,
     which broadcast, as PyTorch's normal. Not differentiable in mean or std (PyTorch's isn't
     either); use mean + std * randn(...) for that."""
@@ -262,7 +268,7 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
     if dtype is None:
         floating = [d.dtype for d in (mean_data, std_data) if d.dtype.kind == "f" and d.ndim]
         dtype = np.result_type(*floating) if floating else get_default_dtype()
-    draws = random.default_generator().normal(mean_data, std_data, shape)
+    draws = random.rng(generator).normal(mean_data, std_data, shape)
     return _finish(np.asarray(draws).astype(dtype), requires_grad)
 
 
@@ -275,11 +281,11 @@ def bernoulli(p, *, generator=None) -> Tensor:
         )
     if probabilities.size and (probabilities.min() < 0 or probabilities.max() > 1):
         raise ValueError("bernoulli: probabilities must lie in [0, 1]")
-    draws = random.default_generator().random(probabilities.shape) < probabilities
+    draws = random.rng(generator).random(probabilities.shape) < probabilities
     return Tensor(draws.astype(probabilities.dtype))
 
 
-def multinomial(input, num_samples, replacement=False) -> Tensor:
+def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
     """num_samples category indices per row of `input` (weights >= 0, 1-D or 2-D), drawn in
     proportion to the weights, without replacement unless asked, as PyTorch's multinomial."""
     weights = as_tensor(input).data.astype(np.float64)
@@ -293,7 +299,7 @@ def multinomial(input, num_samples, replacement=False) -> Tensor:
             f"multinomial: cannot draw {num_samples} samples without replacement from "
             f"{rows.shape[1]} categories"
         )
-    generator = random.default_generator()
+    generator = random.rng(generator)
     picks = []
     for row in rows:
         if not replacement and np.count_nonzero(row) < num_samples:
@@ -324,10 +330,10 @@ def triu_indices(row, col, offset=0, *, dtype=None) -> Tensor:
     return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
 
 
-def poisson(rates) -> Tensor:
+def poisson(rates, generator=None) -> Tensor:
     """Draws from Poisson(rate) per element (rates >= 0), in the rates' dtype."""
     data = as_tensor(rates).data
     if data.size and (data.min() < 0 or not np.isfinite(data).all()):
         raise ValueError("poisson: rates must be finite and >= 0")
     dtype = data.dtype if data.dtype.kind == "f" else get_default_dtype()
-    return Tensor(random.default_generator().poisson(data).astype(dtype))
+    return Tensor(random.rng(generator).poisson(data).astype(dtype))

@@ -95,7 +95,15 @@ def op_at(name: str, location: object) -> str:
     return f"{name} at {location}" if location else name
 
 
-class ShapeError(ValueError):
+class PathgradError(Exception):
+    """The base of pathgrad's own error types (each is also the builtin type PyTorch raises)."""
+
+
+class CheckpointError(PathgradError, ValueError):
+    """A file pg.load cannot read as a checkpoint: truncated, altered, or of another format."""
+
+
+class ShapeError(PathgradError, ValueError):
     """Operands whose shapes do not fit the op (broadcasting, matmul, reshape, ...)."""
 
 

@@ -189,6 +189,8 @@ class Tensor:
     def __repr__(self) -> str:
         from pathgrad.format import format_tensor
 
+        if self.__dict__.get("_is_parameter"):  # an nn.Parameter, printed as PyTorch prints one
+            return "Parameter containing:\n" + format_tensor(self)
         return format_tensor(self)
 
     # properties
@@ -375,20 +377,20 @@ class Tensor:
     def clamp_max_(self, max):
         return self.clamp_(max=max)
 
-    def normal_(self, mean=0.0, std=1.0):
-        """Fill with draws from N(mean, std^2), from pathgrad's generator (pg.manual_seed)."""
-        draws = self._draws("normal_", lambda rng, shape: rng.normal(mean, std, shape))
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with draws from N(mean, std^2), from `generator` or pathgrad's default one."""
+        draws = self._draws("normal_", generator, lambda rng, shape: rng.normal(mean, std, shape))
         return inplace.in_place(self, "normal_", lambda old: inplace.everywhere(old, draws))
 
-    def uniform_(self, a=0.0, b=1.0):
-        """Fill with draws from U[a, b), from pathgrad's generator (pg.manual_seed)."""
-        draws = self._draws("uniform_", lambda rng, shape: rng.uniform(a, b, shape))
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with draws from U[a, b), from `generator` or pathgrad's default one."""
+        draws = self._draws("uniform_", generator, lambda rng, shape: rng.uniform(a, b, shape))
         return inplace.in_place(self, "uniform_", lambda old: inplace.everywhere(old, draws))
 
-    def _draws(self, name, draw):
+    def _draws(self, name, generator, draw):
         if self.data.dtype.kind != "f":
             raise TypeError(f"{name}: draws real numbers, which dtype {self.dtype} cannot hold")
-        return draw(random.default_generator(), self.data.shape).astype(self.data.dtype)
+        return draw(random.rng(generator, name), self.data.shape).astype(self.data.dtype)
 
     def zero_(self):
         return inplace.in_place(self, "zero_", lambda old: inplace.everywhere(old, 0.0))

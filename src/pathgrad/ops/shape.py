@@ -752,3 +752,52 @@ def diff(x, n=1, dim=-1, prepend=None, append=None):
             break
         x = narrow(x, axis, 1, length - 1) - narrow(x, axis, 0, length - 1)
     return x
+
+
+@op("constant_pad")
+def constant_pad(x, pad, value=0.0):
+    """`x` with `pad` = (left, right) pairs, last dim first (F.pad's order), filled with
+    `value`; a negative amount crops. Its gradient is the pad undone: constant_pad of the
+    incoming gradient by the negated amounts."""
+    data = x.data
+    pairs = _pad_pairs(pad, data.ndim, "pad")
+    crop = tuple(
+        slice(max(-before, 0), size - max(-after, 0))
+        for (before, after), size in zip(pairs, data.shape)
+    )
+    if any(size + min(b, 0) + min(a, 0) < 0 for (b, a), size in zip(pairs, data.shape)):
+        raise ValueError(
+            f"{op_context('pad')}: padding {tuple(pad)} crops more than the shape {data.shape} "
+            "holds"
+        )
+    cropped = data[crop]
+    out = np.pad(
+        cropped,
+        [(max(before, 0), max(after, 0)) for before, after in pairs],
+        constant_values=value,
+    )
+
+    def vjp(grad):
+        return constant_pad(grad, tuple(-amount for amount in pad))
+
+    return out, vjp
+
+
+def _pad_pairs(pad, ndim: int, name: str) -> list[tuple[int, int]]:
+    """F.pad's flat (left, right, top, bottom, ...) for the last dims first, as one (before,
+    after) pair per dim of an `ndim`-dim tensor."""
+    try:
+        amounts = [operator.index(p) for p in pad]
+    except TypeError:
+        raise TypeError(
+            f"{op_context(name)}: pad must be a sequence of ints, got {pad!r}"
+        ) from None
+    if len(amounts) % 2 or len(amounts) // 2 > ndim:
+        raise ValueError(
+            f"{op_context(name)}: pad {tuple(pad)} must have an even length of at most twice "
+            f"the {ndim} dims of the input"
+        )
+    pairs = [(0, 0)] * ndim
+    for i in range(len(amounts) // 2):
+        pairs[ndim - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
+    return pairs

@@ -1,0 +1,144 @@
+"""Fused primitives of the neural-network layers: cross-entropy and the two normalisations.
+
+Each is a composite fused for speed (they run in every training step) and, for cross-entropy,
+for stability at logits of +-1e4. Their rules have two forms: a first-order backward (recording
+off, as in every `loss.backward()`) computed in NumPy from what the forward kept, and, under
+`create_graph=True`, the same formula in pathgrad's ops recomputed from the inputs, so that it
+differentiates again. The gradcheck sweep tests the first, the second-order sweep the second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pathgrad.autodiff import grad_mode
+from pathgrad.ops.reduce import log_softmax, mean, softmax, sum
+from pathgrad.ops.registry import as_tensor, needs_grad, op, value
+from pathgrad.ops.shape import reshape, unsqueeze
+
+_recording = grad_mode.recording.get
+
+
+@op("cross_entropy_loss", inputs=2)
+def cross_entropy_loss(x, q, class_dim, denominator, reduction):
+    """-sum_c q_c log_softmax(x)_c per sample, then summed or divided by `denominator`.
+
+    `q` holds each class's coefficient: the target distribution times the class weights, with
+    label smoothing mixed in (F.cross_entropy builds it). One primitive, so the log-softmax
+    never leaves it and its rule is one line:
+    dL/dx = grad (softmax(x) sum_c q_c - q), dL/dq = -grad log_softmax(x).
+    """
+    data, coefficients = x.data, q.data
+    shifted = data - data.max(axis=class_dim, keepdims=True)
+    exps = np.exp(shifted)
+    sums = exps.sum(axis=class_dim, keepdims=True)
+    log_probs = shifted - np.log(sums)
+    per_sample = -(coefficients * log_probs).sum(axis=class_dim)
+    if reduction == "none":
+        out = per_sample
+    elif reduction == "sum":
+        out = per_sample.sum()
+    else:
+        out = per_sample.sum() / denominator
+    scale = 1.0 if reduction == "none" else (1.0 if reduction == "sum" else 1.0 / denominator)
+
+    def vjp(grad):
+        if _recording():  # create_graph: the formula in ops, from x, so it differentiates again
+            spread = unsqueeze(grad * scale, class_dim) if reduction == "none" else grad * scale
+            grad_x = (softmax(x, class_dim) * sum(q, class_dim, keepdim=True) - q) * spread
+            grad_q = -log_softmax(x, class_dim) * spread if needs_grad(q) else None
+            return grad_x, grad_q
+        g = grad.data * scale
+        spread = np.expand_dims(g, class_dim) if reduction == "none" else g
+        probabilities = exps / sums
+        grad_x = probabilities * coefficients.sum(axis=class_dim, keepdims=True) - coefficients
+        grad_x = as_tensor((grad_x * spread).astype(data.dtype, copy=False))
+        grad_q = None
+        if needs_grad(q):
+            grad_q = as_tensor((-log_probs * spread).astype(coefficients.dtype, copy=False))
+        return grad_x, grad_q
+
+    return out.astype(data.dtype, copy=False), vjp
+
+
+def _normalized(data, dims, eps):
+    mean_ = data.mean(axis=dims, keepdims=True)
+    centred = data - mean_
+    variance = (centred * centred).mean(axis=dims, keepdims=True)
+    inverse_std = 1.0 / np.sqrt(variance + eps)
+    return centred * inverse_std, inverse_std, mean_, variance
+
+
+def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats):
+    """(x - mean) / sqrt(var + eps) * weight + bias, mean and biased var over `dims`; weight and
+    bias seen as `view_shape`, which broadcasts against x, and shared along `shared_axes`.
+    batch_norm_train and layer_norm share it: their rule is one formula with other dims."""
+    data = x.data
+    x_hat, inverse_std, mean_, variance = _normalized(data, dims, eps)
+    if stats is not None:
+        stats.extend((mean_, variance))
+    w = value(weight)
+    w_view = w.reshape(view_shape) if type(w) is np.ndarray else w
+    b = value(bias)
+    out = x_hat * w_view + (b.reshape(view_shape) if type(b) is np.ndarray else b)
+
+    def vjp(grad):
+        if _recording():
+            return _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps)
+        g = grad.data
+        g_hat = g * w_view
+        grad_x = inverse_std * (
+            g_hat
+            - g_hat.mean(axis=dims, keepdims=True)
+            - x_hat * (g_hat * x_hat).mean(axis=dims, keepdims=True)
+        )
+        grad_w = grad_b = None
+        if needs_grad(weight):
+            grad_w = as_tensor((g * x_hat).sum(axis=shared_axes).reshape(w.shape).astype(w.dtype))
+        if needs_grad(bias):
+            grad_b = as_tensor(g.sum(axis=shared_axes).reshape(b.shape).astype(b.dtype))
+        return as_tensor(grad_x.astype(data.dtype, copy=False)), grad_w, grad_b
+
+    return out.astype(data.dtype, copy=False), vjp
+
+
+def _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps):
+    centred = x - mean(x, dims, keepdim=True)
+    inverse_std = (mean(centred * centred, dims, keepdim=True) + eps) ** -0.5
+    x_hat = centred * inverse_std
+    w_view = weight if _is_number(weight) else reshape(weight, view_shape)
+    g_hat = grad * w_view
+    grad_x = inverse_std * (
+        g_hat - mean(g_hat, dims, keepdim=True) - x_hat * mean(g_hat * x_hat, dims, keepdim=True)
+    )
+    grad_w = reshape(sum(grad * x_hat, shared_axes), weight.shape) if needs_grad(weight) else None
+    grad_b = reshape(sum(grad, shared_axes), bias.shape) if needs_grad(bias) else None
+    return grad_x, grad_w, grad_b
+
+
+def _is_number(x):
+    return type(x) in (int, float, bool)
+
+
+@op("batch_norm_train", inputs=3)
+def batch_norm_train(x, weight, bias, eps=1e-5, stats=None):
+    """Batch normalisation with the batch's own statistics (per channel, dim 1, over every
+    other dim); `weight` and `bias` are (C,) tensors, or numbers where the layer has none.
+    `stats`, a list, receives the batch mean and biased variance for the running estimates.
+    Rule: dL/dx = (g_hat - mean(g_hat) - x_hat mean(g_hat x_hat)) / std, g_hat = grad weight;
+    dL/dweight = sum(grad x_hat), dL/dbias = sum(grad)."""
+    data = x.data
+    dims = (0,) + tuple(range(2, data.ndim))
+    view_shape = (data.shape[1],) + (1,) * (data.ndim - 2)
+    return _normalize_affine(x, weight, bias, dims, view_shape, dims, eps, stats)
+
+
+@op("layer_norm", inputs=3)
+def layer_norm(x, weight, bias, normalized_dims=1, eps=1e-5):
+    """Layer normalisation over the last `normalized_dims` dims, with an elementwise weight and
+    bias of those dims' shape (numbers where the layer has none); batch_norm_train's rule."""
+    data = x.data
+    dims = tuple(range(data.ndim - normalized_dims, data.ndim))
+    view_shape = data.shape[data.ndim - normalized_dims :]
+    leading = tuple(range(data.ndim - normalized_dims))
+    return _normalize_affine(x, weight, bias, dims, view_shape, leading, eps, None)
