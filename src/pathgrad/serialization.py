@@ -49,7 +49,7 @@ def _encode(value: Any, key: str, tensors: dict[str, np.ndarray]) -> Any:
             raise TypeError(f"save: cannot store {key!r}: arrays of dtype {array.dtype}")
         if key in tensors:
             raise ValueError(f"save: two values would share the key {key!r}")
-        tensors[key] = np.ascontiguousarray(array)
+        tensors[key] = array if array.flags.c_contiguous else array.copy(order="C")  # 0-d stays 0-d
         return {"__tensor__": key}
     if value is None or isinstance(value, (bool, str)):
         return value

@@ -81,8 +81,7 @@ class Conv1d(Module):
             f"stride={self.stride}"
         )
         if self.padding != (0,):
-            shown = self.padding if isinstance(self.padding, tuple) else repr(self.padding)
-            text += f", padding={shown}"
+            text += f", padding={self.padding}"
         if self.dilation != (1,):
             text += f", dilation={self.dilation}"
         if self.groups != 1:

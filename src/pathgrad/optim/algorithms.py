@@ -85,8 +85,6 @@ class SGD(Optimizer):
                         buf *= momentum
                         buf += (1 - dampening) * d
                     d = d + momentum * buffer.data if nesterov else buffer.data
-                elif "momentum_buffer" not in self.state[p]:
-                    self.state[p]["momentum_buffer"] = None
                 data -= lr * d
                 changed(p, "SGD.step")
         return loss
