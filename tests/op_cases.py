@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.ops.elementwise import relu_backward, sigmoid_backward, tanh_backward
-from pathgrad.ops.fused import batch_norm_train, cross_entropy_loss, layer_norm
+from pathgrad.ops.fused import batch_norm_train, cross_entropy_loss, embedding, layer_norm, linear
 from pathgrad.ops.index import (
     _Normalized,
     index_put,
@@ -404,6 +404,16 @@ CASES: list[Case] = [
         lambda L, x, y: L.einsum("bi,ji->bj", x, y),
         [(1, 3), (4, 3)],
         id="einsum size-1 subscript broadcast",
+    ),
+    Case("linear", lambda L, x, w, b: linear(x, w, b), [(3, 4), (2, 4), (2,)], torch=False),
+    Case("linear", lambda L, x, w: linear(x, w, 0), [(2, 3, 4), (5, 4)], torch=False),
+    Case(
+        "embedding",
+        lambda L, w: (
+            embedding(w, np.array([[0, 2], [2, 3]])) * embedding(w, np.array([[1, 1], [0, 3]]))
+        ),
+        [(4, 3)],
+        torch=False,
     ),
     Case(
         "cross_entropy_loss",

@@ -101,6 +101,18 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
                 (x.grad_fn or x) if x_needs else None,
                 (y.grad_fn or y) if y_needs else None,
             )
+    elif arity == 3 and not definition.broadcast:  # the fused layers: linear, batch norm
+        x, y, z = args[0], args[1], args[2]
+        record = False
+        for t in (x, y, z):
+            if type(t) is Tensor:
+                if t._base is not None:
+                    refresh_if_stale(t)
+                record = record or t._requires_grad
+            elif type(t) not in NUMBER_TYPES:  # an array or a list: run again with tensors
+                return apply(definition, (_operand(x), _operand(y), _operand(z)) + args[3:], kwargs)
+        if record:
+            parents = (_edge(x), _edge(y), _edge(z))
     else:
         inputs, args, record = _prepare_inputs(definition, args)
         if record:
@@ -381,6 +393,7 @@ def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:
 
 
 registry.bind_engine(apply, as_tensor, link_view, Tensor)
+versions.tensor_type = Tensor
 
 __all__ = [
     "apply",

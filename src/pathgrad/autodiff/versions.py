@@ -44,17 +44,24 @@ def record_change(base: Any, op: str, site: Any) -> int:
     return version
 
 
+# the tensor class, set by pathgrad.tensor at import (the engine sits below it): the scan below
+# compares types, where asking each closed-over value for attributes cost a lookup apiece
+tensor_type: Any = None
+
+
 def _saved_tensors(node: Any) -> list:
     """The tensors a node's rule closed over: what it saved for its backward."""
     found = []
+    kind = tensor_type
     for cell in node.vjp.__closure__ or ():
         try:
             value = cell.cell_contents
         except ValueError:  # a cell not yet filled
             continue
-        for item in value if isinstance(value, (tuple, list)) else (value,):
-            if hasattr(item, "grad_fn") and hasattr(item, "_base"):
-                found.append(item)
+        if type(value) is kind:
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            found.extend(item for item in value if type(item) is kind)
     return found
 
 

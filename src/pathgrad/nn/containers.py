@@ -59,10 +59,7 @@ class Sequential(Module):
         )
         for key in chosen:
             del self._modules[key]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for position, module in enumerate(items):
-            self._modules[str(position)] = module
+        self._replace_modules(list(self._modules.values()))
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
@@ -76,9 +73,7 @@ class Sequential(Module):
     def insert(self, index: int, module: Module) -> Sequential:
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
-        for position, item in enumerate(items):
-            self.add_module(str(position), item)
+        self._replace_modules(items)
         return self
 
 
@@ -107,8 +102,7 @@ class ModuleList(Module):
     def __delitem__(self, index: Any) -> None:
         items = list(self._modules.values())
         del items[index]
-        self._modules.clear()
-        self.extend(items)
+        self._replace_modules(items)
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
@@ -129,8 +123,7 @@ class ModuleList(Module):
     def insert(self, index: int, module: Module) -> None:
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
-        self.extend(items)
+        self._replace_modules(items)
 
     def forward(self, *args: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward: iterate over it in yours")
@@ -151,7 +144,7 @@ class ModuleDict(Module):
         self.add_module(key, module)
 
     def __delitem__(self, key: str) -> None:
-        del self._modules[key]
+        delattr(self, key)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -172,10 +165,12 @@ class ModuleDict(Module):
         return self._modules.items()
 
     def pop(self, key: str) -> Module:
-        return self._modules.pop(key)
+        module = self._modules[key]
+        delattr(self, key)
+        return module
 
     def clear(self) -> None:
-        self._modules.clear()
+        self._replace_modules([])
 
     def update(self, modules: Any) -> None:
         pairs = modules.items() if hasattr(modules, "items") else modules
@@ -207,7 +202,7 @@ class ParameterList(Module):
 
     def __setitem__(self, index: int, value: Any) -> None:
         key = str(_index(index, len(self), "ParameterList"))
-        self._parameters[key] = value if is_parameter(value) else Parameter(value)
+        self._store(self._parameters, key, value if is_parameter(value) else Parameter(value))
 
     def append(self, value: Any) -> ParameterList:
         self.register_parameter(str(len(self)), value if is_parameter(value) else Parameter(value))
@@ -239,7 +234,6 @@ class ParameterDict(Module):
         return self._parameters[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._parameters.pop(key, None)
         self.register_parameter(key, value if is_parameter(value) else Parameter(value))
 
     def __len__(self) -> int:

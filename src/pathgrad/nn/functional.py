@@ -33,7 +33,7 @@ from pathgrad.ops.elementwise import (
     xlogy,
 )
 from pathgrad.ops.index import index_select, one_hot
-from pathgrad.ops.linalg import batched_matmul, einsum, matmul
+from pathgrad.ops.linalg import einsum, matmul
 from pathgrad.ops.reduce import log_softmax as _log_softmax
 from pathgrad.ops.reduce import mean, norm, sum
 from pathgrad.ops.reduce import softmax as _softmax
@@ -80,7 +80,8 @@ REDUCTIONS = ("none", "mean", "sum")
 
 
 def linear(input, weight, bias=None):
-    """input @ weight.T + bias, for input (..., in_features) and weight (out, in).
+    """input @ weight.T + bias, for input (..., in_features) and weight (out, in): one fused
+    node, PyTorch's addmm.
 
     >>> F.linear(pg.ones(2, 3), pg.ones(4, 3)).shape
     (2, 4)
@@ -91,14 +92,18 @@ def linear(input, weight, bias=None):
             f"linear: input of shape {x.shape} does not fit weight of shape {w.shape} (expected "
             f"input (..., {w.shape[-1] if w.data.ndim else '?'}) and weight (out, in))"
         )
-    if x.data.ndim == 2:
-        out = batched_matmul(x, w, False, True)  # the transposed product: no transpose op
-    elif x.data.ndim == 1:
-        out = matmul(w, x)
-    else:
-        rows = reshape(x, (-1, x.data.shape[-1]))
-        out = reshape(batched_matmul(rows, w, False, True), x.data.shape[:-1] + (w.data.shape[0],))
-    return out if bias is None else out + bias
+    b = 0 if bias is None else as_tensor(bias)
+    if bias is not None and b.data.shape != (w.data.shape[0],):
+        raise ShapeError(f"linear: bias of shape {b.shape} must be ({w.data.shape[0]},)")
+    dtypes = {x.data.dtype, w.data.dtype} | (set() if bias is None else {b.data.dtype})
+    if len(dtypes) > 1:
+        raise TypeError(
+            f"linear: input, weight and bias must have one dtype, got "
+            f"{', '.join(sorted(str(d) for d in dtypes))} (as PyTorch: cast one with .to())"
+        )
+    if x.data.ndim == 1:
+        return fused.linear(unsqueeze(x, 0), w, b)[0]
+    return fused.linear(x, w, b)
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -135,12 +140,9 @@ def embedding(
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     if max_norm is not None:
         _renormalize_rows(w, indices.data, max_norm, norm_type)
-    looked_up = w[indices.data]
-    if padding_idx is None:
-        return looked_up
-    padding_idx = _padding_index(padding_idx, rows)
-    keep = np.expand_dims(indices.data != padding_idx, -1)
-    return where(keep, looked_up, w.detach()[indices.data])
+    if padding_idx is not None:
+        padding_idx = _padding_index(padding_idx, rows)
+    return fused.embedding(w, indices.data, padding_idx)
 
 
 def _padding_index(padding_idx, rows):
@@ -202,6 +204,11 @@ def _class_coefficients(name, x_shape, target, weight, ignore_index, smoothing, 
             f"{name}: target {labels[bad].flat[0]} is out of bounds for {classes} classes "
             f"(expected class indices in [0, {classes - 1}], or ignore_index={ignore_index})"
         )
+    if weight is None and not smoothing and len(x_shape) == 2 and not ignored.any():
+        # the common case, a batch of (N, C) logits with every target counted: one 1 per row
+        q = np.zeros(x_shape, dtype)
+        q[np.arange(x_shape[0]), labels] = 1
+        return q, x_shape[0], class_dim
     counted = ~ignored
     safe = np.where(ignored, 0, labels)
     w = np.ones(classes, dtype) if weight is None else weight.data.astype(dtype, copy=False)

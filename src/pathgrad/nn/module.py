@@ -145,30 +145,39 @@ class Module:
             self.register_parameter(name, value)
         elif isinstance(value, Module):
             self._forget(name)
-            modules[name] = value
+            self._store(modules, name, value)
         elif name in parameters:
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as parameter {name!r} "
                     "(nn.Parameter or None expected)"
                 )
-            parameters[name] = None
+            self._store(parameters, name, None)
         elif name in modules:
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as child module {name!r} "
                     "(nn.Module or None expected)"
                 )
-            modules[name] = None
+            self._store(modules, name, None)
         elif name in buffers:
             if value is not None and type(value) is not Tensor:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as buffer {name!r} (a tensor or None "
                     "expected)"
                 )
-            buffers[name] = value
+            self._store(buffers, name, value)
         else:
             object.__setattr__(self, name, value)
+
+    def _store(self, table: OrderedDict, name: str, value: Any) -> None:
+        """Register `value` in its table and mirror it in the instance's __dict__, so that
+        `self.weight` in a forward is a plain attribute read, not a __getattr__ call."""
+        table[name] = value
+        self.__dict__[name] = value
+
+    def _registered(self, name: str) -> bool:
+        return name in self._parameters or name in self._buffers or name in self._modules
 
     def _forget(self, name: str) -> None:
         self.__dict__.pop(name, None)
@@ -188,6 +197,7 @@ class Module:
         for table in (self._parameters, self._buffers, self._modules):
             if name in table:
                 del table[name]
+                self.__dict__.pop(name, None)
                 self._non_persistent_buffers_set.discard(name)
                 return
         object.__delattr__(self, name)
@@ -209,9 +219,10 @@ class Module:
                 f"cannot assign non-leaf tensor to parameter {name!r}: a parameter must be a "
                 "leaf; make it from .detach()"
             )
-        if hasattr(type(self), name) or (name in self.__dict__):
+        if hasattr(type(self), name) or (name in self.__dict__ and not self._registered(name)):
             raise KeyError(f"attribute {name!r} already exists")
-        self._parameters[name] = param
+        self._forget(name)
+        self._store(self._parameters, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         _check_name(name, "buffer", self)
@@ -220,9 +231,10 @@ class Module:
                 f"cannot assign {type(tensor).__name__} object to buffer {name!r} (a tensor or "
                 "None required)"
             )
-        if name in self.__dict__ or name in self._parameters or name in self._modules:
+        taken = name in self.__dict__ or name in self._parameters or name in self._modules
+        if taken and name not in self._buffers:
             raise KeyError(f"attribute {name!r} already exists")
-        self._buffers[name] = tensor
+        self._store(self._buffers, name, tensor)
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -234,7 +246,7 @@ class Module:
         _check_name(name, "module", self)
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute {name!r} already exists")
-        self._modules[name] = module
+        self._store(self._modules, name, module)
 
     register_module = add_module
 
@@ -527,6 +539,14 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+    def _replace_modules(self, modules: list) -> None:
+        """The children renumbered "0", "1", ... (for the list-like containers)."""
+        for name in list(self._modules):
+            self.__dict__.pop(name, None)
+        self._modules.clear()
+        for position, module in enumerate(modules):
+            self._store(self._modules, str(position), module)
 
     def __getstate__(self) -> dict:
         return self.__dict__.copy()

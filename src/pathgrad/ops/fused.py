@@ -12,11 +12,69 @@ from __future__ import annotations
 import numpy as np
 
 from pathgrad.autodiff import grad_mode
+from pathgrad.ops.index import _Normalized, add_at, index_put_zeros
+from pathgrad.ops.linalg import batched_matmul
 from pathgrad.ops.reduce import log_softmax, mean, softmax, sum
-from pathgrad.ops.registry import as_tensor, needs_grad, op, value
+from pathgrad.ops.registry import needs_grad, op, value, wrap
 from pathgrad.ops.shape import reshape, unsqueeze
 
 _recording = grad_mode.recording.get
+_add = np.add.reduce  # array.sum() less numpy's Python-level wrapper, on every training step
+
+
+@op("linear", inputs=3)
+def linear(x, weight, bias):
+    """x @ weight^T + bias for x (..., in), weight (out, in), bias (out,) or 0 where the layer
+    has none: PyTorch's addmm, one node where matmul and a broadcast add were three. Its rule
+    is the seed derivation: dL/dx = grad @ weight, dL/dweight = grad^T @ x,
+    dL/dbias = grad.sum(0) (over every leading dim)."""
+    data, w = x.data, weight.data
+    rows = data.reshape(-1, data.shape[-1]) if data.ndim != 2 else data
+    product = rows @ w.T
+    b = value(bias)
+    out = product if type(b) is not np.ndarray else product + b
+    out_shape = data.shape[:-1] + (w.shape[0],)
+
+    def vjp(grad):
+        if _recording():
+            g = reshape(grad, (-1, w.shape[0]))
+            flat = reshape(x, rows.shape)
+            grad_x = reshape(batched_matmul(g, weight), data.shape) if needs_grad(x) else None
+            grad_w = batched_matmul(g, flat, True, False) if needs_grad(weight) else None
+            grad_b = sum(g, 0) if needs_grad(bias) else None
+            return grad_x, grad_w, grad_b
+        g = grad.data.reshape(-1, w.shape[0]) if grad.data.ndim != 2 else grad.data
+        return (
+            wrap((g @ w).reshape(data.shape)) if needs_grad(x) else None,
+            wrap(g.T @ rows) if needs_grad(weight) else None,
+            wrap(_add(g, 0)) if needs_grad(bias) else None,
+        )
+
+    return out.reshape(out_shape) if data.ndim != 2 else out, vjp
+
+
+@op("embedding", inputs=1)
+def embedding(weight, indices, padding_idx=None):
+    """weight[indices]: the rows an integer array picks; repeated rows add their gradients,
+    and the row at padding_idx gets none, as PyTorch's embedding."""
+    table = weight.data
+    out = table[indices]
+
+    def vjp(grad):
+        if _recording():
+            grad_w = index_put_zeros(grad, table.shape, _Normalized((indices,), True))
+            if padding_idx is None:
+                return grad_w
+            keep = np.ones((table.shape[0],) + (1,) * (table.ndim - 1), dtype=table.dtype)
+            keep[padding_idx] = 0
+            return grad_w * keep
+        summed = np.zeros(table.shape, dtype=grad.data.dtype)
+        add_at(summed, (indices,), grad.data)
+        if padding_idx is not None:
+            summed[padding_idx] = 0
+        return wrap(summed)
+
+    return out, vjp
 
 
 @op("cross_entropy_loss", inputs=2)
@@ -29,17 +87,17 @@ def cross_entropy_loss(x, q, class_dim, denominator, reduction):
     dL/dx = grad (softmax(x) sum_c q_c - q), dL/dq = -grad log_softmax(x).
     """
     data, coefficients = x.data, q.data
-    shifted = data - data.max(axis=class_dim, keepdims=True)
+    shifted = data - np.maximum.reduce(data, axis=class_dim, keepdims=True)
     exps = np.exp(shifted)
-    sums = exps.sum(axis=class_dim, keepdims=True)
+    sums = _add(exps, class_dim, keepdims=True)
     log_probs = shifted - np.log(sums)
-    per_sample = -(coefficients * log_probs).sum(axis=class_dim)
+    per_sample = -_add(coefficients * log_probs, class_dim)
     if reduction == "none":
         out = per_sample
     elif reduction == "sum":
-        out = per_sample.sum()
+        out = _add(per_sample, None)
     else:
-        out = per_sample.sum() / denominator
+        out = _add(per_sample, None) / denominator
     scale = 1.0 if reduction == "none" else (1.0 if reduction == "sum" else 1.0 / denominator)
 
     def vjp(grad):
@@ -51,22 +109,32 @@ def cross_entropy_loss(x, q, class_dim, denominator, reduction):
         g = grad.data * scale
         spread = np.expand_dims(g, class_dim) if reduction == "none" else g
         probabilities = exps / sums
-        grad_x = probabilities * coefficients.sum(axis=class_dim, keepdims=True) - coefficients
-        grad_x = as_tensor((grad_x * spread).astype(data.dtype, copy=False))
+        grad_x = probabilities * _add(coefficients, class_dim, keepdims=True) - coefficients
+        grad_x = wrap((grad_x * spread).astype(data.dtype, copy=False))
         grad_q = None
         if needs_grad(q):
-            grad_q = as_tensor((-log_probs * spread).astype(coefficients.dtype, copy=False))
+            grad_q = wrap((-log_probs * spread).astype(coefficients.dtype, copy=False))
         return grad_x, grad_q
 
     return out.astype(data.dtype, copy=False), vjp
 
 
 def _normalized(data, dims, eps):
-    mean_ = data.mean(axis=dims, keepdims=True)
+    # sums times 1/n rather than .mean(), whose Python-level wrapper costs more than the work
+    # at a layer's sizes
+    scale = 1 / np.asarray(_count(data.shape, dims), data.dtype)
+    mean_ = _add(data, dims, keepdims=True) * scale
     centred = data - mean_
-    variance = (centred * centred).mean(axis=dims, keepdims=True)
-    inverse_std = 1.0 / np.sqrt(variance + eps)
+    variance = _add(centred * centred, dims, keepdims=True) * scale
+    inverse_std = 1 / np.sqrt(variance + eps)
     return centred * inverse_std, inverse_std, mean_, variance
+
+
+def _count(shape, dims):
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    return count
 
 
 def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats):
@@ -87,17 +155,18 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
             return _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps)
         g = grad.data
         g_hat = g * w_view
+        scale = 1 / np.asarray(_count(data.shape, dims), data.dtype)
         grad_x = inverse_std * (
             g_hat
-            - g_hat.mean(axis=dims, keepdims=True)
-            - x_hat * (g_hat * x_hat).mean(axis=dims, keepdims=True)
+            - _add(g_hat, dims, keepdims=True) * scale
+            - x_hat * (_add(g_hat * x_hat, dims, keepdims=True) * scale)
         )
         grad_w = grad_b = None
         if needs_grad(weight):
-            grad_w = as_tensor((g * x_hat).sum(axis=shared_axes).reshape(w.shape).astype(w.dtype))
+            grad_w = wrap(_add(g * x_hat, shared_axes).reshape(w.shape).astype(w.dtype))
         if needs_grad(bias):
-            grad_b = as_tensor(g.sum(axis=shared_axes).reshape(b.shape).astype(b.dtype))
-        return as_tensor(grad_x.astype(data.dtype, copy=False)), grad_w, grad_b
+            grad_b = wrap(_add(g, shared_axes).reshape(b.shape).astype(b.dtype))
+        return wrap(grad_x.astype(data.dtype, copy=False)), grad_w, grad_b
 
     return out.astype(data.dtype, copy=False), vjp
 

@@ -145,6 +145,12 @@ def op(
     return register
 
 
+def wrap(array: np.ndarray) -> Any:
+    """A plain tensor around a fresh floating array a rule computed (no checks: the engine
+    checks each gradient's shape and dtype after the rule)."""
+    return _tensor_type(array)
+
+
 def value(x: Any) -> Any:
     """The ndarray of a tensor, or a Python number as it is (numbers stay weak, as NEP 50 says)."""
     return x if type(x) in NUMBER_TYPES else x.data
