@@ -88,7 +88,15 @@ def numpy_step(weights, batches):
         dW1, db1 = dpre.T @ emb, dpre.sum(0)
         dC = np.zeros_like(C)
         np.add.at(dC, X, (dpre @ W1).reshape(BATCH, CONTEXT, EMBED))
-        for w, g in ((C, dC), (W1, dW1), (b1, db1), (gamma, dgamma), (beta, dbeta), (W2, dW2), (b2, db2)):
+        for w, g in (
+            (C, dC),
+            (W1, dW1),
+            (b1, db1),
+            (gamma, dgamma),
+            (beta, dbeta),
+            (W2, dW2),
+            (b2, db2),
+        ):
             w -= LR * g
         return loss
 
@@ -129,7 +137,9 @@ def main() -> None:
     if torch is not None:
         theirs = make_model(torch)
         theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
-        runs["torch"] = library_step(torch, theirs, [(torch.tensor(x), torch.tensor(y)) for x, y in raw])
+        runs["torch"] = library_step(
+            torch, theirs, [(torch.tensor(x), torch.tensor(y)) for x, y in raw]
+        )
     else:
         print("PyTorch not installed: pathgrad is compared with the NumPy step only")
     medians = interleaved_medians(runs, 20 if quick else 2000)

@@ -72,7 +72,9 @@ def check_saved(node: Any) -> None:
         raise RuntimeError(_message(node, node.shape, changed_output))
     for tensor in _saved_tensors(node):
         base = tensor._base if tensor._base is not None else tensor
-        changes = base.__dict__.get("_changes", ())
+        changes = base.__dict__.get("_changes")
+        if not changes or changes[-1].epoch <= node.epoch:
+            continue  # unchanged since the node was made: the common case, without a scan
         later = [c for c in changes if c.epoch > node.epoch]
         if later:
             saved = later[0].version - 1

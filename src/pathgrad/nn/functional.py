@@ -130,8 +130,12 @@ def embedding(
             f"embedding: indices must be integers (int64), got dtype {indices.data.dtype}"
         )
     rows = w.data.shape[0]
-    bad = (indices.data < 0) | (indices.data >= rows)
-    if bad.any():
+    picked = indices.data
+    in_range = not picked.size or (
+        np.minimum.reduce(picked, axis=None) >= 0 and np.maximum.reduce(picked, axis=None) < rows
+    )
+    if not in_range:
+        bad = (picked < 0) | (picked >= rows)
         raise IndexError(
             f"embedding: index {indices.data[bad].flat[0]} is out of range for {rows} rows "
             f"(expected indices in [0, {rows - 1}])"
@@ -197,18 +201,23 @@ def _class_coefficients(name, x_shape, target, weight, ignore_index, smoothing, 
             f"{name}: target of shape {labels.shape} does not fit input of shape {x_shape} "
             f"(expected class indices of shape {expected})"
         )
-    ignored = labels == ignore_index
-    bad = ~ignored & ((labels < 0) | (labels >= classes))
-    if bad.any():
-        raise IndexError(
-            f"{name}: target {labels[bad].flat[0]} is out of bounds for {classes} classes "
-            f"(expected class indices in [0, {classes - 1}], or ignore_index={ignore_index})"
-        )
-    if weight is None and not smoothing and len(x_shape) == 2 and not ignored.any():
-        # the common case, a batch of (N, C) logits with every target counted: one 1 per row
-        q = np.zeros(x_shape, dtype)
-        q[np.arange(x_shape[0]), labels] = 1
-        return q, x_shape[0], class_dim
+    low = np.minimum.reduce(labels, axis=None) if labels.size else 0
+    high = np.maximum.reduce(labels, axis=None) if labels.size else 0
+    if 0 <= low and high < classes and not low <= ignore_index <= high:
+        if weight is None and not smoothing and len(x_shape) == 2:
+            # the common case, a batch of (N, C) logits, every target counted: a 1 per row
+            q = np.zeros(x_shape, dtype)
+            q[np.arange(x_shape[0]), labels] = 1
+            return q, x_shape[0], class_dim
+        ignored = np.zeros(labels.shape, dtype=bool)
+    else:
+        ignored = labels == ignore_index
+        bad = ~ignored & ((labels < 0) | (labels >= classes))
+        if bad.any():
+            raise IndexError(
+                f"{name}: target {labels[bad].flat[0]} is out of bounds for {classes} classes "
+                f"(expected class indices in [0, {classes - 1}], or ignore_index={ignore_index})"
+            )
     counted = ~ignored
     safe = np.where(ignored, 0, labels)
     w = np.ones(classes, dtype) if weight is None else weight.data.astype(dtype, copy=False)
@@ -533,7 +542,7 @@ def batch_norm(
         ("weight", weight),
         ("bias", bias),
     ):
-        if t is not None and tuple(t.shape) != (channels,):
+        if t is not None and t.shape != (channels,):
             raise ShapeError(
                 f"batch_norm: {name} of shape {tuple(t.shape)} must have one value per channel "
                 f"({channels},) for input of shape {x.shape}"

@@ -87,6 +87,8 @@ def _moved_dims(ndim: int, source, destination) -> tuple[int, ...]:
 def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[int, ...]:
     """`shape` with a -1 filled in, or a ShapeError naming both shapes and element counts."""
     count = math.prod(source)
+    if -1 not in shape and math.prod(shape) == count and min(shape, default=0) >= 0:
+        return tuple(shape)  # nothing to infer, the counts agree: the common case
     unknown = [i for i, s in enumerate(shape) if s == -1]
     known = math.prod([s for s in shape if s != -1])
     if len(unknown) > 1 or any(s < -1 for s in shape):
@@ -145,16 +147,25 @@ def view(x, *shape):
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one."""
     x = as_tensor(x)
-    if x.ndim == 0:
+    ndim = x.data.ndim
+    if ndim == 0:
         return reshape(x, (1,))
-    (first,) = normalize_dims(start_dim, x.ndim, "flatten")
-    (last,) = normalize_dims(end_dim, x.ndim, "flatten")
+    if (
+        type(start_dim) is int
+        and type(end_dim) is int
+        and -ndim <= start_dim < ndim
+        and (-ndim <= end_dim < ndim)
+    ):  # in range: no call to normalize them (nn.Flatten's, on every step)
+        first, last = start_dim % ndim, end_dim % ndim
+    else:
+        (first,) = normalize_dims(start_dim, ndim, "flatten")
+        (last,) = normalize_dims(end_dim, ndim, "flatten")
     if first > last:
         raise ValueError(
             f"{op_context('flatten')}: start_dim {start_dim} comes after end_dim {end_dim}"
         )
-    merged = math.prod(x.shape[first : last + 1])
-    return reshape(x, x.shape[:first] + (merged,) + x.shape[last + 1 :])
+    shape = x.data.shape
+    return reshape(x, shape[:first] + (math.prod(shape[first : last + 1]),) + shape[last + 1 :])
 
 
 @op("transpose", view=True)
