@@ -95,8 +95,9 @@ def linear(input, weight, bias=None):
     b = 0 if bias is None else as_tensor(bias)
     if bias is not None and b.data.shape != (w.data.shape[0],):
         raise ShapeError(f"linear: bias of shape {b.shape} must be ({w.data.shape[0]},)")
-    dtypes = {x.data.dtype, w.data.dtype} | (set() if bias is None else {b.data.dtype})
-    if len(dtypes) > 1:
+    dtype = x.data.dtype
+    if w.data.dtype != dtype or (bias is not None and b.data.dtype != dtype):
+        dtypes = {dtype, w.data.dtype} | (set() if bias is None else {b.data.dtype})
         raise TypeError(
             f"linear: input, weight and bias must have one dtype, got "
             f"{', '.join(sorted(str(d) for d in dtypes))} (as PyTorch: cast one with .to())"
@@ -561,11 +562,13 @@ def batch_norm(
         stats = []
         out = fused.batch_norm_train(x, w, b, eps, stats)
         if running_mean is not None:
-            batch_mean = stats[0].reshape(channels)
+            batch_mean = stats[0].reshape(channels).astype(running_mean.data.dtype)
             _move_toward(running_mean, batch_mean, momentum)
         if running_var is not None:
             batch_var = stats[1].reshape(channels) * (count / (count - 1))  # unbiased, as PyTorch
-            _move_toward(running_var, batch_var, momentum)
+            _move_toward(
+                running_var, batch_var.astype(running_var.data.dtype, copy=False), momentum
+            )
         return out
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
@@ -585,7 +588,8 @@ def _move_toward(running, batch_value, momentum):
     PyTorch's buffers move); the change is counted, so a graph that saved them notices."""
     data = running.data
     data *= 1.0 - momentum
-    data += (momentum * batch_value).astype(data.dtype, copy=False)
+    batch_value *= momentum  # a temporary of batch_norm's own
+    data += batch_value
     versions.record_change(
         running._base if running._base is not None else running,
         "batch_norm(running statistics)",

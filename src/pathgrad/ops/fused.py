@@ -127,7 +127,8 @@ def _normalized(data, dims, eps):
     centred = data - mean_
     variance = _add(centred * centred, dims, keepdims=True) * scale
     inverse_std = 1 / np.sqrt(variance + eps)
-    return centred * inverse_std, inverse_std, mean_, variance
+    centred *= inverse_std  # x_hat, in the array centred was
+    return centred, inverse_std, mean_, variance
 
 
 def _count(shape, dims):
@@ -148,7 +149,8 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
     w = value(weight)
     w_view = w.reshape(view_shape) if type(w) is np.ndarray else w
     b = value(bias)
-    out = x_hat * w_view + (b.reshape(view_shape) if type(b) is np.ndarray else b)
+    out = x_hat * w_view
+    out += b.reshape(view_shape) if type(b) is np.ndarray else b  # in place: one array less
 
     def vjp(grad):
         if _recording():
