@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -60,15 +61,93 @@ def _size(text: str) -> int:
     return size
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pathgrad", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (and exit status 2)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be positive")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = _positive(float)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from pathgrad.cli.models import MODELS
+
+    parser = _Parser(prog="pathgrad", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     demo_parser = commands.add_parser("demo", help="the seed derivation, d = a @ b + c, checked")
     demo_parser.add_argument("--rows", type=_size, default=2)
     demo_parser.add_argument("--inner", type=_size, default=2)
     demo_parser.add_argument("--cols", type=_size, default=2)
     demo_parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+
+    train = commands.add_parser(
+        "train",
+        help="train a character-level language model on a text file (one item per line)",
+        description="Train a character-level language model (the makemore series') on a text "
+        "file with one item per line; without --data, on the names shipped with pathgrad.",
+    )
+    train.add_argument("--data", help="text file, one item per line (default: the names)")
+    train.add_argument("--model", choices=MODELS, default="mlp")
+    train.add_argument("--out", help="output folder (default: runs/MODEL)")
+    train.add_argument("--steps", type=_positive(int), help="total steps (model's default)")
+    train.add_argument("--batch-size", type=_positive(int), default=32)
+    train.add_argument("--lr", type=_positive(float), help="learning rate (model's default)")
+    train.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+    train.add_argument(
+        "--schedule",
+        choices=("step", "cosine", "constant"),
+        help="step: lr x 0.1 at --decay-at of the steps",
+    )
+    train.add_argument("--decay-at", type=_fraction, help="fraction of the steps (step schedule)")
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--eval-every", type=_positive(int), help="steps between validations")
+    for name in ("context", "embed", "hidden", "layers", "heads"):
+        train.add_argument(f"--{name}", type=_positive(int), help=f"model size: {name}")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="also plot activations, gradients and update-to-data ratios",
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sample = commands.add_parser("sample", help="print items drawn from a trained model")
+    sample.add_argument("--checkpoint", required=True, help="a training run's output folder")
+    sample.add_argument("-n", type=_positive(int), default=20, help="how many")
+    sample.add_argument("--seed", type=int, help="repeatable draws")
+    sample.add_argument("--temperature", type=_positive(float), default=1.0)
+    sample.add_argument("--prefix", default="", help="start every item with these characters")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "demo":
         return 0 if demo(args.rows, args.inner, args.cols, args.seed) else 1
-    return 2
+    from pathgrad.cli import charlm
+    from pathgrad.cli.train import JobError, sample_command, train
+
+    try:
+        return train(args) if args.command == "train" else sample_command(args)
+    except (JobError, charlm.DataError) as error:
+        print(f"pathgrad {args.command}: error: {error}", file=sys.stderr)
+        return 1
