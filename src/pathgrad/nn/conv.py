@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pathgrad.creation import empty
 from pathgrad.nn import functional as F
-from pathgrad.nn import init
-from pathgrad.nn.layers import _factory
+from pathgrad.nn.layers import _factory, reset_like_pytorch
 from pathgrad.nn.module import Module, Parameter
 
 
@@ -58,11 +56,7 @@ class Conv1d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.weight.shape[2]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_like_pytorch(self.weight, self.bias)
 
     def forward(self, input):
         if self.padding_mode != "zeros" and not isinstance(self.padding, str):

@@ -19,6 +19,16 @@ def _factory(dtype: Any, device: Any) -> dict:
     return {} if dtype is None else {"dtype": dtype}
 
 
+def reset_like_pytorch(weight, bias) -> None:
+    """Linear's and Conv1d's default: kaiming_uniform_ with a = sqrt(5), which is
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias from the same range (PyTorch's choice)."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = weight.shape[1] * math.prod(weight.shape[2:])
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -45,11 +55,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # kaiming_uniform_ with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's choice
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_like_pytorch(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
