@@ -46,6 +46,7 @@ FORBIDDEN = {
 # `import pathgrad` needs NumPy alone and a missing extra is a message when the feature is used
 OPTIONAL_EXTRAS = {
     "pathgrad.serialization": {"safetensors"},
+    "pathgrad.cli.train": {"matplotlib"},
 }
 
 
