@@ -124,13 +124,15 @@ def test_bad_data_files(tmp_path, names_file, capsys):
         "empty.txt": b"\n  \n",
         "binary.bin": bytes(range(256)),
         "latin1.txt": "caf\xe9\n".encode("latin-1"),
-        "one.txt": b"aaa\naa\na\n",
+        "one.txt": b"aaa\naa\na\n" * 4,
+        "short.txt": b"ab\nba\nabc\n",
     }
     expected = {
         "empty.txt": "is empty",
         "binary.bin": "binary",
         "latin1.txt": "not UTF-8",
         "one.txt": "single distinct character",
+        "short.txt": "at least 10",
     }
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)

@@ -65,6 +65,11 @@ def read_words(path: str) -> tuple[list[str], str]:
     words = [line.strip() for line in text.splitlines() if line.strip()]
     if not words:
         raise DataError(f"data file {path} is empty: it needs one item (a name, a word) per line")
+    if len(words) < 10:
+        raise DataError(
+            f"data file {path} holds {len(words)} items; the 80/10/10 train/val/test split "
+            "needs at least 10 (one per line)"
+        )
     if len(set("".join(words))) < 2:
         raise DataError(
             f"data file {path} holds a single distinct character: there is nothing to learn"
