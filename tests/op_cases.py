@@ -102,6 +102,7 @@ CASES: list[Case] = [
     ),
     Case("index_put", lambda L, x, v: index_put(x, v, ([0, 2],)), [(3, 2), (2, 2)], torch=False),
     Case("abs", lambda L, x: x.abs(), [(2, 3)]),
+    Case("sign", lambda L, x: x.sign() * x, [(2, 3)]),
     Case("exp", lambda L, x: x.exp(), [(2, 3)]),
     Case("log", lambda L, x: x.log(), [(2, 3)], domain=POSITIVE),
     Case("log1p", lambda L, x: x.log1p(), [(2, 3)], domain=POSITIVE),

@@ -299,17 +299,20 @@ def test_fused_losses_stay_finite_for_huge_logits(dtype, scale):
     ],
 )
 def test_init_statistics_match_pytorch(name, fill, expected_variance):
+    pg.manual_seed(0), torch.manual_seed(0)  # fixed draws: the tolerances are not gambled
     ours, theirs = pg.empty(300, 200, dtype=pg.float64), torch.empty(300, 200, dtype=torch.float64)
     fill(pg, ours), fill(torch, theirs)
     a, b = ours.numpy(), theirs.numpy()
     assert abs(a.mean() - b.mean()) < 0.01
     np.testing.assert_allclose(a.var(), b.var(), rtol=0.05)
-    np.testing.assert_allclose(np.abs(a).max(), np.abs(b).max(), rtol=0.2)
+    if name in ("xavier_uniform_", "kaiming_uniform_", "uniform_", "trunc_normal_"):  # bounded
+        np.testing.assert_allclose(np.abs(a).max(), np.abs(b).max(), rtol=0.02)
     if expected_variance is not None:
         np.testing.assert_allclose(a.var(), expected_variance, rtol=0.05)
 
 
 def test_default_initialisation_bounds_match_pytorch():
+    pg.manual_seed(0), torch.manual_seed(0)
     for make in [lambda L: L.nn.Linear(50, 400), lambda L: L.nn.Conv1d(6, 300, 5, groups=2)]:
         ours, theirs = make(pg), make(torch)
         for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):

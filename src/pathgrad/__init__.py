@@ -122,7 +122,6 @@ from pathgrad.ops.elementwise import (
     cos,
     cosh,
     deg2rad,
-    div,
     divide,
     erf,
     erfc,
@@ -350,6 +349,7 @@ from pathgrad.tensor import (
 )
 
 clip = clamp
+div = divide  # with PyTorch's rounding_mode=, as the method takes it
 concat = cat
 swapaxes = swapdims = transpose
 arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2

@@ -4,6 +4,7 @@ stores what it returns in the leaves' `.grad`."""
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,6 +78,17 @@ def run_backward(
     wanted = None if inputs is None else [inputs] if type(inputs) is Tensor else list(inputs)
     capture = frozenset(t.grad_fn for t in wanted if t.grad_fn is not None) if wanted else _NOTHING
     grads, leaves = backprop([root], [seed], wrap_saved_output, retain_graph, create_graph, capture)
+    with _ACCUMULATING:  # threads sharing parameters add into .grad one at a time, as PyTorch
+        _store_grads(leaves, wanted, grads, seed, create_graph)
+
+
+# one lock for every .grad: backward's sweep runs in parallel across threads, only the (short)
+# accumulation into the leaves is serialised
+_ACCUMULATING = threading.Lock()
+
+
+def _store_grads(leaves: list, wanted: Any, grads: dict, seed: Tensor, create_graph: bool) -> None:
+    """Each reached leaf's gradient into its `.grad`: stored, or added into the one there."""
     stored = {id(seed.data)}  # arrays this sweep handed out: a new .grad aliases none of them
     site = None  # the user's line, found once, when a .grad is first added into
     for target in leaves if wanted is None else wanted:

@@ -320,12 +320,14 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 def tril_indices(row, col, offset=0, *, dtype=None) -> Tensor:
     """The (2, n) positions of the lower triangle of a row x col matrix, row by row."""
+    checked_sizes((row, col), "tril_indices")
     positions = np.tril_indices(row, offset, col)
     return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
 
 
 def triu_indices(row, col, offset=0, *, dtype=None) -> Tensor:
     """The (2, n) positions of the upper triangle of a row x col matrix, row by row."""
+    checked_sizes((row, col), "triu_indices")
     positions = np.triu_indices(row, offset, col)
     return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
 

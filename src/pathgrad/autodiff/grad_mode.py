@@ -92,7 +92,18 @@ def _decorate(fn: Callable[..., Any], mode: bool) -> Callable[..., Any]:
     return wrapper
 
 
-class no_grad(_GradModeContext):
+class _BareDecorator(_GradModeContext):
+    """`@pg.no_grad` as well as `@pg.no_grad()`, as PyTorch's."""
+
+    def __new__(cls, *args: Any) -> Any:
+        if len(args) == 1 and callable(args[0]):
+            return _decorate(args[0], cls.mode)
+        if args:
+            raise TypeError(f"{cls.__name__}() takes no arguments, or the function it decorates")
+        return super().__new__(cls)
+
+
+class no_grad(_BareDecorator):
     """Context manager and decorator: ops inside record no graph.
 
     >>> p = pg.tensor([1.0, 2.0], requires_grad=True)
@@ -122,7 +133,7 @@ class inference_mode(_GradModeContext):
         return _decorate(fn, False) if self.enabled else fn
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_BareDecorator):
     """Context manager and decorator: recording on, even inside `no_grad`."""
 
     mode = True

@@ -206,8 +206,9 @@ def abs(x):
     """|x|: d/dx = sign(x), 0 at 0 and at NaN, as PyTorch."""
 
     def vjp(grad):
-        # the gradient at 0 (and at NaN) is 0, as PyTorch
-        return grad * sign_of(x.data)
+        # the gradient at 0 (and at NaN) is 0, as PyTorch; through the sign op, so that under
+        # create_graph the gradient is itself differentiable (to zeros)
+        return grad * sign(x)
 
     return np.abs(x.data), vjp
 
@@ -541,9 +542,11 @@ def rsqrt(x):
     return 1 / sqrt(x)
 
 
+@op("sign")
 def sign(x):
-    """Not differentiable: -1, 0 or 1 per element (0 for NaN, as PyTorch), as a plain tensor."""
-    return as_tensor(sign_of(as_tensor(x).data))
+    """-1, 0 or 1 per element (0 for NaN, as PyTorch); the gradient is zero, and recorded, as
+    PyTorch's, so a rule built on it (abs's) differentiates again to zeros."""
+    return sign_of(x.data), _zero_gradient
 
 
 def sign_of(data):

@@ -126,8 +126,12 @@ def dot(a, b):
 
 
 def outer(a, b):
-    """a[i] * b[j] for 1-D a and b."""
+    """a[i] * b[j] for 1-D a and b (anything else is an error, as PyTorch's)."""
     a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(
+            f"{op_context('outer')}: expects two 1-D tensors, got shapes {a.shape} and {b.shape}"
+        )
     return unsqueeze(a, 1) * unsqueeze(b, 0)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 from collections import namedtuple
 
 import numpy as np
@@ -187,6 +188,8 @@ def argmin(x, dim=None, keepdim=False):
 
 def _arg_extreme(x, dim, keepdim, finder, name):
     data = x.data
+    if dim is not None:
+        dim = single_dim(dim, name)
     if dim is None:
         _refuse_empty(data.shape, tuple(range(data.ndim)), name)
         out = np.asarray(finder(data))
@@ -208,23 +211,57 @@ def _refuse_empty(shape, dims, name):
             )
 
 
-def max(x, dim=None, keepdim=False):
+def max(x, *args, **kwargs):
     """max(x): the largest value (ties share the gradient); max(x, dim): (values, indices), the
-    gradient going to the index returned; max(x, other): the elementwise maximum."""
-    if dim is None:
-        return max_of_all(x)
-    if not isinstance(dim, int):
-        return maximum(x, dim)
-    return _reduce_with_indices(x, dim, keepdim, argmax, max_result, "max")
+    gradient going to the index returned; max(x, other): the elementwise maximum. As PyTorch,
+    a tensor given by position is `other`, and `dim` is one int (amax takes several)."""
+    return _extreme_call(x, args, kwargs, "max", max_of_all, maximum, argmax, max_result)
 
 
-def min(x, dim=None, keepdim=False):
+def min(x, *args, **kwargs):
     """min(x), min(x, dim) -> (values, indices), or min(x, other), as `max`."""
+    return _extreme_call(x, args, kwargs, "min", min_of_all, minimum, argmin, min_result)
+
+
+def _extreme_call(x, args, kwargs, name, of_all, elementwise, finder, result):
+    """PyTorch's three forms of max and min, told apart as its argument parser tells them."""
+    unknown = sorted(set(kwargs) - {"dim", "keepdim", "other"})
+    if unknown or len(args) > 2:
+        extra = f"keyword {unknown[0]!r}" if unknown else f"{len(args)} positional arguments"
+        raise TypeError(f"{name}() got an unexpected {extra}")
+    if "other" in kwargs or (args and _is_array_like(args[0])):
+        if len(args) > 1 or "dim" in kwargs or "keepdim" in kwargs:
+            raise TypeError(f"{name}(input, other) takes no dim or keepdim")
+        return elementwise(x, kwargs["other"] if "other" in kwargs else args[0])
+    if args and "dim" in kwargs:
+        raise TypeError(f"{name}() got multiple values for argument 'dim'")
+    dim = args[0] if args else kwargs.get("dim")
+    keepdim = args[1] if len(args) > 1 else kwargs.get("keepdim", False)
     if dim is None:
-        return min_of_all(x)
-    if not isinstance(dim, int):
-        return minimum(x, dim)
-    return _reduce_with_indices(x, dim, keepdim, argmin, min_result, "min")
+        if keepdim:
+            raise TypeError(
+                f"{name}: keepdim=True needs a dim; for every dim at once use "
+                f"a{name}(x, dim=None, keepdim=True)"
+            )
+        return of_all(x)
+    return _reduce_with_indices(x, single_dim(dim, name), keepdim, finder, result, name)
+
+
+def _is_array_like(value) -> bool:
+    """A tensor or an ndarray: by position, max's and min's `other` (as PyTorch's parser)."""
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def single_dim(dim, name: str) -> int:
+    """`dim` as the one int PyTorch's reductions with indices take: a Python or NumPy integer
+    or a 0-d integer tensor; a bool, a float, a list or a tuple is a TypeError naming it."""
+    if isinstance(dim, bool) or isinstance(dim, (tuple, list)):
+        several = " (amax and amin take several dims)" if isinstance(dim, (tuple, list)) else ""
+        raise TypeError(f"{op_context(name)}: dim must be an int, not {dim!r}{several}")
+    try:
+        return operator.index(dim)
+    except TypeError:
+        raise TypeError(f"{op_context(name)}: dim must be an int, not {dim!r}") from None
 
 
 def _reduce_with_indices(x, dim, keepdim, finder, result, name):
@@ -624,7 +661,10 @@ def median(x, dim=None, keepdim=False):
     returned (among ties, the one a stable sort puts in the middle)."""
     x = as_tensor(x)
     if dim is None:
+        if keepdim:
+            raise TypeError(f"{op_context('median')}: keepdim=True needs a dim, as in PyTorch")
         return _median_of_all(x, "median", skip_nans=False)
+    dim = single_dim(dim, "median")
     return _order_statistic(
         x,
         dim,
@@ -749,7 +789,10 @@ def nanmedian(x, dim=None, keepdim=False):
     """median of the elements that are not NaN (NaN where there are none), as PyTorch's."""
     x = as_tensor(x)
     if dim is None:
+        if keepdim:
+            raise TypeError(f"{op_context('nanmedian')}: keepdim=True needs a dim, as in PyTorch")
         return _median_of_all(x, "nanmedian", skip_nans=True)
+    dim = single_dim(dim, "nanmedian")
     return _order_statistic(
         x,
         dim,

@@ -320,6 +320,18 @@ def narrow(x, dim, start, length):
     """The slice start:start+length along `dim` (a view)."""
     x = as_tensor(x)
     (axis,) = normalize_dims(dim, x.ndim, "narrow")
+    size = x.shape[axis]
+    start, length = operator.index(start), operator.index(length)
+    if not -size <= start <= size:
+        raise IndexError(
+            f"{op_context('narrow')}: start {start} is out of range for dim {axis} of size {size}"
+        )
+    start %= size or 1
+    if length < 0 or start + length > size:
+        raise ValueError(
+            f"{op_context('narrow')}: start {start} + length {length} exceeds dim {axis} of "
+            f"size {size}"
+        )
     return x[(slice(None),) * axis + (slice(start, start + length),)]
 
 

@@ -1,0 +1,112 @@
+"""Argument forms and values where pathgrad once answered differently from PyTorch without a
+word: each now answers as PyTorch does, or refuses with PyTorch's error type."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import pathgrad as pg
+
+torch = pytest.importorskip("torch")
+
+X = np.arange(12.0).reshape(3, 4) % 5
+
+
+def _both(fn):
+    """fn on each library, as (kind, value): ("error", type) or ("ok", arrays)."""
+    results = []
+    for L in (pg, torch):
+        try:
+            out = fn(L, L.tensor(X))
+        except Exception as error:  # noqa: BLE001 - the type is what is compared
+            results.append(("error", error))
+            continue
+        flat = out if isinstance(out, tuple) else (out,)
+        results.append(
+            ("ok", [np.asarray(t.detach().numpy() if hasattr(t, "detach") else t) for t in flat])
+        )
+    return results
+
+
+DIM_FORMS = [
+    ("max, NumPy integer dim", lambda L, x: x.max(dim=np.int64(1))),
+    ("min, NumPy integer dim", lambda L, x: x.min(dim=np.int64(0))),
+    ("max, 0-d tensor dim", lambda L, x: x.max(dim=L.tensor(1))),
+    ("max, positional dim and keepdim", lambda L, x: x.max(1, True)),
+    ("max, positional other", lambda L, x: x.max(L.zeros(4, dtype=x.dtype) + 2)),
+    ("torch.max, dim", lambda L, x: L.max(x, 0)),
+    ("max, list dim", lambda L, x: x.max(dim=[1])),
+    ("max, tuple dim", lambda L, x: x.max(dim=(0, 1))),
+    ("min, tuple dim", lambda L, x: x.min(dim=(0, 1))),
+    ("argmax, tuple dim", lambda L, x: x.argmax(dim=(0, 1))),
+    ("argmin, bool dim", lambda L, x: x.argmin(dim=True)),
+    ("max, bool dim", lambda L, x: x.max(dim=True)),
+    ("max, None dim with keepdim", lambda L, x: x.max(dim=None, keepdim=True)),
+    ("min, None dim with keepdim", lambda L, x: x.min(dim=None, keepdim=True)),
+    ("median, None dim with keepdim", lambda L, x: x.median(dim=None, keepdim=True)),
+    ("median, tuple dim", lambda L, x: x.median(dim=(0, 1))),
+    ("nanmedian, NumPy integer dim", lambda L, x: x.nanmedian(dim=np.int64(1))),
+    ("narrow past the end", lambda L, x: L.ones(4).narrow(0, 3, 2)),
+    ("narrow from a negative start", lambda L, x: L.arange(5).narrow(0, -2, 2)),
+    ("outer of a 2-D tensor", lambda L, x: L.outer(x, L.ones(2))),
+    ("tril_indices of a negative size", lambda L, x: L.tril_indices(-1, 2)),
+    ("div with rounding_mode", lambda L, x: L.div(x - 2, 3, rounding_mode="floor")),
+    ("div with rounding_mode trunc", lambda L, x: L.div(x - 2, 3, rounding_mode="trunc")),
+    ("sign is recorded", lambda L, x: x.requires_grad_().sign().requires_grad),
+]
+
+
+@pytest.mark.parametrize("name, fn", DIM_FORMS, ids=[d[0] for d in DIM_FORMS])
+def test_answers_or_refuses_as_pytorch(name, fn):
+    (ours_kind, ours), (theirs_kind, theirs) = _both(fn)
+    assert ours_kind == theirs_kind, f"{name}: pathgrad {ours!r}, PyTorch {theirs!r}"
+    if ours_kind == "error":
+        expected = (
+            TypeError if isinstance(theirs, TypeError) else (IndexError, ValueError, RuntimeError)
+        )
+        assert isinstance(ours, expected), f"{name}: {type(ours)} for PyTorch's {type(theirs)}"
+    else:
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_abs_differentiates_twice_to_zeros_as_pytorch():
+    for L in (pg, torch):
+        a = L.tensor([1.0, -2.0, 0.0], requires_grad=True)
+        (first,) = L.autograd.grad(a.abs().sum(), a, create_graph=True)
+        assert first.requires_grad
+        (second,) = L.autograd.grad(first.sum(), a)
+        assert not (second != 0).any()  # PyTorch's is a ZeroTensor, which numpy() refuses
+
+
+def test_grad_modes_are_bare_decorators():
+    @pg.no_grad
+    def off(x):
+        return x * 2
+
+    @pg.enable_grad
+    def on(x):
+        return x * 2
+
+    x = pg.ones(2, requires_grad=True)
+    assert not off(x).requires_grad
+    with pg.no_grad():
+        assert on(x).requires_grad
+    assert pg.no_grad()(lambda: pg.is_grad_enabled())() is False
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_grad_accumulation_is_thread_safe(repeat):
+    w = pg.zeros(200_000, requires_grad=True)
+
+    def work():
+        for _ in range(30):
+            (w * 1.0).sum().backward()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (w.grad.numpy() == 240).all()
