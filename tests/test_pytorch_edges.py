@@ -110,3 +110,41 @@ def test_grad_accumulation_is_thread_safe(repeat):
     for thread in threads:
         thread.join()
     assert (w.grad.numpy() == 240).all()
+
+
+NAN = float("nan")
+GRADIENTS_AT_THE_EDGE = [
+    ("norm p=3 at the zero vector", lambda L, x: x.norm(p=3), [0.0, 0.0]),
+    ("vector_norm ord=3 at zero", lambda L, x: L.linalg.vector_norm(x, ord=3), [0.0, 0.0]),
+    ("norm p=0.5 with a zero element", lambda L, x: x.norm(p=0.5), [0.0, 1.0]),
+    (
+        "norm p=3 over a dim with a zero row",
+        lambda L, x: x.reshape(2, 2).norm(p=3, dim=1),
+        [0.0, 0.0, 1.0, -2.0],
+    ),
+    ("dist p=3 of a tensor to itself", lambda L, x: L.dist(x, x.detach(), p=3), [1.0, 2.0]),
+    (
+        "cdist p=3 with itself",
+        lambda L, x: L.cdist(x.reshape(2, 1), x.reshape(2, 1), p=3).sum(),
+        [1.0, 2.0],
+    ),
+    ("atan2 at the origin", lambda L, x: L.atan2(x, x * 1), [0.0, 1.0]),
+    ("logit at 0, 1 and outside", lambda L, x: L.logit(x), [0.0, 1.0, 1.5, -0.5, 0.5]),
+    ("logit with eps", lambda L, x: L.logit(x, eps=0.1), [0.0, 1.0, 0.05, 0.5]),
+]
+
+
+@pytest.mark.parametrize(
+    "name, fn, values", GRADIENTS_AT_THE_EDGE, ids=[g[0] for g in GRADIENTS_AT_THE_EDGE]
+)
+def test_gradients_at_the_edge_are_pytorchs(name, fn, values):
+    results = []
+    for L in (pg, torch):
+        x = L.tensor(values, dtype=L.float64, requires_grad=True)
+        with np.errstate(all="ignore"):
+            out = fn(L, x)
+            out.sum().backward()
+        results.append((out.detach().numpy(), x.grad.numpy()))
+    (value, grad), (expected_value, expected_grad) = results
+    np.testing.assert_array_equal(value, expected_value)
+    np.testing.assert_array_equal(grad, expected_grad)

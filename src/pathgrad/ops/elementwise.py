@@ -595,7 +595,10 @@ def atan2(y, x):
     y_needs, x_needs = needs_grad(y), needs_grad(x)
 
     def vjp(grad):
-        scale = grad / (x * x + y * y)
+        # at the origin both are 0/0: taken as 0, as PyTorch
+        squared = x * x + y * y
+        origin = as_tensor(squared).data == 0
+        scale = where(origin, 0.0, grad / where(origin, 1.0, squared))
         return (scale * x if y_needs else None), (-(scale * y) if x_needs else None)
 
     return np.arctan2(value(y), value(x)), vjp
@@ -832,7 +835,23 @@ def logit(x, eps=None):
     """log(x / (1 - x)); with `eps`, x is first clamped to [eps, 1 - eps], as PyTorch."""
     if eps is not None:
         x = clamp(x, eps, 1 - eps)
-    return log(x / (1 - x))
+        return log(x / (1 - x))
+    return logit_unclamped(x)
+
+
+@op("logit")
+def logit_unclamped(x):
+    """log(x / (1 - x)): d/dx = 1 / (x (1 - x)), infinite at 0 and 1 and NaN outside [0, 1],
+    as PyTorch's (the composite's chain rule gave NaN at 0 and 1 and numbers outside)."""
+    data = x.data
+    outside = (data < 0) | (data > 1)
+
+    def vjp(grad):
+        rule = grad / (x * (1 - x))
+        return where(outside, math.nan, rule) if outside.any() else rule
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(data / (1 - data)), vjp
 
 
 def lerp(start, end, weight):

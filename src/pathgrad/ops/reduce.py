@@ -12,6 +12,7 @@ import numpy as np
 
 from pathgrad.errors import op_context
 from pathgrad.ops.broadcast import broadcast_to
+from pathgrad.ops.elementwise import abs as absolute
 from pathgrad.ops.elementwise import clone, exp, log, maximum, minimum, where
 from pathgrad.ops.index import (
     _gather_positions,
@@ -439,6 +440,27 @@ def norm_2(x, dim=None, keepdim=False):
     return out, vjp
 
 
+@op("norm_p", saves_out=True)
+def norm_p(x, p, dim=None, keepdim=False):
+    """(sum |x|^p)^(1/p) for p other than 1, 2 and inf. Its rule, x |x|^(p-2) / norm^(p-1), is
+    taken as 0 where the norm is 0 and where x is 0, as PyTorch's (the composite's chain rule
+    gave NaN there: 0 / 0, or 0 times the infinite |x|^(p-2) of p < 2)."""
+    data = x.data
+    dims = normalize_dims(dim, data.ndim, "norm")
+    out = (np.abs(data) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+
+    def vjp(grad, out):
+        shape = data.shape
+        spread = unreduce(out, shape, dims, keepdim)
+        skipped = (spread.data == 0) | (data == 0)
+        safe_x = where(data == 0, 1.0, x)
+        safe_norm = where(spread.data == 0, 1.0, spread)
+        rule = unreduce(grad, shape, dims, keepdim) * safe_x * absolute(safe_x) ** (p - 2)
+        return where(skipped, 0.0, rule / safe_norm ** (p - 1))
+
+    return out.astype(data.dtype, copy=False), vjp
+
+
 def norm(x, p="fro", dim=None, keepdim=False):
     """The p-norm over `dim` (all elements when None): p = 2 or 'fro', 1, inf, -inf or any
     other positive number."""
@@ -453,7 +475,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
     if p == float("-inf"):
         return amin(magnitude, dim, keepdim)
     if isinstance(p, (int, float)) and p > 0:
-        return sum(magnitude**p, dim, keepdim) ** (1.0 / p)
+        return norm_p(x, p, dim, keepdim)
     raise ValueError(
         f"{op_context('norm')}: p must be 'fro', inf, -inf or a positive number, not {p!r}"
     )
