@@ -5,6 +5,7 @@ library namespace `L` (pathgrad, or torch), so the job and its PyTorch twin shar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,12 @@ class Vocabulary:
     def size(self) -> int:
         return len(self.chars)
 
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.chars)}
+
     def encode(self, text: str) -> list[int]:
-        index = {c: i for i, c in enumerate(self.chars)}
+        index = self.index
         missing = sorted({c for c in text if c not in index})
         if missing:
             raise DataError(f"{''.join(missing)!r} is not in the model's vocabulary")

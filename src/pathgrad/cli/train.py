@@ -74,12 +74,8 @@ def config_from(args: Any, words: list[str], digest: str) -> dict[str, Any]:
         "vocab_size": vocab.size,
         "length": max(len(w) for w in words) + 1,
         "data_sha256": digest,
-        "eval_every": args.eval_every or max(config_steps(training) // 20, 1),
+        "eval_every": args.eval_every or max(int(training["steps"]) // 20, 1),
     }
-
-
-def config_steps(training: dict) -> int:
-    return int(training["steps"])
 
 
 class Run:
@@ -193,7 +189,7 @@ def train(args: Any, out: Any = None) -> int:
     words, digest = charlm.read_words(args.data or str(NAMES))
     config = config_from(args, words, digest)
     prepare_folder(folder, args.resume)
-    run = Run(config, words)
+    state = None
     if args.resume:
         state = load_checkpoint(folder)
         saved = state["config"]
@@ -205,7 +201,8 @@ def train(args: Any, out: Any = None) -> int:
         if saved["data_sha256"] != digest:
             raise JobError(f"{folder} was trained on other data than {args.data or NAMES}")
         config = dict(saved, steps=config["steps"])
-        run = Run(config, words)
+    run = Run(config, words)
+    if state is not None:
         run.restore(state)
     train_x, train_y = run.splits[0]
     parameters = sum(p.numel() for p in run.model.parameters())
@@ -260,7 +257,13 @@ def train(args: Any, out: Any = None) -> int:
     interrupted = bool(stop)
     elapsed = time.perf_counter() - started
     save_checkpoint(run, folder)
-    write_text(folder / "log.json", json.dumps({"config": config, **run.log}, indent=1))
+    final = {}
+    if not interrupted:
+        final["final"] = {
+            name: charlm.evaluate(pg, run.model, *data)
+            for name, data in zip(("train", "val", "test"), run.splits)
+        }
+    write_text(folder / "log.json", json.dumps({"config": config, **run.log, **final}, indent=1))
     plot_losses(run.log, folder / "loss.png")
     if diagnostics is not None:
         diagnostics.plot(folder)
@@ -271,18 +274,11 @@ def train(args: Any, out: Any = None) -> int:
             file=out,
         )
         return 130
-    losses = {
-        name: charlm.evaluate(pg, run.model, *data)
-        for name, data in zip(("train", "val", "test"), run.splits)
-    }
     print(
         "losses: "
-        + ", ".join(f"{name} {value:.4f}" for name, value in losses.items())
-        + f" ({elapsed:.0f} s, {(run.step and elapsed / max(run.step, 1)) * 1e3:.2f} ms/step)",
+        + ", ".join(f"{name} {value:.4f}" for name, value in final["final"].items())
+        + f" ({elapsed:.0f} s, {elapsed / max(run.step, 1) * 1e3:.2f} ms/step)",
         file=out,
-    )
-    write_text(
-        folder / "log.json", json.dumps({"config": config, **run.log, "final": losses}, indent=1)
     )
     generator = pg.Generator().manual_seed(config["seed"])
     names = charlm.sample(pg, run.model, run.vocab, config, 20, generator)

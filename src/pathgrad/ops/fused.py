@@ -1,4 +1,5 @@
-"""Fused primitives of the neural-network layers: cross-entropy and the two normalisations.
+"""Fused primitives of the neural-network layers: linear, embedding, cross-entropy and the two
+normalisations.
 
 Each is a composite fused for speed (they run in every training step) and, for cross-entropy,
 for stability at logits of +-1e4. Their rules have two forms: a first-order backward (recording
@@ -9,13 +10,15 @@ differentiates again. The gradcheck sweep tests the first, the second-order swee
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from pathgrad.autodiff import grad_mode
 from pathgrad.ops.index import _Normalized, add_at, index_put_zeros
 from pathgrad.ops.linalg import batched_matmul
 from pathgrad.ops.reduce import log_softmax, mean, softmax, sum
-from pathgrad.ops.registry import needs_grad, op, value, wrap
+from pathgrad.ops.registry import NUMBER_TYPES, needs_grad, op, value, wrap
 from pathgrad.ops.shape import reshape, unsqueeze
 
 _recording = grad_mode.recording.get
@@ -92,13 +95,10 @@ def cross_entropy_loss(x, q, class_dim, denominator, reduction):
     sums = _add(exps, class_dim, keepdims=True)
     log_probs = shifted - np.log(sums)
     per_sample = -_add(coefficients * log_probs, class_dim)
-    if reduction == "none":
-        out = per_sample
-    elif reduction == "sum":
-        out = _add(per_sample, None)
-    else:
-        out = _add(per_sample, None) / denominator
-    scale = 1.0 if reduction == "none" else (1.0 if reduction == "sum" else 1.0 / denominator)
+    out = per_sample if reduction == "none" else _add(per_sample, None)
+    if reduction == "mean":
+        out = out / denominator
+    scale = 1.0 / denominator if reduction == "mean" else 1.0  # the rule's factor
 
     def vjp(grad):
         if _recording():  # create_graph: the formula in ops, from x, so it differentiates again
@@ -122,20 +122,13 @@ def cross_entropy_loss(x, q, class_dim, denominator, reduction):
 def _normalized(data, dims, eps):
     # sums times 1/n rather than .mean(), whose Python-level wrapper costs more than the work
     # at a layer's sizes
-    scale = 1 / np.asarray(_count(data.shape, dims), data.dtype)
+    scale = 1 / np.asarray(math.prod(data.shape[d] for d in dims), data.dtype)
     mean_ = _add(data, dims, keepdims=True) * scale
     centred = data - mean_
     variance = _add(centred * centred, dims, keepdims=True) * scale
     inverse_std = 1 / np.sqrt(variance + eps)
     centred *= inverse_std  # x_hat, in the array centred was
-    return centred, inverse_std, mean_, variance
-
-
-def _count(shape, dims):
-    count = 1
-    for d in dims:
-        count *= shape[d]
-    return count
+    return centred, inverse_std, mean_, variance, scale
 
 
 def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats):
@@ -143,7 +136,7 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
     bias seen as `view_shape`, which broadcasts against x, and shared along `shared_axes`.
     batch_norm_train and layer_norm share it: their rule is one formula with other dims."""
     data = x.data
-    x_hat, inverse_std, mean_, variance = _normalized(data, dims, eps)
+    x_hat, inverse_std, mean_, variance, scale = _normalized(data, dims, eps)
     if stats is not None:
         stats.extend((mean_, variance))
     w = value(weight)
@@ -157,7 +150,6 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
             return _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps)
         g = grad.data
         g_hat = g * w_view
-        scale = 1 / np.asarray(_count(data.shape, dims), data.dtype)
         grad_x = inverse_std * (
             g_hat
             - _add(g_hat, dims, keepdims=True) * scale
@@ -177,7 +169,7 @@ def _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps):
     centred = x - mean(x, dims, keepdim=True)
     inverse_std = (mean(centred * centred, dims, keepdim=True) + eps) ** -0.5
     x_hat = centred * inverse_std
-    w_view = weight if _is_number(weight) else reshape(weight, view_shape)
+    w_view = weight if type(weight) in NUMBER_TYPES else reshape(weight, view_shape)
     g_hat = grad * w_view
     grad_x = inverse_std * (
         g_hat - mean(g_hat, dims, keepdim=True) - x_hat * mean(g_hat * x_hat, dims, keepdim=True)
@@ -185,10 +177,6 @@ def _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps):
     grad_w = reshape(sum(grad * x_hat, shared_axes), weight.shape) if needs_grad(weight) else None
     grad_b = reshape(sum(grad, shared_axes), bias.shape) if needs_grad(bias) else None
     return grad_x, grad_w, grad_b
-
-
-def _is_number(x):
-    return type(x) in (int, float, bool)
 
 
 @op("batch_norm_train", inputs=3)

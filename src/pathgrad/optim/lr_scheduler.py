@@ -119,6 +119,10 @@ class MultiStepLR(LRScheduler):
             return self._lrs()
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._lrs()]
 
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self.milestones = Counter(self.milestones)  # a checkpoint keeps it as a plain dict
+
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
         return [

@@ -171,7 +171,7 @@ def _state_value(value: Any, p: Tensor, key: str) -> Any:
     """A loaded state value in the parameter's dtype (steps stay as they were saved)."""
     if value is None or isinstance(value, (int, float)):
         return value
-    array = np.array(getattr(value, "data", value) if type(value) is Tensor else np.asarray(value))
+    array = np.array(value.data if type(value) is Tensor else value)
     if key != "step" and array.dtype.kind == "f":
         array = array.astype(p.data.dtype)
     return Tensor(array)
