@@ -20,9 +20,18 @@ ABOVE_TENSOR = (
     "pathgrad.optim",
     "pathgrad.utils",
     "pathgrad.serialization",
+    "pathgrad.explain",
+    "pathgrad.viz",
 )
 # the layers above the tensor: nn <- optim, utils.data <- cli (and the checkpoint format beside)
-ABOVE_NN = ("pathgrad.optim", "pathgrad.utils", "pathgrad.cli", "pathgrad.serialization")
+ABOVE_NN = (
+    "pathgrad.optim",
+    "pathgrad.utils",
+    "pathgrad.cli",
+    "pathgrad.serialization",
+    "pathgrad.explain",
+    "pathgrad.viz",
+)
 # module prefix -> the pathgrad modules it must not import
 TENSOR_LAYER = ("pathgrad.tensor", "pathgrad.dispatch", "pathgrad.inplace", "pathgrad.backward")
 FORBIDDEN = {
@@ -41,12 +50,17 @@ FORBIDDEN = {
     "pathgrad.optim": ("pathgrad.nn", "pathgrad.utils", "pathgrad.cli"),
     "pathgrad.utils": ("pathgrad.nn", "pathgrad.optim", "pathgrad.cli"),
     "pathgrad.serialization": ("pathgrad.nn", "pathgrad.optim", "pathgrad.utils", "pathgrad.cli"),
+    # show-the-work sits beside the training tools: it reads graphs, and only the CLI reads it
+    "pathgrad.explain": ("pathgrad.cli", "pathgrad.optim", "pathgrad.utils"),
+    "pathgrad.viz": ("pathgrad.cli", "pathgrad.optim", "pathgrad.utils"),
 }
 # optional extras: only these modules may import them, and only inside a function, so that
 # `import pathgrad` needs NumPy alone and a missing extra is a message when the feature is used
 OPTIONAL_EXTRAS = {
     "pathgrad.serialization": {"safetensors"},
     "pathgrad.cli.train": {"matplotlib"},
+    "pathgrad.explain.symbolic": {"sympy"},
+    "pathgrad.viz.graph": {"graphviz"},
 }
 
 
