@@ -74,7 +74,7 @@ def reduced_axes(shape: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, 
     return tuple(axes)
 
 
-@op("broadcast_to", view=True)
+@op("broadcast_to", view=True, rule="dL/dx = sum_to_shape(dL/dout, x.shape)")
 def broadcast_to(x, shape):
     """`x` repeated along new or size-1 dims to `shape` (a read-only view); its rule is
     `sum_to_shape`, the one unbroadcast: dL/dc = (dL/dd).sum(0) for a bias c."""
@@ -100,7 +100,7 @@ def broadcast_to(x, shape):
     return out, vjp
 
 
-@op("sum_to_shape")
+@op("sum_to_shape", rule="dL/dx = broadcast_to(dL/dout, x.shape)")
 def sum_to_shape(x, shape):
     """Sum `x` over the axes that broadcasting from `shape` added: dL/dc = (dL/dd).sum(0)."""
     shape = tuple(shape)
@@ -116,7 +116,7 @@ def sum_to_shape(x, shape):
     return out, vjp
 
 
-@op("to")
+@op("to", rule="dL/dx = dL/dout.to(x.dtype)")
 def to(x, dtype):
     """Cast to `dtype`; the gradient is cast back, so mixed-precision inputs get their own dtype."""
     source = x.data.dtype

@@ -21,7 +21,7 @@ frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 # x._requires_grad.
 
 
-@op("add", inputs=2, broadcast=True)
+@op("add", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = dL/dout")
 def add(x, y):
     """x + y, broadcast: d/dx = d/dy = 1 (each input's gradient is summed back to its shape).
 
@@ -37,7 +37,7 @@ def add(x, y):
     ), vjp
 
 
-@op("sub", inputs=2, broadcast=True)
+@op("sub", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = -dL/dout")
 def sub(x, y):
     """x - y, broadcast: d/dx = 1, d/dy = -1."""
     y_number = type(y) in NUMBER_TYPES
@@ -49,7 +49,7 @@ def sub(x, y):
     return (x if type(x) in NUMBER_TYPES else x.data) - (y if y_number else y.data), vjp
 
 
-@op("mul", inputs=2, broadcast=True)
+@op("mul", inputs=2, broadcast=True, rule="dL/dx = dL/dout * y; dL/dy = dL/dout * x")
 def mul(x, y):
     """x * y, broadcast: d/dx = y, d/dy = x."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
@@ -65,7 +65,7 @@ def mul(x, y):
     return (x if x_number else x.data) * (y if y_number else y.data), vjp
 
 
-@op("div", inputs=2, broadcast=True)
+@op("div", inputs=2, broadcast=True, rule="dL/dx = dL/dout / y; dL/dy = -dL/dout * x / y^2")
 def div(x, y):
     """x / y, broadcast: d/dx = 1 / y, d/dy = -x / y^2."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
@@ -80,7 +80,13 @@ def div(x, y):
     return (x if x_number else x.data) / (y if y_number else y.data), vjp
 
 
-@op("pow", inputs=2, broadcast=True, saves_out=True)
+@op(
+    "pow",
+    inputs=2,
+    broadcast=True,
+    saves_out=True,
+    rule="dL/dx = dL/dout * y * x^(y - 1); dL/dy = dL/dout * out * log(x)",
+)
 def pow(x, y):
     """x ** y, broadcast: d/dx = y x^(y-1), d/dy = x^y log x (taken as 0 where x = 0 and
     y >= 0, as PyTorch)."""
@@ -120,7 +126,12 @@ def _pow_grad_exponent(grad, x, y, out):
     return grad * where((x == 0) & (y >= 0), 0.0, out * log(x))
 
 
-@op("maximum", inputs=2, broadcast=True)
+@op(
+    "maximum",
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * [x > y]; dL/dy = dL/dout * [y > x] (ties: half each)",
+)
 def maximum(x, y):
     """Elementwise larger of x and y, broadcast; ties share the gradient, as PyTorch."""
     xd, yd = value(x), value(y)
@@ -138,7 +149,12 @@ def maximum(x, y):
     return out, vjp
 
 
-@op("minimum", inputs=2, broadcast=True)
+@op(
+    "minimum",
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * [x < y]; dL/dy = dL/dout * [y < x] (ties: half each)",
+)
 def minimum(x, y):
     """Elementwise smaller of x and y, broadcast; ties share the gradient, as PyTorch."""
     xd, yd = value(x), value(y)
@@ -160,7 +176,12 @@ def _share(tie, loses, dtype):
     return np.where(tie, 0.5, np.where(loses, 0.0, 1.0)).astype(dtype, copy=False)
 
 
-@op("where", inputs=3, broadcast=True)
+@op(
+    "where",
+    inputs=3,
+    broadcast=True,
+    rule="dL/dx = where(condition, dL/dout, 0); dL/dy = where(condition, 0, dL/dout)",
+)
 def where(condition, x, y):
     """`x` where `condition` holds, else `y`; the gradient goes to the branch that was taken."""
     mask = np.array(value(condition))  # a copy: the rule must see today's mask
@@ -181,7 +202,7 @@ def where(condition, x, y):
     return np.where(mask, value(x), value(y)), vjp
 
 
-@op("clone")
+@op("clone", rule="dL/dx = dL/dout")
 def clone(x):
     """A copy with its own memory; the gradient passes unchanged."""
 
@@ -191,7 +212,7 @@ def clone(x):
     return x.data.copy(), vjp
 
 
-@op("neg")
+@op("neg", rule="dL/dx = -dL/dout")
 def neg(x):
     """-x: d/dx = -1."""
 
@@ -201,7 +222,7 @@ def neg(x):
     return np.negative(x.data), vjp
 
 
-@op("abs")
+@op("abs", rule="dL/dx = dL/dout * sign(x)")
 def abs(x):
     """|x|: d/dx = sign(x), 0 at 0 and at NaN, as PyTorch."""
 
@@ -213,7 +234,7 @@ def abs(x):
     return np.abs(x.data), vjp
 
 
-@op("exp", saves_out=True)
+@op("exp", saves_out=True, rule="dL/dx = dL/dout * out")
 def exp(x):
     """e^x: d/dx = e^x, the output itself (the rule keeps it)."""
 
@@ -223,7 +244,7 @@ def exp(x):
     return np.exp(x.data), vjp
 
 
-@op("log")
+@op("log", rule="dL/dx = dL/dout / x")
 def log(x):
     """Natural log: d/dx = 1 / x."""
 
@@ -233,7 +254,7 @@ def log(x):
     return np.log(x.data), vjp
 
 
-@op("log1p")
+@op("log1p", rule="dL/dx = dL/dout / (1 + x)")
 def log1p(x):
     """log(1 + x), accurate for small x: d/dx = 1 / (1 + x)."""
 
@@ -243,7 +264,7 @@ def log1p(x):
     return np.log1p(x.data), vjp
 
 
-@op("sqrt", saves_out=True)
+@op("sqrt", saves_out=True, rule="dL/dx = dL/dout / (2 * out)")
 def sqrt(x):
     """Square root: d/dx = 1 / (2 sqrt(x)), from the output (the rule keeps it)."""
 
@@ -253,7 +274,7 @@ def sqrt(x):
     return np.sqrt(x.data), vjp
 
 
-@op("sin")
+@op("sin", rule="dL/dx = dL/dout * cos(x)")
 def sin(x):
     """Sine: d/dx = cos x."""
 
@@ -263,7 +284,7 @@ def sin(x):
     return np.sin(x.data), vjp
 
 
-@op("cos")
+@op("cos", rule="dL/dx = -dL/dout * sin(x)")
 def cos(x):
     """Cosine: d/dx = -sin x."""
 
@@ -273,7 +294,7 @@ def cos(x):
     return np.cos(x.data), vjp
 
 
-@op("tan", saves_out=True)
+@op("tan", saves_out=True, rule="dL/dx = dL/dout * (1 + out^2)")
 def tan(x):
     """Tangent: d/dx = 1 + tan^2 x, from the output."""
 
@@ -283,7 +304,7 @@ def tan(x):
     return np.tan(x.data), vjp
 
 
-@op("expm1", saves_out=True)
+@op("expm1", saves_out=True, rule="dL/dx = dL/dout * (out + 1)")
 def expm1(x):
     """e^x - 1, accurate for small x: d/dx = e^x = out + 1."""
 
@@ -293,7 +314,7 @@ def expm1(x):
     return np.expm1(x.data), vjp
 
 
-@op("log2")
+@op("log2", rule="dL/dx = dL/dout / (x * log(2))")
 def log2(x):
     """Base-2 logarithm: d/dx = 1 / (x ln 2)."""
 
@@ -303,7 +324,7 @@ def log2(x):
     return np.log2(x.data), vjp
 
 
-@op("log10")
+@op("log10", rule="dL/dx = dL/dout / (x * log(10))")
 def log10(x):
     """Base-10 logarithm: d/dx = 1 / (x ln 10)."""
 
@@ -313,7 +334,7 @@ def log10(x):
     return np.log10(x.data), vjp
 
 
-@op("reciprocal", saves_out=True)
+@op("reciprocal", saves_out=True, rule="dL/dx = -dL/dout * out^2")
 def reciprocal(x):
     """1 / x: d/dx = -1 / x^2 = -out^2."""
 
@@ -323,7 +344,7 @@ def reciprocal(x):
     return 1 / x.data, vjp
 
 
-@op("tanh", saves_out=True)
+@op("tanh", saves_out=True, rule="dL/dx = dL/dout * (1 - out^2)")
 def tanh(x):
     """Hyperbolic tangent: d/dx = 1 - tanh^2, from the output (tanh_backward)."""
 
@@ -333,7 +354,13 @@ def tanh(x):
     return np.tanh(x.data), vjp
 
 
-@op("tanh_backward", inputs=2)
+@op(
+    "tanh_backward",
+    inputs=2,
+    rule=(
+        "r = grad * (1 - out^2); dL/dgrad = dL/dr * (1 - out^2); dL/dout = -2 * dL/dr * grad * out"
+    ),
+)
 def tanh_backward(grad, out):
     """grad * (1 - out^2), tanh's rule (d tanh = 1 - tanh^2). A primitive for speed: one
     dispatch in every backward instead of three; its own rule keeps higher derivatives."""
@@ -350,7 +377,7 @@ def tanh_backward(grad, out):
     return grad.data * (1 - y * y), vjp
 
 
-@op("sigmoid", saves_out=True)
+@op("sigmoid", saves_out=True, rule="dL/dx = dL/dout * out * (1 - out)")
 def sigmoid(x):
     """1 / (1 + e^-x), never overflowing: d/dx = s (1 - s), from the output s."""
 
@@ -363,7 +390,14 @@ def sigmoid(x):
     return np.exp(np.minimum(data, 0)) / (1 + np.exp(-np.abs(data))), vjp
 
 
-@op("sigmoid_backward", inputs=2)
+@op(
+    "sigmoid_backward",
+    inputs=2,
+    rule=(
+        "r = grad * out * (1 - out); dL/dgrad = dL/dr * out * (1 - out); "
+        "dL/dout = dL/dr * grad * (1 - 2 * out)"
+    ),
+)
 def sigmoid_backward(grad, out):
     """grad * out * (1 - out), sigmoid's rule (d sigmoid = sigmoid (1 - sigmoid)). A primitive
     for speed, as tanh_backward."""
@@ -380,7 +414,7 @@ def sigmoid_backward(grad, out):
     return grad.data * (y * (1 - y)), vjp
 
 
-@op("relu", saves_out=True)
+@op("relu", saves_out=True, rule="dL/dx = dL/dout * [out > 0]")
 def relu(x):
     """max(x, 0): d/dx = 0 where the output is <= 0 (so 0 at 0), else 1, as PyTorch."""
 
@@ -390,7 +424,11 @@ def relu(x):
     return np.maximum(x.data, 0), vjp
 
 
-@op("relu_backward", inputs=2)
+@op(
+    "relu_backward",
+    inputs=2,
+    rule="r = grad * [out > 0]; dL/dgrad = dL/dr * [out > 0]; dL/dout = 0",
+)
 def relu_backward(grad, out):
     """0 where out <= 0, else grad (the gradient at 0 is 0, as PyTorch): relu's rule, one
     primitive for speed. Piecewise constant in `out`, so `out` gets no gradient."""
@@ -412,7 +450,7 @@ def _zero_where(blocked, grad):
     return np.where(blocked, 0, grad).astype(grad.dtype, copy=False)
 
 
-@op("erf")
+@op("erf", rule="dL/dx = dL/dout * 2 / sqrt(pi) * exp(-x^2)")
 def erf(x):
     """The error function, exact to double precision (math.erf per element)."""
 
@@ -439,7 +477,7 @@ def clamp(x, min=None, max=None):
     return clamp_by_tensors(x, -math.inf if min is None else min, math.inf if max is None else max)
 
 
-@op("clamp")
+@op("clamp", rule="dL/dx = dL/dout * [min <= x <= max]")
 def clamp_by_numbers(x, min=None, max=None):
     """`clamp` with number bounds (or None): one mask, no broadcasting."""
     data = x.data
@@ -455,7 +493,15 @@ def clamp_by_numbers(x, min=None, max=None):
     return np.clip(data, min, max).astype(data.dtype, copy=False), vjp
 
 
-@op("clamp_tensor", inputs=3, broadcast=True)
+@op(
+    "clamp_tensor",
+    inputs=3,
+    broadcast=True,
+    rule=(
+        "dL/dx = dL/dout * [min <= x <= max]; dL/dmin = dL/dout * [x < min]; "
+        "dL/dmax = dL/dout * [x > max]"
+    ),
+)
 def clamp_by_tensors(x, min, max):
     """`clamp` with a tensor bound (a missing one is an infinite number)."""
     xd, low, high = value(x), value(min), value(max)
@@ -477,7 +523,7 @@ def clamp_by_tensors(x, min, max):
     return out, vjp
 
 
-@op("remainder", inputs=2, broadcast=True)
+@op("remainder", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = -dL/dout * floor(x / y)")
 def remainder(x, y):
     """x - floor(x / y) * y, with the sign of y: Python's %, PyTorch's remainder."""
     y_needs = needs_grad(y)
@@ -496,7 +542,7 @@ def floor_divide(x, y):
     return np.floor_divide(value(x), value(y)), None
 
 
-@op("softplus")
+@op("softplus", rule="dL/dx = dL/dout * sigmoid(beta * x) (dL/dout above threshold)")
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta; linear above `threshold`, as PyTorch.
 
@@ -542,7 +588,7 @@ def rsqrt(x):
     return 1 / sqrt(x)
 
 
-@op("sign")
+@op("sign", rule="dL/dx = 0")
 def sign(x):
     """-1, 0 or 1 per element (0 for NaN, as PyTorch); the gradient is zero, and recorded, as
     PyTorch's, so a rule built on it (abs's) differentiates again to zeros."""
@@ -558,7 +604,7 @@ def sign_of(data):
 # Inverse trigonometric and hyperbolic functions: each rule is the textbook derivative.
 
 
-@op("asin")
+@op("asin", rule="dL/dx = dL/dout / sqrt(1 - x^2)")
 def asin(x):
     """Inverse sine on [-1, 1]: d/dx = 1 / sqrt(1 - x^2)."""
 
@@ -568,7 +614,7 @@ def asin(x):
     return np.arcsin(x.data), vjp
 
 
-@op("acos")
+@op("acos", rule="dL/dx = -dL/dout / sqrt(1 - x^2)")
 def acos(x):
     """Inverse cosine on [-1, 1]: d/dx = -1 / sqrt(1 - x^2)."""
 
@@ -578,7 +624,7 @@ def acos(x):
     return np.arccos(x.data), vjp
 
 
-@op("atan")
+@op("atan", rule="dL/dx = dL/dout / (1 + x^2)")
 def atan(x):
     """Inverse tangent: d/dx = 1 / (1 + x^2)."""
 
@@ -588,7 +634,12 @@ def atan(x):
     return np.arctan(x.data), vjp
 
 
-@op("atan2", inputs=2, broadcast=True)
+@op(
+    "atan2",
+    inputs=2,
+    broadcast=True,
+    rule="dL/dy = dL/dout * x / (x^2 + y^2); dL/dx = -dL/dout * y / (x^2 + y^2)",
+)
 def atan2(y, x):
     """The angle of the point (x, y), broadcast: d/dy = x / (x^2 + y^2),
     d/dx = -y / (x^2 + y^2)."""
@@ -604,7 +655,7 @@ def atan2(y, x):
     return np.arctan2(value(y), value(x)), vjp
 
 
-@op("sinh")
+@op("sinh", rule="dL/dx = dL/dout * cosh(x)")
 def sinh(x):
     """Hyperbolic sine: d/dx = cosh x."""
 
@@ -614,7 +665,7 @@ def sinh(x):
     return np.sinh(x.data), vjp
 
 
-@op("cosh")
+@op("cosh", rule="dL/dx = dL/dout * sinh(x)")
 def cosh(x):
     """Hyperbolic cosine: d/dx = sinh x."""
 
@@ -624,7 +675,7 @@ def cosh(x):
     return np.cosh(x.data), vjp
 
 
-@op("asinh")
+@op("asinh", rule="dL/dx = dL/dout / sqrt(x^2 + 1)")
 def asinh(x):
     """Inverse hyperbolic sine: d/dx = 1 / sqrt(x^2 + 1)."""
 
@@ -634,7 +685,7 @@ def asinh(x):
     return np.arcsinh(x.data), vjp
 
 
-@op("acosh")
+@op("acosh", rule="dL/dx = dL/dout / sqrt(x^2 - 1)")
 def acosh(x):
     """Inverse hyperbolic cosine on [1, inf): d/dx = 1 / sqrt(x^2 - 1)."""
 
@@ -644,7 +695,7 @@ def acosh(x):
     return np.arccosh(x.data), vjp
 
 
-@op("atanh")
+@op("atanh", rule="dL/dx = dL/dout / (1 - x^2)")
 def atanh(x):
     """Inverse hyperbolic tangent on (-1, 1): d/dx = 1 / (1 - x^2)."""
 
@@ -662,25 +713,25 @@ def _zero_gradient(grad):
     return as_tensor(np.zeros_like(grad.data))
 
 
-@op("floor")
+@op("floor", rule="dL/dx = 0")
 def floor(x):
     """The largest integer <= x; the gradient is zero."""
     return np.floor(x.data), _zero_gradient
 
 
-@op("ceil")
+@op("ceil", rule="dL/dx = 0")
 def ceil(x):
     """The smallest integer >= x; the gradient is zero."""
     return np.ceil(x.data), _zero_gradient
 
 
-@op("trunc")
+@op("trunc", rule="dL/dx = 0")
 def trunc(x):
     """x rounded toward zero; the gradient is zero."""
     return np.trunc(x.data), _zero_gradient
 
 
-@op("round")
+@op("round", rule="dL/dx = 0")
 def round(x, decimals=0):
     """x rounded to `decimals` places, halves to even (as PyTorch and NumPy); zero gradient."""
     return np.round(x.data, decimals), _zero_gradient
@@ -694,7 +745,7 @@ def frac(x):
 # Functions of two tensors, and stable compositions PyTorch offers as one call.
 
 
-@op("fmod", inputs=2, broadcast=True)
+@op("fmod", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = -dL/dout * trunc(x / y)")
 def fmod(x, y):
     """x - trunc(x / y) * y, with the sign of x (C's fmod): d/dx = 1, d/dy = -trunc(x / y)."""
     y_needs = needs_grad(y)
@@ -705,7 +756,13 @@ def fmod(x, y):
     return np.fmod(value(x), value(y)), vjp
 
 
-@op("hypot", inputs=2, broadcast=True, saves_out=True)
+@op(
+    "hypot",
+    inputs=2,
+    broadcast=True,
+    saves_out=True,
+    rule="dL/dx = dL/dout * x / out; dL/dy = dL/dout * y / out",
+)
 def hypot(x, y):
     """sqrt(x^2 + y^2) without overflow: d/dx = x / out, d/dy = y / out."""
     x_needs, y_needs = needs_grad(x), needs_grad(y)
@@ -716,7 +773,12 @@ def hypot(x, y):
     return np.hypot(value(x), value(y)), vjp
 
 
-@op("logaddexp", inputs=2, broadcast=True)
+@op(
+    "logaddexp",
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * exp(x - out); dL/dy = dL/dout * exp(y - out)",
+)
 def logaddexp(x, y):
     """log(e^x + e^y) without overflow: d/dx = e^x / (e^x + e^y) = 1 / (1 + e^(y - x)), the
     form that stays finite where one input is infinite, as PyTorch's."""
@@ -731,7 +793,12 @@ def logaddexp(x, y):
     return np.logaddexp(value(x), value(y)), vjp
 
 
-@op("logaddexp2", inputs=2, broadcast=True)
+@op(
+    "logaddexp2",
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * 2^(x - out); dL/dy = dL/dout * 2^(y - out)",
+)
 def logaddexp2(x, y):
     """log2(2^x + 2^y) without overflow: d/dx = 1 / (1 + 2^(y - x))."""
     x_needs, y_needs = needs_grad(x), needs_grad(y)
@@ -745,7 +812,7 @@ def logaddexp2(x, y):
     return np.logaddexp2(value(x), value(y)), vjp
 
 
-@op("xlogy", inputs=2, broadcast=True)
+@op("xlogy", inputs=2, broadcast=True, rule="dL/dx = dL/dout * log(y); dL/dy = dL/dout * x / y")
 def xlogy(x, y):
     """x log(y), and 0 where x is 0 (even where y is 0), NaN where y is NaN, as PyTorch:
     d/dx = log(y), taken as 0 where x is 0 and y <= 0 (the log is not finite there; PyTorch's
@@ -767,7 +834,12 @@ def xlogy(x, y):
     return out.astype(np.result_type(xd, yd), copy=False), vjp
 
 
-@op("fmax", inputs=2, broadcast=True)
+@op(
+    "fmax",
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * [x >= y or y is NaN]; dL/dy = dL/dout * [y > x or x is NaN]",
+)
 def fmax(x, y):
     """The larger of x and y, ignoring a NaN (NumPy's and PyTorch's fmax): x gets the gradient
     where x >= y or y is NaN, y where it won alone (ties go to x, as PyTorch)."""
@@ -784,7 +856,12 @@ def fmax(x, y):
     return out, vjp
 
 
-@op("fmin", inputs=2, broadcast=True)
+@op(
+    "fmin",
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * [x <= y or y is NaN]; dL/dy = dL/dout * [y < x or x is NaN]",
+)
 def fmin(x, y):
     """The smaller of x and y, ignoring a NaN: x gets the gradient where x <= y or y is NaN."""
     xd, yd = value(x), value(y)
@@ -800,7 +877,7 @@ def fmin(x, y):
     return out, vjp
 
 
-@op("erfc")
+@op("erfc", rule="dL/dx = -dL/dout * 2 / sqrt(pi) * exp(-x^2)")
 def erfc(x):
     """1 - erf(x), accurate where erf is near 1 (math.erfc per element):
     d/dx = -2 / sqrt(pi) e^(-x^2)."""
@@ -813,7 +890,7 @@ def erfc(x):
     return values.reshape(data.shape).astype(data.dtype, copy=False), vjp
 
 
-@op("nan_to_num")
+@op("nan_to_num", rule="dL/dx = dL/dout * [x is finite]")
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced by numbers (by default 0 and the dtype's largest and
     smallest finite values); the gradient passes where x was finite, as PyTorch."""
@@ -839,7 +916,7 @@ def logit(x, eps=None):
     return logit_unclamped(x)
 
 
-@op("logit")
+@op("logit", rule="dL/dx = dL/dout / (x * (1 - x))")
 def logit_unclamped(x):
     """log(x / (1 - x)): d/dx = 1 / (x (1 - x)), infinite at 0 and 1 and NaN outside [0, 1],
     as PyTorch's (the composite's chain rule gave NaN at 0 and 1 and numbers outside)."""
@@ -933,7 +1010,7 @@ def masked_fill(x, mask, value):
     return where(mask, value, x)
 
 
-@op("copysign", inputs=2, broadcast=True)
+@op("copysign", inputs=2, broadcast=True, rule="dL/dx = dL/dout * sign(x) * sign(out); dL/dy = 0")
 def copysign(x, y):
     """|x| with the sign of y (its sign bit: -0.0 counts as negative): d/dx = out / x, taken as
     0 at x = 0, and y gets a zero gradient, as PyTorch."""

@@ -25,7 +25,14 @@ _recording = grad_mode.recording.get
 _add = np.add.reduce  # array.sum() less numpy's Python-level wrapper, on every training step
 
 
-@op("linear", inputs=3)
+@op(
+    "linear",
+    inputs=3,
+    rule=(
+        "dL/dx = dL/dout @ weight; dL/dweight = dL/dout^T @ x; "
+        "dL/dbias = dL/dout summed over the batch"
+    ),
+)
 def linear(x, weight, bias):
     """x @ weight^T + bias for x (..., in), weight (out, in), bias (out,) or 0 where the layer
     has none: PyTorch's addmm, one node where matmul and a broadcast add were three. Its rule
@@ -56,7 +63,11 @@ def linear(x, weight, bias):
     return out.reshape(out_shape) if data.ndim != 2 else out, vjp
 
 
-@op("embedding", inputs=1)
+@op(
+    "embedding",
+    inputs=1,
+    rule="dL/dweight = zeros(weight.shape) with dL/dout added at rows indices",
+)
 def embedding(weight, indices, padding_idx=None):
     """weight[indices]: the rows an integer array picks; repeated rows add their gradients,
     and the row at padding_idx gets none, as PyTorch's embedding."""
@@ -80,7 +91,14 @@ def embedding(weight, indices, padding_idx=None):
     return out, vjp
 
 
-@op("cross_entropy_loss", inputs=2)
+@op(
+    "cross_entropy_loss",
+    inputs=2,
+    rule=(
+        "dL/dx = (softmax(x) * sum(q) - q) * dL/dout / denominator; "
+        "dL/dq = -log_softmax(x) * dL/dout / denominator"
+    ),
+)
 def cross_entropy_loss(x, q, class_dim, denominator, reduction):
     """-sum_c q_c log_softmax(x)_c per sample, then summed or divided by `denominator`.
 
@@ -179,7 +197,14 @@ def _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps):
     return grad_x, grad_w, grad_b
 
 
-@op("batch_norm_train", inputs=3)
+@op(
+    "batch_norm_train",
+    inputs=3,
+    rule=(
+        "dL/dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, g = dL/dout * weight; "
+        "dL/dweight = sum(dL/dout * xhat); dL/dbias = sum(dL/dout)"
+    ),
+)
 def batch_norm_train(x, weight, bias, eps=1e-5, stats=None):
     """Batch normalisation with the batch's own statistics (per channel, dim 1, over every
     other dim); `weight` and `bias` are (C,) tensors, or numbers where the layer has none.
@@ -192,7 +217,14 @@ def batch_norm_train(x, weight, bias, eps=1e-5, stats=None):
     return _normalize_affine(x, weight, bias, dims, view_shape, dims, eps, stats)
 
 
-@op("layer_norm", inputs=3)
+@op(
+    "layer_norm",
+    inputs=3,
+    rule=(
+        "dL/dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, g = dL/dout * weight; "
+        "dL/dweight = sum(dL/dout * xhat); dL/dbias = sum(dL/dout)"
+    ),
+)
 def layer_norm(x, weight, bias, normalized_dims=1, eps=1e-5):
     """Layer normalisation over the last `normalized_dims` dims, with an elementwise weight and
     bias of those dims' shape (numbers where the layer has none); batch_norm_train's rule."""

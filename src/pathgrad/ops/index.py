@@ -114,7 +114,7 @@ def region(data, positions: tuple, op_name: str):
         ) from None
 
 
-@op("getitem", view="maybe")
+@op("getitem", view="maybe", rule="dL/dx = zeros(x.shape) with dL/dout added at x[index]")
 def lookup(x, index):
     """x[index] as NumPy reads it: the primitive under getitem."""
     index, advanced = (
@@ -136,7 +136,7 @@ class _Normalized(tuple):
         return super().__new__(cls, (index, advanced))
 
 
-@op("index_put_zeros")
+@op("index_put_zeros", rule="dL/dvalues = dL/dout[index]")
 def index_put_zeros(values, shape, index):
     """Zeros of `shape` with `values` added at `index`: the VJP of getitem."""
     positions, advanced = index
@@ -205,7 +205,7 @@ def _gather_positions(op_name, shape, dim, index):
     return tuple(positions)
 
 
-@op("gather")
+@op("gather", rule="dL/dx = zeros(x.shape).scatter_add(dim, index, dL/dout)")
 def gather(x, dim, index):
     """out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for other dims), as PyTorch."""
     index = as_tensor(index).data
@@ -222,7 +222,7 @@ def gather(x, dim, index):
     return x.data[positions], vjp
 
 
-@op("scatter_add_zeros")
+@op("scatter_add_zeros", rule="dL/dsrc = dL/dout.gather(dim, index)")
 def scatter_add_zeros(src, dim, index, shape):
     """Zeros of `shape` with src[i][j] added at [index[i][j]][j] (dim 0): the VJP of gather."""
     positions = _gather_positions("scatter_add", shape, dim, index)
@@ -235,7 +235,7 @@ def scatter_add_zeros(src, dim, index, shape):
     return out, vjp
 
 
-@op("scatter_zeros")
+@op("scatter_zeros", rule="dL/dsrc = dL/dout.gather(dim, index)")
 def scatter_zeros(src, dim, index, shape):
     """Zeros of `shape` with src[i][j] put at [index[i][j]][j] (dim 0): scatter's values. Where
     index names a position twice, one of its values lands there and each gets the gradient of
@@ -380,7 +380,11 @@ def one_hot(x, num_classes=-1):
     return np.eye(num_classes, dtype=np.int64)[labels], None
 
 
-@op("index_put", inputs=2)
+@op(
+    "index_put",
+    inputs=2,
+    rule="dL/dx = dL/dout with x[index] set to 0; dL/dvalues = dL/dout[index]",
+)
 def index_put(x, values, index):
     """A copy of `x` with `x[index] = values`; `values` already has the indexed region's shape
     (or is a number). Out of place: `Tensor.__setitem__` runs it as an in-place change."""

@@ -28,7 +28,7 @@ from pathgrad.ops.shape import (
 )
 
 
-@op("matmul", inputs=2)
+@op("matmul", inputs=2, rule="dL/da = dL/dout @ b^T; dL/db = a^T @ dL/dout")
 def batched_matmul(a, b, transpose_a=False, transpose_b=False):
     """a @ b for a (..., n, k) and b (..., k, m), either taken transposed in its last two dims.
     Every operand that needs a gradient already has the full batch shape, so no rule reduces;
@@ -157,7 +157,11 @@ def t(x):
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
 
-@op("einsum", inputs="sequence")
+@op(
+    "einsum",
+    inputs="sequence",
+    rule="dL/dtensors[i] = einsum of dL/dout with the other operands, into tensors[i]'s indices",
+)
 def einsum_explicit(tensors, equation):
     """einsum for an equation in explicit form (`->` given, no `...`), whose operands that need
     gradients already have every subscript's full size; `einsum` brings any call to this form.

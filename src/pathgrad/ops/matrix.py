@@ -52,7 +52,7 @@ def _mT(t):
     return transpose(t, -2, -1)
 
 
-@op("inv", saves_out=True)
+@op("inv", saves_out=True, rule="dL/dA = -out^T @ dL/dout @ out^T")
 def inv(A):
     """A^-1: d(A^-1) = -A^-1 dA A^-1, so dL/dA = -A^-T G A^-T."""
     data = _square("inv", A)
@@ -65,7 +65,7 @@ def inv(A):
     return out, vjp
 
 
-@op("det", saves_out=True)
+@op("det", saves_out=True, rule="dL/dA = dL/dout * out * inv(A)^T")
 def det(A):
     """det A: d det = det(A) tr(A^-1 dA), so dL/dA = g det(A) A^-T = g adj(A)^T; where A is
     singular, adj(A) comes from the SVD, as PyTorch's gradient there (first order only)."""
@@ -90,7 +90,7 @@ def _adjugate_transposed(data):
     return (sign[..., None, None] * (u * others[..., None, :])) @ vh
 
 
-@op("logabsdet")
+@op("logabsdet", rule="dL/dA = dL/dout * inv(A)^T")
 def logabsdet(A):
     """log |det A|: dL/dA = g A^-T; where A is singular, adj(A)^T / 0, infinite, as PyTorch."""
     data = _square("slogdet", A)
@@ -121,7 +121,12 @@ def logdet(A):
     return where(sign.data < 0, np.nan, value)  # a zero determinant's log |det| is -inf already
 
 
-@op("solve", inputs=2, saves_out=True)
+@op(
+    "solve",
+    inputs=2,
+    saves_out=True,
+    rule="dL/dA = -solve(A^T, dL/dout) @ out^T; dL/dB = solve(A^T, dL/dout)",
+)
 def solve_matrices(A, B):
     """X with A X = B, for A (..., n, n) and B (..., n, k) with one batch shape:
     dL/dB = A^-T G, dL/dA = -(A^-T G) X^T."""
@@ -161,7 +166,14 @@ def solve(A, B, *, left=True):
     return squeeze(out, -1) if vector else out
 
 
-@op("cholesky", saves_out=True)
+@op(
+    "cholesky",
+    saves_out=True,
+    rule=(
+        "dL/dA = L^-T Phi(L^T @ dL/dout) L^-1, symmetrised (L = out, Phi: lower half, "
+        "diagonal halved)"
+    ),
+)
 def cholesky_lower(A):
     """L, lower triangular, with L L^T = A (A symmetric positive definite; its lower triangle is
     read). The rule is PyTorch's (Murray 2016): M = tril(L^T G) with its diagonal halved and
@@ -207,7 +219,7 @@ def eigvalsh(A, UPLO="L"):
     return eigh(A, UPLO).eigenvalues
 
 
-@op("eigh_values")
+@op("eigh_values", rule="dL/dA = V @ diag(dL/dout) @ V^T")
 def eigenvalues(A, values, vectors):
     """eigh's eigenvalues (computed once by eigh): d lambda_i = v_i^T dA v_i, so
     dL/dA = V diag(g) V^T."""
@@ -219,7 +231,9 @@ def eigenvalues(A, values, vectors):
     return values.copy(), vjp
 
 
-@op("eigh_vectors")
+@op(
+    "eigh_vectors", rule="dL/dA = V @ (F * (V^T @ dL/dout)) @ V^T, F_ij = 1 / (lambda_j - lambda_i)"
+)
 def eigenvectors(A, values, vectors):
     """eigh's eigenvectors: dL/dA = V (skew(V^T G) / E) V^T, E_ij = lambda_j - lambda_i, with
     skew(M) = (M - M^T) / 2 (PyTorch's rule for a symmetric A)."""
@@ -279,7 +293,7 @@ def _inverse_gaps(S):
     return where(same, 0.0, 1.0 / where(same, 1.0, gaps))
 
 
-@op("svd_values")
+@op("svd_values", rule="dL/dA = U @ diag(dL/dout) @ V^T")
 def singular_values(A, factors):
     """svd's S: d s_i = u_i^T dA v_i, so dL/dA = U diag(g) Vh."""
 
@@ -290,7 +304,10 @@ def singular_values(A, factors):
     return factors[1].copy(), vjp
 
 
-@op("svd_left")
+@op(
+    "svd_left",
+    rule="dL/dA = (U (F * (U^T dL/dout - dL/dout^T U)) S + (I - U U^T) dL/dout S^-1) V^T",
+)
 def singular_left(A, factors):
     """svd's U: dL/dA = U [(F o (U^T G - G^T U)) S] Vh + (I - U U^T) G S^-1 Vh, with
     F_ij = 1 / (s_j^2 - s_i^2) (the second term is zero for a square A)."""
@@ -311,7 +328,10 @@ def singular_left(A, factors):
     return factors[0].copy(), vjp
 
 
-@op("svd_right")
+@op(
+    "svd_right",
+    rule="dL/dA = U (S (F * (V^T dL/dout - dL/dout^T V)) V^T + S^-1 dL/dout^T (I - V V^T))",
+)
 def singular_right(A, factors):
     """svd's Vh: dL/dA = U [S (F o (V^T Gv - Gv^T V))] Vh + U S^-1 Gv^T (I - V V^T), for
     Gv = G^T the gradient of V (the second term is zero for a square A)."""
@@ -389,7 +409,7 @@ def _zeros_for_the_rest(A, m, n):
     return as_tensor(np.zeros(shape, A.data.dtype))
 
 
-@op("qr_q")
+@op("qr_q", rule="dL/dA = (dL/dout + Q copyltu(M)) R^-T, M = R dL/dR^T - dL/dout^T Q")
 def orthonormal_factor(A, factors):
     """qr's Q; its rule is _qr_grad's part for Q."""
 
@@ -399,7 +419,7 @@ def orthonormal_factor(A, factors):
     return factors[0].copy(), vjp
 
 
-@op("qr_r")
+@op("qr_r", rule="dL/dA = Q (dL/dout + copyltu(M) R^-T), M = R dL/dout^T")
 def triangular_factor(A, factors):
     """qr's R; its rule is _qr_grad's part for R."""
 
@@ -500,7 +520,7 @@ PADE_13 = (
 THETA_13 = 5.371920351148152
 
 
-@op("matrix_exp")
+@op("matrix_exp", rule="dL/dA = upper right block of matrix_exp([[A^T, dL/dout], [0, A^T]])")
 def matrix_exp(A):
     """e^A of square matrices (batched), by scaling and squaring with Higham's Pade(13). The
     rule is the Frechet derivative's adjoint: for G, the top-right block of

@@ -47,7 +47,7 @@ def unreduce(grad, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool)
     return broadcast_to(grad, shape)
 
 
-@op("sum", casts=True)
+@op("sum", casts=True, rule="dL/dx = broadcast_to(dL/dout, x.shape)")
 def sum(x, dim=None, keepdim=False):
     """Sum over `dim` (int, tuple or None for all), keeping reduced dims as size 1 with
     `keepdim`; the gradient is spread back by broadcast_to.
@@ -85,7 +85,7 @@ def _spread_arguments(op_name: str, dim, unbiased, correction) -> tuple:
     return dim, 1 if correction is None else correction
 
 
-@op("var")
+@op("var", rule="dL/dx = dL/dout * 2 * (x - mean(x)) / (n - correction)")
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default, as PyTorch; two passes, so a large offset
     (1e8 + small noise) loses no accuracy. A primitive for speed (one node where the composite
@@ -107,7 +107,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return out, vjp
 
 
-@op("std", saves_out=True)
+@op("std", saves_out=True, rule="dL/dx = dL/dout * (x - mean(x)) / ((n - correction) * out)")
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """sqrt(var). A primitive so that zero spread has a zero gradient, as PyTorch, where the
     composite sqrt(var) gives 0 * inf = NaN."""
@@ -130,26 +130,26 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return out, vjp
 
 
-@op("amax")
+@op("amax", rule="dL/dx = dL/dout * [x == out] / count(x == out)")
 def amax(x, dim=None, keepdim=False):
     """Largest value over `dim`; tied maxima share the gradient equally, as PyTorch."""
     return _extreme(x, dim, keepdim, np.max, "amax")
 
 
-@op("amin")
+@op("amin", rule="dL/dx = dL/dout * [x == out] / count(x == out)")
 def amin(x, dim=None, keepdim=False):
     """Smallest value over `dim`; tied minima share the gradient equally, as PyTorch."""
     return _extreme(x, dim, keepdim, np.min, "amin")
 
 
-@op("max")
+@op("max", rule="dL/dx = dL/dout * [x == out] / count(x == out)")
 def max_of_all(x):
     """max(x) with no dim: tied maxima share the gradient equally and, where the largest is
     NaN, the NaNs share it, as PyTorch's max() (its amax gives NaN gradients there)."""
     return _extreme(x, None, False, np.max, "max", nans_share=True)
 
 
-@op("min")
+@op("min", rule="dL/dx = dL/dout * [x == out] / count(x == out)")
 def min_of_all(x):
     """min(x) with no dim: as `max_of_all`."""
     return _extreme(x, None, False, np.min, "min", nans_share=True)
@@ -277,7 +277,12 @@ def _reduce_with_indices(x, dim, keepdim, finder, result, name):
     return result(values, indices)
 
 
-@op("prod", saves_out=True, casts=True)
+@op(
+    "prod",
+    saves_out=True,
+    casts=True,
+    rule="dL/dx = dL/dout * out / x (the product of the others where x is 0)",
+)
 def prod(x, dim=None, keepdim=False):
     """Product over `dim`. Zeros are handled exactly to the second derivative: an element's
     gradient is the product of the others, as PyTorch, and Hessians are right with any number
@@ -307,7 +312,7 @@ def prod(x, dim=None, keepdim=False):
     return out, vjp
 
 
-@op("logsumexp", saves_out=True)
+@op("logsumexp", saves_out=True, rule="dL/dx = dL/dout * exp(x - out)")
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) with the max taken out first, so it is finite for inputs up to +-1e4."""
     data = x.data
@@ -327,7 +332,7 @@ def logsumexp(x, dim, keepdim=False):
     return out, vjp
 
 
-@op("cumsum", casts=True)
+@op("cumsum", casts=True, rule="dL/dx = dL/dout.flip(dim).cumsum(dim).flip(dim)")
 def cumsum(x, dim):
     """Running sums along `dim`: input i reaches every output from i on, so its gradient is
     the incoming gradient summed from the end back to i."""
@@ -354,7 +359,7 @@ def _finite_max(data, dims):
     return np.where(np.isfinite(shift), shift, 0)
 
 
-@op("softmax", saves_out=True, casts=True)
+@op("softmax", saves_out=True, casts=True, rule="dL/dx = out * (dL/dout - sum(dL/dout * out, dim))")
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) over `dim`, shifted by the max so it never overflows."""
     data = x.data
@@ -368,7 +373,14 @@ def softmax(x, dim):
     return out, vjp
 
 
-@op("softmax_backward", inputs=2)
+@op(
+    "softmax_backward",
+    inputs=2,
+    rule=(
+        "r = out * (grad - sum(grad * out)); dL/dgrad = out * (dL/dr - sum(dL/dr * out)); "
+        "dL/dout = dL/dr * (grad - sum(grad * out)) - grad * sum(dL/dr * out)"
+    ),
+)
 def softmax_backward(grad, out, dims):
     """out * (grad - sum(grad * out)): softmax's rule, one primitive for speed (four dispatches
     as a composite), as log_softmax_backward is log_softmax's."""
@@ -389,7 +401,9 @@ def softmax_backward(grad, out, dims):
     return y * (g - (g * y).sum(axis=dims, keepdims=True)), vjp
 
 
-@op("log_softmax", saves_out=True, casts=True)
+@op(
+    "log_softmax", saves_out=True, casts=True, rule="dL/dx = dL/dout - exp(out) * sum(dL/dout, dim)"
+)
 def log_softmax(x, dim):
     """x - logsumexp(x): a fused primitive, stable where log(softmax(x)) underflows to -inf."""
     data = x.data
@@ -403,7 +417,14 @@ def log_softmax(x, dim):
     return out, vjp
 
 
-@op("log_softmax_backward", inputs=2)
+@op(
+    "log_softmax_backward",
+    inputs=2,
+    rule=(
+        "r = grad - exp(out) * sum(grad); dL/dgrad = dL/dr - sum(dL/dr * exp(out)); "
+        "dL/dout = -dL/dr * exp(out) * sum(grad)"
+    ),
+)
 def log_softmax_backward(grad, out, dims):
     """grad - exp(out) * sum(grad): log_softmax's rule, one primitive for speed (four
     dispatches as a composite, in every step of a classifier), as tanh_backward is tanh's."""
@@ -422,7 +443,7 @@ def log_softmax_backward(grad, out, dims):
     return g - np.exp(out.data) * g.sum(axis=dims, keepdims=True), vjp
 
 
-@op("norm_2", saves_out=True)
+@op("norm_2", saves_out=True, rule="dL/dx = dL/dout * x / out")
 def norm_2(x, dim=None, keepdim=False):
     """The 2-norm; its gradient at the zero vector is 0, as PyTorch."""
     data = x.data
@@ -440,7 +461,7 @@ def norm_2(x, dim=None, keepdim=False):
     return out, vjp
 
 
-@op("norm_p", saves_out=True)
+@op("norm_p", saves_out=True, rule="dL/dx = dL/dout * x * |x|^(p - 2) / out^(p - 1)")
 def norm_p(x, p, dim=None, keepdim=False):
     """(sum |x|^p)^(1/p) for p other than 1, 2 and inf. Its rule, x |x|^(p-2) / norm^(p-1), is
     taken as 0 where the norm is 0 and where x is 0, as PyTorch's (the composite's chain rule
@@ -574,7 +595,12 @@ def _mean_for(x, dim, keepdim):
     return mean(x, None if type(dim) is bool else dim, keepdim)
 
 
-@op("cumprod", saves_out=True, casts=True)
+@op(
+    "cumprod",
+    saves_out=True,
+    casts=True,
+    rule="dL/dx_i = sum over j >= i of dL/dout_j * out_j / x_i",
+)
 def cumprod(x, dim):
     """Running products along `dim`. d out_j / d x_i = prod_{k <= j, k != i} x_k for i <= j:
     with no zero that is out_j / x_i, a reversed running sum; with zeros, the products are
@@ -610,7 +636,9 @@ def _cumprod_grad_with_zeros(grad, x, axis):
     return movedim(sum(products * later * weights, -1), -1, axis)
 
 
-@op("logcumsumexp", saves_out=True)
+@op(
+    "logcumsumexp", saves_out=True, rule="dL/dx_i = sum over j >= i of dL/dout_j * exp(x_i - out_j)"
+)
 def logcumsumexp(x, dim):
     """log of the running sums of exp along `dim`, without overflow (NumPy's
     logaddexp.accumulate). d out_j / d x_i = exp(x_i - out_j) for i <= j; the gradient sums

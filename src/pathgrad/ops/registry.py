@@ -25,7 +25,16 @@ NUMBER_TYPES = (int, float, bool)
 class OpDefinition:
     """What the engine needs to know about a primitive."""
 
-    __slots__ = ("name", "forward", "inputs", "broadcast", "saves_out", "differentiable", "view")
+    __slots__ = (
+        "name",
+        "forward",
+        "inputs",
+        "broadcast",
+        "saves_out",
+        "differentiable",
+        "view",
+        "rule",
+    )
 
     def __init__(
         self,
@@ -36,8 +45,10 @@ class OpDefinition:
         saves_out: bool,
         differentiable: bool,
         view: bool | str = False,
+        rule: str = "",
     ) -> None:
         self.name = name
+        self.rule = rule
         self.forward = forward
         self.inputs = inputs
         self.broadcast = broadcast
@@ -100,6 +111,7 @@ def op(
     differentiable: bool = True,
     view: bool | str = False,
     casts: bool = False,
+    rule: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a primitive. `inputs` counts the leading tensor arguments ("sequence": one list).
 
@@ -110,12 +122,17 @@ def op(
     such outputs share its memory and its version counter, as PyTorch's views do.
     `casts=True` ops take PyTorch's `dtype=` (sum, softmax, ...): the input is cast first by
     the recorded `to`, whose rule casts the gradient back, so the op's own rule never sees it.
+    `rule` is the VJP as a person writes it, one statement per differentiable input in order
+    (`"dL/da = dL/dout @ b^T; dL/db = a^T @ dL/dout"`), named after the forward's parameters;
+    `pathgrad.explain` prints it and the registry test requires it of every differentiable op.
     """
 
     def register(forward: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
-        definition = OpDefinition(name, forward, inputs, broadcast, saves_out, differentiable, view)
+        definition = OpDefinition(
+            name, forward, inputs, broadcast, saves_out, differentiable, view, rule
+        )
         REGISTRY[name] = definition
 
         @functools.wraps(forward)

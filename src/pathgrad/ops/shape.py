@@ -103,7 +103,7 @@ def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[
     return tuple(shape)
 
 
-@op("reshape", view="maybe")
+@op("reshape", view="maybe", rule="dL/dx = dL/dout.reshape(x.shape)")
 def reshape(x, *shape):
     """The same elements in a new shape (a view when NumPy can make one); -1 is inferred."""
     source = x.data.shape
@@ -168,7 +168,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape[:first] + (math.prod(shape[first : last + 1]),) + shape[last + 1 :])
 
 
-@op("transpose", view=True)
+@op("transpose", view=True, rule="dL/dx = dL/dout.transpose(dim0, dim1)")
 def transpose(x, dim0, dim1):
     """Swap two dims (a view)."""
     data = x.data
@@ -182,7 +182,7 @@ def transpose(x, dim0, dim1):
     return data.swapaxes(dim0, dim1) if data.ndim else data, vjp
 
 
-@op("permute", view=True)
+@op("permute", view=True, rule="dL/dx = dL/dout.permute(argsort(dims))")
 def permute(x, *dims):
     """Reorder dims (a view); `dims` must name each dim once."""
     dims = sizes_argument(dims)
@@ -203,7 +203,7 @@ def permute(x, *dims):
     return np.transpose(x.data, axes), vjp
 
 
-@op("squeeze", view=True)
+@op("squeeze", view=True, rule="dL/dx = dL/dout.reshape(x.shape)")
 def squeeze(x, dim=None):
     """Drop size-1 dims (only those in `dim` when given; others are left, as PyTorch)."""
     source = x.data.shape
@@ -216,7 +216,7 @@ def squeeze(x, dim=None):
     return x.data.reshape(shape), vjp
 
 
-@op("unsqueeze", view=True)
+@op("unsqueeze", view=True, rule="dL/dx = dL/dout.squeeze(dim)")
 def unsqueeze(x, dim):
     """Insert a size-1 dim at `dim` (from -ndim-1 to ndim)."""
     source = x.data.shape
@@ -245,7 +245,7 @@ def expand(x, *sizes):
     return broadcast_to(x, shape)
 
 
-@op("flip", view=True)
+@op("flip", view=True, rule="dL/dx = dL/dout.flip(dims)")
 def flip(x, dims):
     """Reverse the order along `dims`."""
     axes = normalize_dims(dims, x.data.ndim, "flip")
@@ -256,7 +256,7 @@ def flip(x, dims):
     return np.flip(x.data, axes), vjp
 
 
-@op("repeat")
+@op("repeat", rule="dL/dx = dL/dout summed over the repeated tiles")
 def repeat(x, *sizes):
     """Tile the tensor `sizes[i]` times along dim i, as PyTorch's repeat (NumPy's tile)."""
     sizes = sizes_argument(sizes)
@@ -277,7 +277,7 @@ def repeat(x, *sizes):
     return np.tile(x.data, sizes), vjp
 
 
-@op("cat", inputs="sequence")
+@op("cat", inputs="sequence", rule="dL/dtensors[i] = dL/dout.narrow(dim, offset_i, size_i)")
 def cat(tensors, dim=0):
     """Join tensors along an existing dim."""
     arrays = [t.data for t in tensors]
@@ -374,7 +374,7 @@ def _triangle(x, diagonal, op_name, keep_lower):
     return (np.tril if keep_lower else np.triu)(x.data, diagonal)
 
 
-@op("tril")
+@op("tril", rule="dL/dx = dL/dout.tril(diagonal)")
 def tril(x, diagonal=0):
     """The lower triangle of the last two dims (on and below `diagonal`), zeros above: the
     gradient is the incoming one's lower triangle."""
@@ -385,7 +385,7 @@ def tril(x, diagonal=0):
     return _triangle(x, diagonal, "tril", True), vjp
 
 
-@op("triu")
+@op("triu", rule="dL/dx = dL/dout.triu(diagonal)")
 def triu(x, diagonal=0):
     """The upper triangle of the last two dims (on and above `diagonal`), zeros below."""
 
@@ -395,7 +395,7 @@ def triu(x, diagonal=0):
     return _triangle(x, diagonal, "triu", False), vjp
 
 
-@op("roll")
+@op("roll", rule="dL/dx = dL/dout.roll(-shifts, dims)")
 def roll(x, shifts, dims=None):
     """Elements shifted along `dims`, those pushed off one end coming back at the other (the
     whole tensor, flattened, when dims is None): the gradient is rolled back."""
@@ -428,7 +428,7 @@ def _diagonal_axes(op_name, ndim, dim1, dim2):
     return first, second
 
 
-@op("diagonal", view=True)
+@op("diagonal", view=True, rule="dL/dx = zeros(x.shape) with dL/dout on the diagonal")
 def diagonal(x, offset=0, dim1=0, dim2=1):
     """The diagonal of dims dim1 and dim2 (`offset` above it, or below if negative), as the last
     dim: a view, as PyTorch's, so writing into it writes into x. Its gradient is the incoming
@@ -445,7 +445,7 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
     return out, vjp
 
 
-@op("diagonal_backward")
+@op("diagonal_backward", rule="dL/dgrad = dL/dout.diagonal(offset, dim1, dim2)")
 def diagonal_backward(grad, shape, offset, dim1, dim2):
     """Zeros of `shape` with `grad` on the diagonal that `diagonal` reads: diagonal's VJP, and
     `diag` of a vector. Its own gradient is that diagonal of the incoming one."""
@@ -460,7 +460,7 @@ def diagonal_backward(grad, shape, offset, dim1, dim2):
     return out, vjp
 
 
-@op("unfold", view=True)
+@op("unfold", view=True, rule="dL/dx = the windows of dL/dout summed back in place")
 def unfold(x, dimension, size, step):
     """Windows of `size` elements along `dimension`, `step` apart, as a new last dim (PyTorch's
     Tensor.unfold): a view, read-only where windows overlap, since one element then sits in
@@ -489,7 +489,7 @@ def unfold(x, dimension, size, step):
     return (out if data.ndim else out[0]), vjp
 
 
-@op("unfold_backward")
+@op("unfold_backward", rule="dL/dgrad = dL/dout.unfold(axis, size, step)")
 def unfold_backward(grad, shape, axis, size, step):
     """Zeros of `shape` with each window's gradient added where `unfold` read it (overlaps add):
     unfold's VJP. Its own gradient is the unfold of the incoming one."""
@@ -777,7 +777,7 @@ def diff(x, n=1, dim=-1, prepend=None, append=None):
     return x
 
 
-@op("constant_pad")
+@op("constant_pad", rule="dL/dx = dL/dout with the padding cut off")
 def constant_pad(x, pad, value=0.0):
     """`x` with `pad` = (left, right) pairs, last dim first (F.pad's order), filled with
     `value`; a negative amount crops. Its gradient is the pad undone: constant_pad of the
