@@ -375,13 +375,23 @@ int = int32
 
 
 # the layers above the engine, imported last: they are built from everything above
-from pathgrad import nn, optim, utils  # noqa: E402
+from pathgrad import (  # noqa: E402
+    nn,
+    optim,
+    utils,
+    viz,  # noqa: E402
+)
+from pathgrad.explain import check_grad, check_grads, explain  # noqa: E402
 from pathgrad.serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "load",
+    "viz",
+    "explain",
+    "check_grad",
+    "check_grads",
     "save",
     "utils",
     "optim",
