@@ -136,13 +136,68 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, help="repeatable draws")
     sample.add_argument("--temperature", type=_positive(float), default=1.0)
     sample.add_argument("--prefix", default="", help="start every item with these characters")
+
+    explain = commands.add_parser(
+        "explain",
+        help="derive every input's gradient of an expression, element by element",
+        description="Derive d(result)/d(input) element by element, as the seed derivation "
+        "does, for an expression of pathgrad ops: "
+        'pathgrad explain "a @ b + c" --shape a=2x2 --shape b=2x2 --shape c=2. Name steps '
+        'with assignments: "d = a @ b + c; tanh(d).sum()".',
+    )
+    explain.add_argument("expression")
+    explain.add_argument("--shape", action="append", default=[], help="NAME=2x3, per input")
+    explain.add_argument("--format", choices=("text", "markdown", "html"), default=None)
+    explain.add_argument("-o", "--output", help="write to this file (format by its suffix)")
+    explain.add_argument("--seed", type=int, default=0, help="the inputs' values")
+
+    graph = commands.add_parser(
+        "graph",
+        help="draw the computation graph of an expression (SVG, PNG or DOT)",
+        description='pathgrad graph "tanh(x @ w + b).sum()" --shape x=2x3 --shape w=3x2 '
+        "--shape b=2 -o graph.svg",
+    )
+    graph.add_argument("expression")
+    graph.add_argument("--shape", action="append", default=[], help="NAME=2x3, per input")
+    graph.add_argument("-o", "--output", required=True, help=".svg, .png, .pdf or .dot")
+    graph.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def _show_the_work(args: argparse.Namespace) -> int:
+    from pathgrad.errors import PathgradError
+    from pathgrad.explain.expression import build, parse_shape
+
+    try:
+        shapes = dict(parse_shape(text) for text in args.shape)
+        result, leaves, named = build(args.expression, shapes, args.seed)
+        if args.command == "graph":
+            from pathgrad.viz.graph import Graph, to_dot
+
+            Graph(to_dot(result, {**leaves, **named}, _caller={})).save(args.output)
+            print(f"wrote {args.output}")
+            return 0
+        from pathgrad.explain.derivation import explain
+
+        explanation = explain(result, wrt=leaves, names=named, caller_names=False)
+        if args.output:
+            explanation.save(args.output, args.format)
+            print(f"wrote {args.output}")
+        else:
+            render = {"markdown": explanation.markdown, "html": explanation.html}
+            print(render.get(args.format, explanation.text)(), end="")
+        return 0 if explanation.agree else 1
+    except (PathgradError, ImportError) as error:
+        print(f"pathgrad {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return 0 if demo(args.rows, args.inner, args.cols, args.seed) else 1
+    if args.command in ("explain", "graph"):
+        return _show_the_work(args)
     from pathgrad.cli import charlm
     from pathgrad.cli.train import JobError, sample_command, train
 

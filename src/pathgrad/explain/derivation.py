@@ -161,6 +161,7 @@ def explain(
     wrt: Any = None,
     names: dict[str, Tensor] | None = None,
     grad_output: Any = None,
+    caller_names: bool = True,
 ) -> Explanation:
     """Derive d(output)/d(input) element by element, as the seed derivation does.
 
@@ -169,6 +170,7 @@ def explain(
     `d = a @ b + c` is explained in `a_11`, `d_12`. The graph must have been built inside
     `with pg.explain.recording():`. A non-scalar output stands for L(output): its gradient
     dL/d(output) is `grad_output` (ones by default) when values are checked.
+    `caller_names=False` names only what `wrt` and `names` name.
 
     >>> a = pg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=pg.float64, requires_grad=True)
     >>> b = pg.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=pg.float64, requires_grad=True)
@@ -185,7 +187,7 @@ def explain(
             "explain: the output must be a tensor computed from inputs that require grad "
             f"(got {_described(output)})"
         )
-    caller = sys._getframe(1).f_locals
+    caller = sys._getframe(1).f_locals if caller_names else {}
     naming = _Naming(output, wrt, names, caller)
     graph = _Graph(output, naming)
     return graph.explain(grad_output)
