@@ -59,6 +59,7 @@ class Formulas:
         self.text: dict[str, str] = {}
         self.rules: dict[str, list[str]] = {}
         self.broadcast: dict[str, str] = {}
+        self.constants: dict[str, str] = {}
 
     def add(self, name: str, text: str, rules: list[str]) -> None:
         previous = self.text.get(name)
@@ -124,7 +125,11 @@ class _Composer:
             return f"{inner if p == _ATOM else f'({inner})'}.sum({call})", _ATOM
         arity = definition.inputs
         tensors = args[0] if arity == "sequence" else args[:arity]
-        inner = ", ".join(self.display(t) for t in tensors)
+        names = _parameters(definition)
+        inner = ", ".join(
+            names[i] if _unnamed_constant(t, self.naming) else self.display(t)
+            for i, t in enumerate(tensors)
+        )
         if arity == "sequence":
             inner = f"[{inner}]"
         extra = [repr(a) for a in args[1 if arity == "sequence" else len(tensors) :]]
@@ -154,6 +159,13 @@ class _Composer:
             if word == "out":
                 return _parenthesize(self.expression(node))
             if word in values:
+                if _unnamed_constant(values[word], self.naming):
+                    self.formulas.constants.setdefault(
+                        word,
+                        f"{word}: a constant {tuple(values[word].shape)} tensor "
+                        f"(the {node.name} op's {word})",
+                    )
+                    return word
                 shown = self.display(values[word])
                 return _parenthesize(shown) if isinstance(values[word], Tensor) else shown
             return word
@@ -212,6 +224,16 @@ class _Composer:
         )
 
 
+def _unnamed_constant(x: Any, naming: Any) -> bool:
+    return (
+        isinstance(x, Tensor)
+        and x.grad_fn is None
+        and not x.requires_grad
+        and x.data.size > 4
+        and naming.name_of(x) is None
+    )
+
+
 def _summed_dims(source: tuple, target: tuple) -> list[int]:
     lead = len(target) - len(source)
     return list(range(lead)) + [
@@ -239,6 +261,7 @@ def _simplify(text: str) -> str:
         (r" \* 1$", ""),
         (r"^\(1\) \* ", ""),
         (r"^-\(?1\)?$", "-1"),
+        (r" \* 1 / ", " / "),
     ):
         text = re.sub(pattern, replacement, text)
     if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):

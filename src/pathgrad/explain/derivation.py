@@ -113,6 +113,7 @@ class Explanation:
     inputs: list[InputDerivation]
     upstream: np.ndarray | None  # dL/d(output) used for the values, if the output is not scalar
     chain: dict[str, str] = field(default_factory=dict)  # dL/d(step) formulas, later steps
+    constants: list[str] = field(default_factory=list)  # what unnamed constants stand for
     tensor: Any = None  # the output, for drawing the graph
     _naming: Any = None
 
@@ -438,6 +439,7 @@ class _Graph:
             inputs=derivations,
             upstream=upstream_values,
             chain={s.name: formulas.text.get(s.name, "") for s in steps[:-1]},
+            constants=list(formulas.constants.values()),
             tensor=self.output,
             _naming=self.naming,
         )

@@ -125,6 +125,8 @@ def build(explanation: Any, page: bool, html: Any, json: Any) -> str:
             f"<p>Check: the sum across paths {verdict} with the engine's gradient "
             f"(largest difference {derivation.largest_difference:.3g}).</p>"
         )
+    for note in explanation.constants:
+        parts.append(f"<p>where {escape(note)}</p>")
     svg = _graph_svg(explanation)
     if svg:
         parts.append("<h2>The graph</h2>" + svg)

@@ -92,6 +92,9 @@ def text(explanation: Any) -> str:
             f"  check: the sum across paths {verdict} with the engine's gradient on these "
             f"values (largest difference {derivation.largest_difference:.3g})"
         )
+    if explanation.constants:
+        lines.append("")
+        lines.extend(f"where {note}" for note in explanation.constants)
     if explanation.upstream is not None:
         lines.append("")
         values = np.array2string(explanation.upstream, separator=", ")
@@ -214,6 +217,7 @@ def markdown(explanation: Any) -> str:
             f"(largest difference {derivation.largest_difference:.3g})"
         )
         lines.append("")
+    lines.extend(f"where {note}" for note in explanation.constants)
     return "\n".join(lines)
 
 

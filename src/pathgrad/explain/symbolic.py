@@ -292,6 +292,7 @@ def _override_table() -> dict:
         "logsumexp": lambda x, dim, keepdim=False: _log_sum_exp(
             x.data, _dims(dim, x.ndim, "logsumexp"), keepdim
         ),
+        "cross_entropy_loss": _cross_entropy,
         "logcumsumexp": lambda x, dim: np.log(np.cumsum(np.exp(x.data), axis=dim)),
         "max": lambda x: np.array(max(x.data.reshape(-1), key=lambda d: dual(d).value)),
         "min": lambda x: np.array(min(x.data.reshape(-1), key=lambda d: dual(d).value)),
@@ -331,6 +332,14 @@ def _data(x: Any) -> Any:
 def _softmax(x: np.ndarray, dims: tuple) -> np.ndarray:
     e = np.exp(x)
     return e / e.sum(axis=dims, keepdims=True)
+
+
+def _cross_entropy(x, q, class_dim, denominator, reduction):
+    # -sum_c q_c log_softmax(x)_c, without the max shift the forward takes for range
+    log_probs = x.data - _log_sum_exp(x.data, (class_dim,), True)
+    per_sample = -(_data(q) * log_probs).sum(axis=class_dim)
+    out = per_sample if reduction == "none" else np.array(np.asarray(per_sample, object).sum())
+    return out / denominator if reduction == "mean" else out
 
 
 def _atan2(y: Dual, x: Dual) -> Dual:
