@@ -220,3 +220,41 @@ def test_draw_without_dot_writes_the_dot_text_and_says_how_to_install(tmp_path, 
     with pytest.raises(pg.viz.GraphvizMissing, match="apt-get install graphviz"):
         pg.viz.draw(loss, str(tmp_path / "g.svg"))
     assert "digraph" in (tmp_path / "g.dot").read_text()
+
+
+def test_refuses_a_graph_through_an_op_sympy_cannot_express():
+    a = _f64([[2.0, 1.0], [1.0, 3.0]])
+    with pg.explain.recording():
+        values = pg.linalg.eigvalsh(a).sum()
+    with pytest.raises(ValueError, match="eigh_values.*no closed form"):
+        pg.explain(values, wrt=[a])
+
+
+def test_draw_refuses_a_graph_too_big_to_read():
+    x = _f64([1.0])
+    y = x
+    for _ in range(210):
+        y = y * 1.0001
+    with pytest.raises(pg.errors.PathgradError, match="more than 200 nodes"):
+        pg.viz.to_dot(y)
+
+
+def test_explain_without_sympy_says_how_to_install(monkeypatch):
+    import builtins
+
+    from pathgrad.explain import symbolic
+
+    real_import = builtins.__import__
+
+    def no_sympy(name, *args, **kwargs):
+        if name == "sympy":
+            raise ImportError("no sympy")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(symbolic, "sympy", None)
+    monkeypatch.setattr(builtins, "__import__", no_sympy)
+    x = _f64([1.0])
+    with pg.explain.recording():
+        y = (x * 2).sum()
+    with pytest.raises(ImportError, match=r"pip install 'pathgrad\[explain\]'"):
+        pg.explain(y, wrt=[x])

@@ -4,6 +4,8 @@ paths that make it up and the output elements they pass through. Nothing is fetc
 
 from __future__ import annotations
 
+import re
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,8 @@ button.grad.chosen { background: #cfe3ff; border-color: #3b7ddd; }
 .rule { font-family: monospace; color: #555; }
 .ok { color: #17752b; } .bad { color: #b00020; font-weight: bold; }
 svg { max-width: 100%; height: auto; }
+math { font-size: 1.2em; }
+button.grad math { font-size: 1.3em; }
 """
 
 _SCRIPT = """
@@ -58,18 +62,52 @@ def _ml(expr: Any) -> str:
 
 
 def _d(element: Any) -> str:
+    return _fraction(_ml(element))
+
+
+_TOKEN = re.compile(r"dL/d(\w+)|([A-Za-z_]\w*)|(\d+(?:\.\d+)?)|(\S)")
+
+
+def formula_mathml(formula: str) -> str:
+    """A composed formula (`dL/dd @ b^T`, `dL/dd.sum(dim=0)`) as MathML tokens: derivatives
+    as fractions, `x^T` as a superscript, names as identifiers, the rest as operators."""
+    items: list[str] = []
+    pending_power = False
+    for derivative, name, number, symbol in _TOKEN.findall(formula):
+        if derivative:
+            item = _d_name(derivative)
+        elif name:
+            item = f"<mi>{escape(name)}</mi>"
+        elif number:
+            item = f"<mn>{number}</mn>"
+        elif symbol == "^":
+            pending_power = bool(items)
+            continue
+        else:
+            item = f"<mo>{escape(symbol)}</mo>"
+        if pending_power:
+            item = f"<msup>{items.pop()}{item}</msup>"
+            pending_power = False
+        items.append(item)
+    return "<mrow>" + "".join(items) + "</mrow>"
+
+
+def _d_name(name: str) -> str:
+    return _fraction(f"<mi>{escape(name)}</mi>")
+
+
+def _fraction(denominator: str) -> str:
     partial = "<mo>&#x2202;</mo>"
-    return f"<mfrac><mrow>{partial}<mi>L</mi></mrow><mrow>{partial}{_ml(element)}</mrow></mfrac>"
+    return f"<mfrac><mrow>{partial}<mi>L</mi></mrow><mrow>{partial}{denominator}</mrow></mfrac>"
 
 
 def _key(symbol: Any) -> str:
     return str(symbol).replace(",", "-")
 
 
-def build(explanation: Any, page: bool, html: Any, json: Any) -> str:
+def build(explanation: Any, page: bool) -> str:
     from pathgrad.explain.render import _expression_of, _shape
 
-    escape = html.escape
     parts = [f"<h1>{escape(explanation.output)} = {escape(_expression_of(explanation))}</h1>"]
     for step in explanation.steps:
         parts.append(f"<h2>{escape(step.name)} from {escape(', '.join(step.inputs))}</h2><div>")
@@ -113,10 +151,8 @@ def build(explanation: Any, page: bool, html: Any, json: Any) -> str:
             if derivation.agree
             else '<span class="bad">DIFFERS</span>'
         )
-        parts.append(
-            f"<p>Matrix form: <code>dL/d{escape(derivation.name)} = "
-            f"{escape(derivation.formula)}</code></p>"
-        )
+        matrix = f"{_d_name(derivation.name)}<mo>=</mo>{formula_mathml(derivation.formula)}"
+        parts.append(f"<p>Matrix form: {_math(matrix)}</p>")
         if derivation.broadcast:
             parts.append(f"<p>{escape(derivation.broadcast)}</p>")
         for rule in derivation.rules:

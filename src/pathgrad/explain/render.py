@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 import os
 import re
 import tempfile
@@ -24,10 +22,6 @@ def _factor(expr: Any) -> str:
     if expr.is_Add or (expr.is_Mul and expr.could_extract_minus_sign()) or text.startswith("-"):
         return f"({text})"
     return text
-
-
-def _upstream(step: str, element: Any, scalar_output: bool, output: str) -> str:
-    return f"dL/d{element}"
 
 
 def _path_sum(element_derivation: Any) -> str:
@@ -249,4 +243,4 @@ def html_page(explanation: Any) -> str:
 def _html_body(explanation: Any, page: bool = False) -> str:
     from pathgrad.explain.page import build
 
-    return build(explanation, page, html=html, json=json)
+    return build(explanation, page)
