@@ -258,3 +258,15 @@ def test_explain_without_sympy_says_how_to_install(monkeypatch):
         y = (x * 2).sum()
     with pytest.raises(ImportError, match=r"pip install 'pathgrad\[explain\]'"):
         pg.explain(y, wrt=[x])
+
+
+def test_graph_dot_shows_each_nodes_gradient_norm_after_backward_and_flags_inf():
+    w = _f64([0.0, 4.0])
+    inner = w.sqrt()
+    loss = inner.sqrt().sum()
+    loss.backward(retain_graph=True)
+    dot = pg.viz.to_dot(loss)
+    inner_line = next(line for line in dot.splitlines() if "inner" in line)
+    assert "|grad| = inf" in inner_line and 'color="red"' in inner_line
+    loss_line = next(line for line in dot.splitlines() if "loss" in line and "label" in line)
+    assert "|grad| = 1" in loss_line and "red" not in loss_line

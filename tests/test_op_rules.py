@@ -51,6 +51,13 @@ def test_every_differentiable_op_states_its_rule(name):
     )
 
 
+@pytest.mark.parametrize(
+    "name", sorted(name for name, d in REGISTRY.items() if not d.differentiable)
+)
+def test_every_other_op_states_it_has_no_gradient(name):
+    assert REGISTRY[name].rule.startswith("no gradient")
+
+
 def test_a_missing_rule_fails():
     definition = REGISTRY["tanh"]
     saved, definition.rule = definition.rule, ""

@@ -20,6 +20,8 @@ import numpy as np
 from pathgrad.errors import op_context
 
 NUMBER_TYPES = (int, float, bool)
+# the rule every non-differentiable op states (comparisons, bitwise ops, argmax, floor_divide)
+NO_GRADIENT = "no gradient: the engine records nothing through it (as PyTorch)"
 
 
 class OpDefinition:
@@ -130,8 +132,9 @@ def op(
     def register(forward: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
+        stated = rule or ("" if differentiable else NO_GRADIENT)
         definition = OpDefinition(
-            name, forward, inputs, broadcast, saves_out, differentiable, view, rule
+            name, forward, inputs, broadcast, saves_out, differentiable, view, stated
         )
         REGISTRY[name] = definition
 

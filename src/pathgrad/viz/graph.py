@@ -76,6 +76,7 @@ def to_dot(
         if isinstance(t, Tensor) and not name.startswith("_"):
             labels.setdefault(id(t.grad_fn) if t.grad_fn is not None else id(t), name)
     nodes, leaves = _walk(tensor)
+    node_grads = _node_gradients(tensor, nodes, leaves)
     lines = ["digraph pathgrad {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=11];']
     for leaf in leaves:
         grad = None if leaf.grad is None else leaf.grad.data
@@ -90,7 +91,10 @@ def to_dot(
         name = labels.get(id(node))
         if name:
             text.insert(0, name)
-        bad = not _finite(node.saved_out)
+        grad = node_grads.get(node)
+        if grad is not None:
+            text.append(f"|grad| = {float(np.linalg.norm(grad.astype(np.float64))):.4g}")
+        bad = not _finite(node.saved_out) or not _finite(grad)
         color = ', color="red", fontcolor="red"' if bad else ""
         lines.append(f'  n{id(node)} [shape=box, label="{_label(*text)}"{color}];')
         for parent in node.parents:
@@ -100,6 +104,22 @@ def to_dot(
                 lines.append(f"  t{id(parent)} -> n{id(node)};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _node_gradients(root: Tensor, nodes: list[Node], leaves: list[Tensor]) -> dict:
+    """d(root)/d(each node's output), once backward has run (a leaf has .grad) and kept the
+    graph (retain_graph=True): the sweep again, capturing every node. {} otherwise."""
+    from pathgrad.autodiff.backprop import backprop
+    from pathgrad.backward import wrap_saved_output
+
+    backward_ran = any(leaf.grad is not None for leaf in leaves)
+    if not backward_ran or root.data.size != 1 or any(n.vjp is None for n in nodes):
+        return {}
+    seed = Tensor(np.ones(root.shape, dtype=root.data.dtype))
+    grads, _ = backprop(
+        [root.grad_fn], [seed], wrap_saved_output, retain_graph=True, capture=frozenset(nodes)
+    )
+    return {node: grads[node].data for node in nodes if node in grads}
 
 
 def _render(dot: str, format: str) -> bytes:
