@@ -4,6 +4,8 @@ import ast
 import pathlib
 import sys
 
+import numpy as np
+
 import pathgrad as pg
 
 PACKAGE = pathlib.Path(pg.__file__).parent
@@ -120,13 +122,87 @@ def test_engine_imports_only_numpy():
     assert not third_party, third_party
 
 
+def _unbroadcast_references(tree: ast.AST) -> list[int]:
+    """Lines that reach broadcast.sum_to_shape however it is imported: by name, by alias, or
+    as an attribute of the broadcast module under any name."""
+    aliases, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if node.module.endswith("broadcast") and alias.name == "sum_to_shape":
+                    aliases.add(alias.asname or alias.name)
+                if node.module.endswith("ops") and alias.name == "broadcast":
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.endswith("ops.broadcast"):
+                    modules.add(alias.asname or alias.name)
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in aliases:
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Attribute) and node.attr == "sum_to_shape":
+            base = ast.unparse(node.value)
+            if base in modules or base.endswith("broadcast"):
+                lines.append(node.lineno)
+    return lines
+
+
 def test_no_rule_reduces_on_its_own():
-    """Broadcasting has one home: only broadcast.py may sum a gradient back to a shape."""
-    offenders = []
+    """Broadcasting has one home: no op module but broadcast.py reaches sum_to_shape, by any
+    import or alias (read from the syntax tree, not the text)."""
+    offenders = {}
     for path in (PACKAGE / "ops").glob("*.py"):
         if path.name == "broadcast.py":
             continue
-        source = path.read_text()
-        if "sum_to_shape(" in source:
-            offenders.append(path.name)
+        lines = _unbroadcast_references(ast.parse(path.read_text()))
+        if lines:
+            offenders[path.name] = lines
     assert not offenders
+
+
+def test_the_structural_check_sees_an_aliased_unbroadcast():
+    sneaky = (
+        "from pathgrad.ops import broadcast as b\n"
+        "from pathgrad.ops.broadcast import sum_to_shape as shrink\n"
+        "def vjp(grad):\n    return shrink(grad, (3,)), b.sum_to_shape(grad, (1,))\n"
+    )
+    assert sorted(_unbroadcast_references(ast.parse(sneaky))) == [4, 4]
+
+
+def test_every_broadcasting_rule_sees_inputs_of_one_shape(monkeypatch):
+    """The engine brings a broadcasting op's inputs that need a gradient to the output's shape
+    before its forward (and so its rule) runs, so no rule has a gradient to sum back: checked on
+    every op case, forward and second-order backward."""
+    from op_cases import ALL_CASES, inputs_for
+    from pathgrad.ops.registry import REGISTRY
+    from pathgrad.tensor import Tensor
+
+    seen = []
+    for definition in REGISTRY.values():
+        if not definition.broadcast:
+            continue
+
+        def checked(*args, _forward=definition.forward, _definition=definition, **kwargs):
+            result = _forward(*args, **kwargs)
+            wanting = [a for a in args[: _definition.inputs] if type(a) is Tensor]
+            wanting = [t for t in wanting if t._requires_grad]
+            # each input that gets a gradient already has the output's shape
+            shape = np.shape(result[0])
+            assert all(t.shape == shape for t in wanting), (
+                f"{_definition.name}: inputs {[t.shape for t in wanting]}, output {shape}"
+            )
+            if wanting:
+                seen.append(_definition.name)
+            return result
+
+        monkeypatch.setattr(definition, "forward", checked)
+    for case in ALL_CASES:
+        tensors = [pg.tensor(a, requires_grad=True) for a in inputs_for(case)]
+        out = case.fn(pg, *tensors)
+        outs = out if isinstance(out, (tuple, list)) else [out]
+        wanted = [o for o in outs if isinstance(o, Tensor) and o.requires_grad]
+        if wanted and tensors:
+            total = sum(o.sum() for o in wanted)
+            pg.autograd.grad(total, tensors, allow_unused=True, create_graph=True)
+    assert {"add", "mul", "where", "maximum"} <= set(seen)
