@@ -12,6 +12,19 @@ FUNCTIONS = {
     "logsumexp": lambda L, x: x.logsumexp(0),
     "sigmoid": lambda L, x: x.sigmoid(),
     "softplus": lambda L, x: L.softplus(x),
+    # the losses and normalisations of pg.nn, at logits up to +-1e4
+    "cross_entropy": lambda L, x: L.nn.functional.cross_entropy(x.reshape(1, 7), L.tensor([3])),
+    "binary_cross_entropy_with_logits": lambda L, x: (
+        L.nn.functional.binary_cross_entropy_with_logits(x, (x.detach() > 0).to(x.dtype))
+    ),
+    "kl_div": lambda L, x: L.nn.functional.kl_div(
+        x.log_softmax(0), x.detach().softmax(0).flip(0), reduction="sum"
+    ),
+    "logsigmoid": lambda L, x: L.nn.functional.logsigmoid(x),
+    "layer_norm": lambda L, x: L.nn.functional.layer_norm(x, (7,)),
+    "batch_norm": lambda L, x: L.nn.functional.batch_norm(
+        x.reshape(7, 1), None, None, training=True
+    ),
 }
 
 

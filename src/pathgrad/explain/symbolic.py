@@ -296,7 +296,7 @@ def _override_table() -> dict:
         "logcumsumexp": lambda x, dim: np.log(np.cumsum(np.exp(x.data), axis=dim)),
         "max": lambda x: np.array(max(x.data.reshape(-1), key=lambda d: dual(d).value)),
         "min": lambda x: np.array(min(x.data.reshape(-1), key=lambda d: dual(d).value)),
-        "logaddexp": lambda x, y: np.log(np.exp(x.data) + np.exp(y.data)),
+        "logaddexp": lambda x, y: np.log(np.exp(_data(x)) + np.exp(_data(y))),
         "logaddexp2": lambda x, y: np.log2(2 ** _data(x) + 2 ** _data(y)),
         "xlogy": lambda x, y: _data(x) * np.log(_data(y)),
         "hypot": lambda x, y: np.sqrt(_data(x) * _data(x) + _data(y) * _data(y)),

@@ -23,7 +23,7 @@ from pathgrad.ops.elementwise import (
     exp,
     gelu,
     log,
-    log1p,
+    logaddexp,
     relu,
     sigmoid,
     silu,
@@ -402,7 +402,7 @@ def binary_cross_entropy_with_logits(
     input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
 ):
     """binary_cross_entropy(sigmoid(input), target) computed stably from the logits:
-    (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + e^-|x|) + max(-x, 0))."""
+    (1 - t) x + (1 + (pos_weight - 1) t) log(1 + e^-x), the last term by logaddexp."""
     reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     x, t = as_tensor(input), as_tensor(target)
     if x.data.shape != t.data.shape:
@@ -411,7 +411,9 @@ def binary_cross_entropy_with_logits(
             f"shape {x.shape}"
         )
     _constant("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
-    log_one_plus = log1p(exp(-abs(x))) + clamp(-x, min=0)  # log(1 + e^-x), never overflowing
+    # log(1 + e^-x) as one smooth op: a sum of kinked pieces (|x|, max(-x, 0)) is right in
+    # value but takes the wrong slope at x = 0, where zero-initialised logits sit
+    log_one_plus = logaddexp(-x, 0.0)
     if pos_weight is None:
         loss = (1 - t) * x + log_one_plus
     else:
@@ -474,9 +476,9 @@ def relu6(input, inplace=False):
 
 
 def logsigmoid(input):
-    """log(sigmoid(x)) = -softplus(-x), stably."""
-    x = as_tensor(input)
-    return -(log1p(exp(-abs(x))) + clamp(-x, min=0))
+    """log(sigmoid(x)) = -log(1 + e^-x), by logaddexp: stable, and smooth at 0 (a sum of the
+    kinked pieces |x| and max(-x, 0) takes slope 1 there instead of 1/2)."""
+    return -logaddexp(-as_tensor(input), 0.0)
 
 
 def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):

@@ -777,17 +777,17 @@ def hypot(x, y):
     "logaddexp",
     inputs=2,
     broadcast=True,
-    rule="dL/dx = dL/dout * exp(x - out); dL/dy = dL/dout * exp(y - out)",
+    rule="dL/dx = dL/dout * sigmoid(x - y); dL/dy = dL/dout * sigmoid(y - x)",
 )
 def logaddexp(x, y):
-    """log(e^x + e^y) without overflow: d/dx = e^x / (e^x + e^y) = 1 / (1 + e^(y - x)), the
-    form that stays finite where one input is infinite, as PyTorch's."""
+    """log(e^x + e^y) without overflow: d/dx = e^x / (e^x + e^y) = sigmoid(x - y), which
+    stays finite (and warns of no overflow) however far apart x and y are."""
     x_needs, y_needs = needs_grad(x), needs_grad(y)
 
     def vjp(grad):
         return (
-            grad / (exp(y - x) + 1) if x_needs else None,
-            grad / (exp(x - y) + 1) if y_needs else None,
+            grad * sigmoid(x - y) if x_needs else None,
+            grad * sigmoid(y - x) if y_needs else None,
         )
 
     return np.logaddexp(value(x), value(y)), vjp
