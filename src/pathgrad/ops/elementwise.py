@@ -498,8 +498,8 @@ def clamp_by_numbers(x, min=None, max=None):
     inputs=3,
     broadcast=True,
     rule=(
-        "dL/dx = dL/dout * [min <= x <= max]; dL/dmin = dL/dout * [x < min]; "
-        "dL/dmax = dL/dout * [x > max]"
+        "dL/dx = dL/dout * [min <= x <= max]; dL/dmin = dL/dout * [x < min < max]; "
+        "dL/dmax = dL/dout * [x > max or max < min]"
     ),
 )
 def clamp_by_tensors(x, min, max):
@@ -508,11 +508,12 @@ def clamp_by_tensors(x, min, max):
     out = np.minimum(np.maximum(xd, low), high)
 
     def vjp(grad):
-        # x where it lies within both bounds; min where x is below it and the bounds do not
-        # cross; max where x is above it or the bounds cross (the result is then max)
+        # x where it lies within both bounds; min where x is below it and min < max; max where
+        # x is above it or the bounds cross (the result is then max). Where min == max and x
+        # is below, neither bound gets it: PyTorch's clamp_backward_min_max, kept to the letter
         dtype = out.dtype
         to_x = ((xd >= low) & (xd <= high)).astype(dtype)
-        to_min = ((xd < low) & (low <= high)).astype(dtype)
+        to_min = ((xd < low) & (low < high)).astype(dtype)
         to_max = ((xd > high) | (low > high)).astype(dtype)
         return (
             grad * to_x if needs_grad(x) else None,
