@@ -7,6 +7,8 @@ a change through a view is recorded on the base it views. Each change is counted
 
 from __future__ import annotations
 
+import weakref
+
 from typing import Any
 
 import numpy as np
@@ -76,6 +78,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
         base._recorded_change = version
     for node in changed_outputs:
         node.output_changed = versions.Change(versions.epoch, version, op_name, site)
+        node.output_base = weakref.ref(base)  # for the versions in a message; no cycle
     if fresh:
         target._view_version = version
     return target

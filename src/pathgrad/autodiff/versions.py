@@ -69,7 +69,10 @@ def check_saved(node: Any) -> None:
     """Raise if a tensor the node saved was changed in place after the node was made."""
     changed_output = node.__dict__.get("output_changed")
     if changed_output is not None:
-        raise RuntimeError(_message(node, node.shape, changed_output))
+        base = node.output_base()
+        now = changed_output.version if base is None else base._version_count
+        versions_text = f": version {changed_output.version - 1} when saved, version {now} now"
+        raise RuntimeError(_message(node, node.shape, changed_output, versions_text))
     for tensor in _saved_tensors(node):
         base = tensor._base if tensor._base is not None else tensor
         changes = base.__dict__.get("_changes")
