@@ -8,7 +8,6 @@ a change through a view is recorded on the base it views. Each change is counted
 from __future__ import annotations
 
 import weakref
-
 from typing import Any
 
 import numpy as np
