@@ -58,12 +58,12 @@ def test_backward_gradient_of_wrong_shape():
         y.backward(pg.ones(3))
 
 
-def test_requires_grad_on_integer_data_is_a_type_error():
-    with pytest.raises(TypeError, match="floating"):
+def test_requires_grad_on_integer_data_is_a_runtime_error_as_pytorchs():
+    with pytest.raises(RuntimeError, match="floating"):
         pg.tensor([1, 2], requires_grad=True)
-    with pytest.raises(TypeError, match="floating"):
+    with pytest.raises(RuntimeError, match="requires_grad_: only floating"):
         pg.arange(3).requires_grad_()
-    with pytest.raises(TypeError, match="floating"):
+    with pytest.raises(RuntimeError, match="floating"):
         pg.zeros(2, dtype=pg.int64, requires_grad=True)
 
 
@@ -77,7 +77,7 @@ def test_out_of_range_index_is_an_index_error():
         x[5]
     with pytest.raises(IndexError, match="shape"):
         x[pg.tensor([0, 3])]
-    with pytest.raises(IndexError, match="out of range"):
+    with pytest.raises(RuntimeError, match="out of range"):  # gather's: RuntimeError in PyTorch
         x.gather(0, pg.tensor([[0, 7]]))
     with pytest.raises(IndexError, match="dim 2 is out of range"):
         x.sum(2)
@@ -188,9 +188,9 @@ def test_where_needs_a_boolean_condition():
 
 
 def test_factories_refuse_negative_sizes_by_name():
-    with pytest.raises(ValueError, match=r"zeros: sizes must be non-negative integers, got -1"):
+    with pytest.raises(ValueError, match=r"zeros: sizes must be non-negative, got -1"):
         pg.zeros(2, -1)
-    with pytest.raises(ValueError, match=r"randn: sizes must be non-negative integers, got 2.5"):
+    with pytest.raises(TypeError, match=r"randn: sizes must be integers, got 2.5"):
         pg.randn(2.5)
     assert pg.zeros(np.int64(2), 0).shape == (2, 0)
 
@@ -221,7 +221,7 @@ def test_a_hook_that_changes_the_shape_is_named():
 
 
 def test_requires_grad_assignments_are_checked_as_requires_grad_():
-    with pytest.raises(TypeError, match=r"only floating-point tensors .* got dtype int64"):
+    with pytest.raises(RuntimeError, match=r"only floating-point tensors .* got dtype int64"):
         pg.tensor([1, 2]).requires_grad = True
     with pytest.raises(RuntimeError, match=r"requires_grad: only leaf tensors can change"):
         (pg.ones(2, requires_grad=True) * 2).requires_grad = False
@@ -239,7 +239,7 @@ def test_factories_name_what_describes_no_tensor():
         pg.arange(3, 0)
     with pytest.raises(ValueError, match=r"linspace: steps must be a non-negative integer, got -1"):
         pg.linspace(0, 1, -1)
-    with pytest.raises(ValueError, match=r"eye: sizes must be non-negative integers, got -1"):
+    with pytest.raises(ValueError, match=r"eye: sizes must be non-negative, got -1"):
         pg.eye(-1)
     with pytest.raises(ValueError, match=r"randint: high \(3\) must be greater than low \(3\)"):
         pg.randint(3, 3, (2,))
@@ -271,7 +271,7 @@ ARGUMENT_ERRORS = {
 @pytest.mark.parametrize("name", ARGUMENT_ERRORS)
 def test_an_argument_error_names_the_op_and_the_line(name):
     with pytest.raises(
-        (ValueError, IndexError, TypeError), match=rf"^{name} at test_errors\.py:\d+"
+        (ValueError, IndexError, TypeError, RuntimeError), match=rf"^{name} at test_errors\.py:\d+"
     ):
         ARGUMENT_ERRORS[name](pg.ones(2, 3))
 
@@ -283,7 +283,7 @@ def test_data_that_no_tensor_holds_is_refused_not_wrapped():
         pg.tensor([float("nan"), 1.0], dtype=pg.int64)
     with pytest.raises(OverflowError, match=r"does not fit int32"):
         pg.tensor(np.array([1e30]), dtype=pg.int32)
-    with pytest.raises(TypeError, match=r"cannot make a tensor from ndarray data \(object\)"):
+    with pytest.raises(RuntimeError, match=r"cannot make a tensor from ndarray data \(object\)"):
         pg.tensor(np.array([1, "a"], dtype=object))
     with pytest.raises(TypeError, match=r"from_numpy: expected an ndarray, got list"):
         pg.from_numpy([1.0])

@@ -22,11 +22,23 @@ from pathgrad.ops.shape import memory_owner
 from pathgrad.tensor import Tensor, as_tensor
 
 
-def _operand(x: Any) -> Any:
+def _operand(x: Any, name: str = "") -> Any:
     """Tensors and Python numbers pass; anything else array-like becomes a tensor."""
     if type(x) is Tensor or type(x) in NUMBER_TYPES:
         return x
-    return as_tensor(x)
+    return _converted(x, name)
+
+
+def _converted(x: Any, name: str) -> Tensor:
+    """`x` as a tensor, or a TypeError naming the op and the operand (off the hot path)."""
+    try:
+        return as_tensor(x)
+    except TypeError as error:
+        shown = repr(x) if len(repr(x)) <= 40 else repr(x)[:37] + "..."
+        raise TypeError(
+            f"{name}: an operand of type {type(x).__name__} ({shown}) is neither a tensor nor "
+            f"a number ({error})"
+        ) from None
 
 
 def _edge(x: Any) -> Any:
@@ -50,19 +62,19 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         record = False
         if arity == 1:
             if type(args[0]) is not Tensor:
-                args = (as_tensor(args[0]),) + args[1:]
+                args = (_converted(args[0], definition.name),) + args[1:]
         elif arity == 2:
             x, y = args[0], args[1]
             if (type(x) is not Tensor and type(x) not in NUMBER_TYPES) or (
                 type(y) is not Tensor and type(y) not in NUMBER_TYPES
             ):
-                args = (_operand(x), _operand(y)) + args[2:]
+                args = (_operand(x, definition.name), _operand(y, definition.name)) + args[2:]
         else:
             args = _prepare_inputs(definition, args)[1]
     elif arity == 1:
         x = args[0]
         if type(x) is not Tensor:
-            x = as_tensor(x)
+            x = _converted(x, definition.name)
             args = (x,) + args[1:]
         if x._base is not None:
             refresh_if_stale(x)
@@ -78,7 +90,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         elif type(x) in NUMBER_TYPES:
             x_needs = False
         else:  # an array or a list: run again with it as a tensor
-            return apply(definition, (as_tensor(x),) + args[1:], kwargs)
+            return apply(definition, (_converted(x, definition.name),) + args[1:], kwargs)
         if type(y) is Tensor:
             if y._base is not None:
                 refresh_if_stale(y)
@@ -86,7 +98,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         elif type(y) in NUMBER_TYPES:
             y_needs = False
         else:
-            return apply(definition, (x, as_tensor(y)) + args[2:], kwargs)
+            return apply(definition, (x, _converted(y, definition.name)) + args[2:], kwargs)
         record = x_needs or y_needs
         if record:
             # recorded with one number, or two numbers of one type, is impossible: so one type

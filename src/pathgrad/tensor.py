@@ -402,6 +402,8 @@ class Tensor:
         return inplace.in_place(self, "copy_", lambda old: inplace.everywhere(old, src))
 
     def masked_fill_(self, mask, value):
+        mask = as_tensor(mask)
+        elementwise.check_mask(self, mask, "masked_fill_")
         return inplace.in_place(
             self, "masked_fill_", lambda old: elementwise.where(mask, value, old)
         )
@@ -452,7 +454,7 @@ class Tensor:
         if type(requires_grad) is not bool:
             raise TypeError(f"{name}: expects True or False, got {requires_grad!r}")
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(_non_float_grad_message(self.data.dtype))
+            raise RuntimeError(f"{name}: " + _non_float_grad_message(self.data.dtype))
         if self.grad_fn is not None:
             raise RuntimeError(
                 f"{name}: only leaf tensors can change requires_grad; use .detach() to make a "
@@ -1530,6 +1532,8 @@ def _list_dtype(items: Any) -> np.dtype:
 
 def _check_kind(data: np.ndarray, source: str) -> None:
     """Numbers only: NumPy also makes arrays of objects, strings, dates and complex numbers."""
+    if data.dtype.kind == "O":  # as PyTorch: "Could not infer dtype of object"
+        raise RuntimeError(f"tensor: cannot make a tensor from {source} data (object)")
     if data.dtype.kind not in "fiub":
         raise TypeError(f"tensor: cannot make a tensor from {source} data ({data.dtype})")
 

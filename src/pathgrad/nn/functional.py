@@ -126,8 +126,8 @@ def embedding(
     gets no gradient, as PyTorch's."""
     indices = as_tensor(input)
     w = as_tensor(weight)
-    if indices.data.dtype.kind not in "iu":
-        raise TypeError(
+    if indices.data.dtype.kind not in "iu":  # a dtype error: RuntimeError, as PyTorch
+        raise RuntimeError(
             f"embedding: indices must be integers (int64), got dtype {indices.data.dtype}"
         )
     rows = w.data.shape[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from pathgrad.creation import empty
 from pathgrad.nn import functional as F
 from pathgrad.nn import init
@@ -37,6 +39,13 @@ class Identity(Module):
         return input
 
 
+def _check_sizes(layer: str, **sizes: Any) -> None:
+    """A layer's sizes are integers (a TypeError naming the layer and the argument otherwise)."""
+    for name, size in sizes.items():
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+            raise TypeError(f"{layer}: {name} must be an integer, got {size!r}")
+
+
 class Linear(Module):
     """y = x W^T + b; W (out_features, in_features) and b drawn from U(-1/sqrt(in), 1/sqrt(in)),
     as PyTorch's default."""
@@ -45,6 +54,7 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
     ):
         super().__init__()
+        _check_sizes("Linear", in_features=in_features, out_features=out_features)
         options = _factory(dtype, device)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(empty((out_features, in_features), **options))
@@ -123,7 +133,10 @@ class Embedding(Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise AssertionError("Padding_idx must be within num_embeddings")
+                raise ValueError(
+                    f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
+                    f"({num_embeddings})"
+                )
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from pathgrad.errors import op_context
+from pathgrad.errors import ShapeError, op_context
 from pathgrad.ops.broadcast import broadcast_shapes, to
 from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, needs_grad, op, value
 
@@ -470,6 +470,11 @@ def clamp(x, min=None, max=None):
     bound gets it where x is beyond it (PyTorch's rule), and NaN passes none."""
     if min is None and max is None:
         raise ValueError(f"{op_context('clamp')}: give at least one of min and max")
+    for name, bound in (("min", min), ("max", max)):
+        if isinstance(bound, (str, bytes)):
+            raise TypeError(
+                f"{op_context('clamp')}: {name} must be a number or a tensor, got {bound!r}"
+            )
     if (min is None or type(min) in NUMBER_TYPES) and (max is None or type(max) in NUMBER_TYPES):
         return clamp_by_numbers(x, min, max)
     # checked here, so a failed broadcast names clamp and the bounds given, not the primitive
@@ -1008,7 +1013,18 @@ def sinc(x):
 
 def masked_fill(x, mask, value):
     """x with `value` where `mask` holds (broadcast); the filled places get no gradient."""
+    x, mask = as_tensor(x), as_tensor(mask)
+    check_mask(x, mask, "masked_fill")
     return where(mask, value, x)
+
+
+def check_mask(x, mask, name: str) -> None:
+    """A mask broadcasts to the tensor's own shape (never the other way), or a ShapeError."""
+    if broadcast_shapes(name, mask.shape, x.shape) != x.shape:
+        raise ShapeError(
+            f"{op_context(name)}: a mask of shape {mask.shape} does not broadcast to the "
+            f"tensor's shape {x.shape}"
+        )
 
 
 @op("copysign", inputs=2, broadcast=True, rule="dL/dx = dL/dout * sign(x) * sign(out); dL/dy = 0")

@@ -23,6 +23,11 @@ def normalize_index(index) -> tuple[tuple, bool]:
     items = []
     advanced = False
     for item in index:
+        if isinstance(item, (str, bytes)):  # a TypeError in PyTorch (NumPy: IndexError)
+            raise TypeError(
+                f"{op_context('getitem')}: {item!r} is not an index: use integers, slices, "
+                "None, ..., or integer or bool tensors"
+            )
         if hasattr(item, "grad_fn"):
             item = item.data
         elif isinstance(item, list):
@@ -183,20 +188,21 @@ def _gather_positions(op_name, shape, dim, index):
     """Check an index for gather/scatter and return NumPy positions and the axis."""
     ndim = len(shape)
     (axis,) = normalize_dims(dim, ndim, op_name)
+    # out-of-range and misshapen indices of gather/scatter are RuntimeErrors in PyTorch
     if index.ndim != ndim:
-        raise IndexError(
+        raise RuntimeError(
             f"{op_context(op_name)}: index has {index.ndim} dims, the tensor {ndim} "
             f"(shape {shape}); they must match"
         )
     for d in range(ndim):
         if d != axis and index.shape[d] > shape[d]:
-            raise IndexError(
+            raise RuntimeError(
                 f"{op_context(op_name)}: index of shape {index.shape} is larger than the tensor "
                 f"of shape {shape} at dim {d}"
             )
     if index.size and (index.min() < 0 or index.max() >= shape[axis]):
         bad = index.min() if index.min() < 0 else index.max()
-        raise IndexError(
+        raise RuntimeError(
             f"{op_context(op_name)}: index {bad} is out of range for dim {dim} of size "
             f"{shape[axis]}"
         )
@@ -365,15 +371,15 @@ def index_select(x, dim, index):
 def one_hot(x, num_classes=-1):
     """Class indices to one-hot rows (int64), as PyTorch's F.one_hot."""
     labels = x.data
-    if labels.dtype.kind not in "iu":
-        raise TypeError(
+    if labels.dtype.kind not in "iu":  # dtype errors are RuntimeErrors in PyTorch
+        raise RuntimeError(
             f"{op_context('one_hot')}: expects an integer tensor of class indices, "
             f"not {labels.dtype}"
         )
     if num_classes == -1:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise IndexError(
+        raise RuntimeError(
             f"{op_context('one_hot')}: class values must be in [0, {num_classes}), got "
             f"[{labels.min()}, {labels.max()}]"
         )

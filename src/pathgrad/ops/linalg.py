@@ -117,6 +117,12 @@ def _matmul_of_rank(op_name: str, a, b, rank: int, what: str):
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim != rank or b.ndim != rank or (rank == 3 and a.shape[0] != b.shape[0]):
         raise ShapeError(f"{op_context(op_name)}: expects {what}, got {a.shape} and {b.shape}")
+    inner = -1 if rank == 1 else -2
+    if a.shape[-1] != b.shape[inner]:
+        raise ShapeError(
+            f"{op_context(op_name)}: sizes {a.shape[-1]} and {b.shape[inner]} of {a.shape} and "
+            f"{b.shape} must match"
+        )
     return matmul(a, b)
 
 

@@ -158,7 +158,7 @@ def min_of_all(x):
 def _extreme(x, dim, keepdim, reducer, name, nans_share=False):
     data = x.data
     dims = normalize_dims(dim, data.ndim, name)
-    _refuse_empty(data.shape, dims, name)
+    _refuse_empty(data.shape, dims, name, index_error=dim is not None)
     kept = reducer(data, axis=dims, keepdims=True)
     hit = data == kept
     if nans_share:
@@ -192,23 +192,25 @@ def _arg_extreme(x, dim, keepdim, finder, name):
     if dim is not None:
         dim = single_dim(dim, name)
     if dim is None:
-        _refuse_empty(data.shape, tuple(range(data.ndim)), name)
+        _refuse_empty(data.shape, tuple(range(data.ndim)), name, index_error=True)
         out = np.asarray(finder(data))
         return (out.reshape((1,) * data.ndim) if keepdim else out).astype(np.int64), None
     dims = normalize_dims(dim, data.ndim, name)
     if not dims:  # a 0-d tensor: its one element, as PyTorch
         return np.zeros((), dtype=np.int64), None
-    _refuse_empty(data.shape, dims, name)
+    _refuse_empty(data.shape, dims, name, index_error=True)
     return finder(data, axis=dims[0], keepdims=keepdim).astype(np.int64), None
 
 
-def _refuse_empty(shape, dims, name):
-    """The largest or smallest of no elements is an error (other dims may have size 0)."""
+def _refuse_empty(shape, dims, name, index_error=True):
+    """The largest or smallest of no elements is an error (other dims may have size 0): an
+    IndexError where a dim was named (and for argmax/argmin), as PyTorch, else a ValueError."""
     for d in dims:
         if shape[d] == 0:
-            raise ValueError(
-                f"{op_context(name)}: dim {d} of the tensor of shape {shape} has size 0, so "
-                "there is no element to pick; reduce over a dim of nonzero size"
+            error = IndexError if index_error else ValueError
+            raise error(
+                f"{op_context(name)}: dim {d} of the tensor of shape {shape} is empty (size 0), "
+                "so there is no element to pick; reduce over a dim of nonzero size"
             )
 
 
@@ -538,7 +540,9 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     (axis,) = normalize_dims(dim, builtins.max(x.data.ndim, 1), "topk")
     size = x.data.shape[axis] if x.data.ndim else 1
     if not 0 <= k <= size:
-        raise IndexError(f"{op_context('topk')}: k ({k}) is out of range for a dim of size {size}")
+        raise RuntimeError(
+            f"{op_context('topk')}: k ({k}) is out of range for a dim of size {size}"
+        )
     order = argsort(x, axis, descending=largest).data
     indices = as_tensor(np.take(order, np.arange(k), axis=axis) if x.data.ndim else order)
     if x.data.ndim == 0:
@@ -697,7 +701,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     x = as_tensor(x)
     size = x.shape[dim] if x.ndim else 1
     if not 1 <= k <= size:
-        raise IndexError(
+        raise RuntimeError(
             f"{op_context('kthvalue')}: k ({k}) is out of range for a dim of size {size}"
         )
     return _order_statistic(

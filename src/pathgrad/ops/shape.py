@@ -26,10 +26,11 @@ def checked_sizes(sizes: tuple, name: str) -> tuple[int, ...]:
     and the size that is no size."""
     shape = sizes_argument(sizes)
     for size in shape:
-        if not is_size(size):
-            raise ValueError(
-                f"{name}: sizes must be non-negative integers, got {size!r} in {shape}"
-            )
+        # as PyTorch: a size of the wrong type is a TypeError, a negative one a RuntimeError
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+            raise TypeError(f"{name}: sizes must be integers, got {size!r} in {shape}")
+        if size < 0:
+            raise ValueError(f"{name}: sizes must be non-negative, got {size} in {shape}")
     return tuple(int(size) for size in shape)
 
 
@@ -86,6 +87,9 @@ def _moved_dims(ndim: int, source, destination) -> tuple[int, ...]:
 
 def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[int, ...]:
     """`shape` with a -1 filled in, or a ShapeError naming both shapes and element counts."""
+    for size in shape:
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+            raise TypeError(f"{op_context(op_name)}: sizes must be integers, got {size!r}")
     count = math.prod(source)
     if -1 not in shape and math.prod(shape) == count and min(shape, default=0) >= 0:
         return tuple(shape)  # nothing to infer, the counts agree: the common case
@@ -173,6 +177,8 @@ def transpose(x, dim0, dim1):
     """Swap two dims (a view)."""
     data = x.data
     rank = data.ndim or 1
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in (dim0, dim1)):
+        raise TypeError(f"{op_context('transpose')}: dims must be integers, got {dim0!r}, {dim1!r}")
     if not (-rank <= dim0 < rank and -rank <= dim1 < rank):
         normalize_dims((dim0, dim1), data.ndim, "transpose")  # raises, naming the dim
 
@@ -242,6 +248,11 @@ def expand(x, *sizes):
     shape = tuple(
         x.shape[i - lead] if size == -1 and i >= lead else size for i, size in enumerate(sizes)
     )
+    if lead < 0 or any(n not in (1, shape[lead + i]) for i, n in enumerate(x.shape)):
+        raise ShapeError(
+            f"{op_context('expand')}: a tensor of shape {x.shape} cannot be expanded to {shape} "
+            "(only dims of size 1 expand, and the sizes given must be at least the tensor's dims)"
+        )
     return broadcast_to(x, shape)
 
 
