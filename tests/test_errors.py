@@ -126,7 +126,8 @@ def test_engine_names_a_rule_that_returns_a_wrong_shape(monkeypatch):
     x = pg.ones(3, requires_grad=True)
     with pytest.raises(
         pg.GradientShapeError,
-        match=r"rule of exp returned a gradient of shape \(\) .* shape \(3,\)",
+        match=r"rule of exp \(made at test_errors\.py:\d+\) returned a gradient of shape \(\) "
+        r".* shape \(3,\)",
     ):
         x.exp().sum().backward()
 
@@ -216,7 +217,11 @@ def test_a_hook_that_changes_the_shape_is_named():
     x = pg.zeros(3, requires_grad=True)
     y = x * 2
     y.register_hook(widen)
-    with pytest.raises(RuntimeError, match=r"hook .*widen returned a gradient of shape \(2,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"hook .*widen on the output of mul \(made at test_errors\.py:\d+\) returned a "
+        r"gradient of shape \(2,\)",
+    ):
         (y * 3).sum().backward()
 
 

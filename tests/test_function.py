@@ -185,7 +185,11 @@ class Wrong(pg.autograd.Function):
     ("mode", "error", "message"),
     [
         (0, RuntimeError, r"Wrong.backward returned 1 gradients for 2 forward arguments"),
-        (1, pg.GradientShapeError, r"the rule of Wrong returned a gradient of shape \(\)"),
+        (
+            1,
+            pg.GradientShapeError,
+            r"the rule of Wrong \(made at .*\) returned a gradient of shape \(\)",
+        ),
         (2, RuntimeError, r"gradient for argument 1, which is a int"),
     ],
 )
@@ -195,9 +199,23 @@ def test_a_wrong_backward_is_named(mode, error, message):
         Wrong.apply(x, mode).sum().backward()
 
 
-def test_apply_takes_positional_arguments_only():
-    with pytest.raises(TypeError, match="by position only"):
-        Wrong.apply(pg.ones(1, requires_grad=True), n=0)
+def test_apply_binds_keywords_to_forward_as_pytorch():
+    class Scale(pg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale=2.0, shift=0.0):
+            ctx.scale = scale
+            return x * scale + shift
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.scale, None, None
+
+    x = pg.ones(2, requires_grad=True)
+    Scale.apply(x, shift=1.0, scale=3.0).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    assert Scale.apply(x, shift=1.0).tolist() == [3.0, 3.0]
+    with pytest.raises(TypeError, match=r"Scale.apply: .*unexpected keyword argument 'bias'"):
+        Scale.apply(x, bias=1.0)
 
 
 def test_once_differentiable_refuses_a_second_derivative():

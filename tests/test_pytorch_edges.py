@@ -5,6 +5,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pathgrad as pg
 
@@ -206,3 +208,81 @@ def test_gradients_at_kinks_and_ties_are_pytorchs(case):
                 atol=1e-8,
                 err_msg=f"{case.op} at {[g.tolist() for g in grid]}",
             )
+
+
+# Values, dtypes and refusals at the edges a user meets: each row answers as PyTorch does
+# (value and dtype) or fails with PyTorch's category.
+EDGE_FORMS = [
+    ("exp of uint8", lambda L, x: L.tensor([20], dtype=L.uint8).exp()),
+    ("sin of bool", lambda L, x: L.tensor([True, False]).sin()),
+    ("sqrt of int8", lambda L, x: L.tensor([4, 9], dtype=L.int8).sqrt()),
+    ("int tensor + float", lambda L, x: L.arange(3) + 0.5),
+    ("int tensor / int tensor", lambda L, x: L.arange(3) / L.arange(1, 4)),
+    ("uint8 tensor * float", lambda L, x: L.tensor([1, 2], dtype=L.uint8) * 0.5),
+    ("int tensor ** float", lambda L, x: L.arange(3) ** 0.5),
+    ("float32 * NumPy float64", lambda L, x: x * np.float64(2.0)),
+    ("NumPy float64 * float32", lambda L, x: np.float64(2.0) * x),
+    ("float64 tensor * float", lambda L, x: x.double() * 2.0),
+    ("float16 mean of large values", lambda L, x: L.tensor([6e4, 6e4], dtype=L.float16).mean()),
+    ("float16 var", lambda L, x: L.tensor([1000, 1001, 1002], dtype=L.float16).var()),
+    ("float16 sum", lambda L, x: L.tensor([6e4, 6e4, -6e4], dtype=L.float16).sum()),
+    ("float16 std", lambda L, x: L.tensor([1000, 1001, 1002], dtype=L.float16).std()),
+    ("integer // 0", lambda L, x: L.tensor([4]) // 0),
+    ("integer % 0", lambda L, x: L.tensor([4]) % 0),
+    ("integer // a zero tensor", lambda L, x: L.tensor([4, 2]) // L.tensor([1, 0])),
+    ("full of NaN as int64", lambda L, x: L.full((2,), float("nan"), dtype=L.int64)),
+    ("chunk by a NumPy int", lambda L, x: L.ones(4).chunk(np.int64(2))[0]),
+    ("matrix_power by a NumPy int", lambda L, x: L.linalg.matrix_power(L.eye(2) * 2, np.int64(2))),
+    ("polygamma of a NumPy int order", lambda L, x: L.polygamma(np.int64(1), L.ones(1))),
+    ("histc with min > max", lambda L, x: L.histc(L.ones(3), bins=3, min=2, max=1)),
+    ("histc with 0 bins", lambda L, x: L.histc(L.ones(3), bins=0)),
+    ("expand with -1 in a new dim", lambda L, x: L.ones(3).expand(-1, 3)),
+    ("copy_ of another shape", lambda L, x: L.ones(3).copy_(L.ones(4))),
+    ("copy_ broadcast", lambda L, x: L.zeros(2, 3).copy_(L.arange(3.0))),
+    ("masked_fill of a bigger mask", lambda L, x: L.ones(3).masked_fill(L.ones(2, 3) > 0, 0.0)),
+]
+
+
+@pytest.mark.parametrize("name, fn", EDGE_FORMS, ids=[d[0] for d in EDGE_FORMS])
+def test_values_dtypes_and_refusals_are_pytorchs(name, fn):
+    outcomes = []
+    for L in (pg, torch):
+        try:
+            out = fn(L, L.ones(2))
+        except Exception as error:  # noqa: BLE001 - the category is what is compared
+            outcomes.append(("error", error))
+            continue
+        outcomes.append(("ok", out))
+    (ours_kind, ours), (theirs_kind, theirs) = outcomes
+    assert ours_kind == theirs_kind, f"{name}: pathgrad {ours!r}, PyTorch {theirs!r}"
+    if ours_kind == "error":
+        expected = (
+            TypeError if isinstance(theirs, TypeError) else (IndexError, ValueError, RuntimeError)
+        )
+        assert isinstance(ours, expected), f"{name}: {type(ours)} for PyTorch's {type(theirs)}"
+        return
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], name
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+FLOAT_FUNCTIONS = "exp expm1 log log1p log2 log10 sqrt sin cos tan tanh sinh cosh asin atan".split()
+INTEGER_DTYPES = ["uint8", "int8", "int16", "int32", "int64", "bool"]
+
+
+@given(
+    st.sampled_from(FLOAT_FUNCTIONS),
+    st.sampled_from(INTEGER_DTYPES),
+    st.lists(st.integers(0, 5), min_size=1, max_size=4),
+)
+@settings(max_examples=150, deadline=None)
+def test_float_ops_on_integers_and_bools_give_pytorchs_dtype_and_values(name, dtype, values):
+    if dtype == "bool":
+        values = [bool(v % 2) for v in values]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = getattr(pg.tensor(values, dtype=getattr(pg, dtype)), name)()
+        theirs = getattr(torch.tensor(values, dtype=getattr(torch, dtype)), name)()
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, equal_nan=True)

@@ -63,7 +63,10 @@ def test_promotion_follows_numpy_2():
     x = pg.ones(2)  # float32
     assert (x * 2.5).dtype == np.float32  # Python numbers are weak (NEP 50)
     assert (x + pg.ones(2, dtype=pg.float64)).dtype == np.float64
-    assert (pg.arange(3) * 1.5).dtype == np.float64
+    # integers meeting a float become the default float, as PyTorch (NumPy would say float64)
+    assert (pg.arange(3) * 1.5).dtype == np.float32
+    assert (pg.arange(3) / pg.arange(1, 4)).dtype == np.float32
+    assert (pg.ones(2) * np.float64(2.0)).dtype == np.float32  # a NumPy scalar is a number
 
 
 def test_factories():
@@ -99,7 +102,12 @@ def test_attributes_and_conversions():
     assert x.is_leaf and x.grad is None and x.grad_fn is None
     y = x * 2
     assert not y.is_leaf and y.grad_fn.name == "mul"
-    assert np.asarray(x) is x.data and x.numpy() is x.data
+    assert x.numpy() is x.data
+    # np.asarray of a tensor that requires grad: the same memory, read-only, so no write can
+    # slip past the version check
+    viewed = np.asarray(x)
+    assert np.shares_memory(viewed, x.data) and not viewed.flags.writeable
+    assert np.asarray(x.detach()) is x.data
     assert x[0, 1].item() == 2.0 and x.tolist()[1] == [4.0, 5.0, 6.0]
     assert not x.detach().requires_grad and x.detach().data is x.data
     z = pg.zeros(2)

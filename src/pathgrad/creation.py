@@ -3,6 +3,7 @@ random generator (`manual_seed` reseeds it)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,15 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
     check_device(device, "full")
     if dtype is None:
         dtype = as_tensor(fill_value).dtype
+    if (
+        np.dtype(dtype).kind in "iub"
+        and isinstance(fill_value, float)
+        and not math.isfinite(fill_value)
+    ):
+        raise RuntimeError(
+            f"full: fill value {fill_value} cannot be converted to {np.dtype(dtype)}, which "
+            "holds no NaN or infinity"
+        )
     return _finish(np.full(checked_sizes((size,), "full"), fill_value, dtype), requires_grad)
 
 

@@ -26,7 +26,12 @@ def _operand(x: Any, name: str = "") -> Any:
     """Tensors and Python numbers pass; anything else array-like becomes a tensor."""
     if type(x) is Tensor or type(x) in NUMBER_TYPES:
         return x
+    if isinstance(x, _NUMPY_SCALARS):  # a NumPy scalar promotes as a Python number, as PyTorch
+        return x.item()
     return _converted(x, name)
+
+
+_NUMPY_SCALARS = (np.floating, np.integer, np.bool_)
 
 
 def _converted(x: Any, name: str) -> Tensor:
@@ -90,7 +95,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         elif type(x) in NUMBER_TYPES:
             x_needs = False
         else:  # an array or a list: run again with it as a tensor
-            return apply(definition, (_converted(x, definition.name),) + args[1:], kwargs)
+            return apply(definition, (_operand(x, definition.name),) + args[1:], kwargs)
         if type(y) is Tensor:
             if y._base is not None:
                 refresh_if_stale(y)
@@ -98,7 +103,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         elif type(y) in NUMBER_TYPES:
             y_needs = False
         else:
-            return apply(definition, (x, _converted(y, definition.name)) + args[2:], kwargs)
+            return apply(definition, (x, _operand(y, definition.name)) + args[2:], kwargs)
         record = x_needs or y_needs
         if record:
             # recorded with one number, or two numbers of one type, is impossible: so one type

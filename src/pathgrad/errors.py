@@ -114,3 +114,7 @@ class LinAlgError(np.linalg.LinAlgError, RuntimeError):
 
 class GradientShapeError(RuntimeError):
     """A rule returned a gradient whose shape or dtype differs from its input's: a rule bug."""
+
+
+class IntegerDivisionError(PathgradError, ZeroDivisionError, RuntimeError):
+    """Integer // or % by zero: a ZeroDivisionError, and a RuntimeError as PyTorch raises."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from pathgrad import autograd
 from pathgrad.autodiff.grad_mode import enable_grad, no_grad
+from pathgrad.errors import ShapeError
 from pathgrad.ops.shape import reshape, stack
 from pathgrad.tensor import Tensor
 
@@ -225,10 +226,27 @@ def _tangent_leaves(tangents: Sequence[Any]) -> list[Tensor]:
     return leaves
 
 
+def _as_tuple(values: Any) -> tuple:
+    """Primals or tangents: a sequence of them, or one tensor standing alone."""
+    return (values,) if type(values) is Tensor or isinstance(values, np.ndarray) else tuple(values)
+
+
+def _check_tangents(name: str, leaves: list, directions: list) -> None:
+    """Each tangent has its primal's shape: a smaller one would broadcast, silently wrong."""
+    if len(leaves) != len(directions):
+        raise ValueError(f"{name}: {len(leaves)} primal tensors but {len(directions)} tangents")
+    for position, (leaf, direction) in enumerate(zip(leaves, directions)):
+        if tuple(direction.shape) != tuple(leaf.shape):
+            raise ShapeError(
+                f"{name}: tangent {position} has shape {tuple(direction.shape)}, its primal "
+                f"{tuple(leaf.shape)}; they must match"
+            )
+
+
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """(f(*primals), J @ tangents): the forward-mode product, by the double-VJP trick (the VJP is
     linear in its cotangent, so differentiating it with respect to the cotangent gives J t)."""
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     arguments = _Arguments(primals, tuple(range(len(primals))), "jvp")
@@ -387,11 +405,12 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
 def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """(f(*primals), H @ tangents) for scalar-valued `f`, reverse over reverse: about the cost
     of three gradients, with no Hessian formed."""
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
     arguments = _Arguments(primals, tuple(range(len(primals))), "hvp")
     directions = _tangent_leaves(tangents)
+    _check_tangents("hvp", arguments.leaves, directions)
     with enable_grad():
         out = _scalar_output(f(*arguments.args), "hvp")
         grads = _gradients([out], arguments.leaves, None, create_graph=True)

@@ -24,6 +24,7 @@ what it returns as it checks every rule (shape and dtype, named by the Function'
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from typing import Any
 
@@ -98,10 +99,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            raise TypeError(
-                f"{cls.__name__}.apply takes its arguments by position only, as PyTorch's"
-            )
+        if kwargs:  # bound to forward's parameters, in order, defaults filled: as PyTorch's
+            args = _bound(cls, args, kwargs)
         needs = tuple(type(a) is Tensor and a.requires_grad for a in args)
         ctx = FunctionCtx(needs)
         with grad_mode.no_grad():
@@ -113,6 +112,21 @@ class Function:
         if not (grad_mode.is_grad_enabled() and any(needs)):
             return outputs
         return _record(cls, ctx, args, outputs)
+
+
+def _bound(cls: type, args: tuple, kwargs: dict) -> tuple:
+    """`apply`'s arguments by position, keywords put in their places (one gradient per
+    forward argument, as backward returns them)."""
+    signature = inspect.signature(cls.forward)
+    parameters = list(signature.parameters.values())
+    if cls.setup_context is None:
+        parameters = parameters[1:]  # ctx
+    try:
+        bound = inspect.Signature(parameters).bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{cls.__name__}.apply: {error}") from None
+    bound.apply_defaults()
+    return tuple(bound.args) + tuple(bound.kwargs.values())
 
 
 def once_differentiable(backward: Any) -> Any:

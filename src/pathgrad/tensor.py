@@ -23,6 +23,7 @@ from pathgrad.ops import (
     linalg,
     matrix,
     reduce,
+    registry,
     shape,
     special,
 )
@@ -55,6 +56,7 @@ def set_default_dtype(dtype: Any) -> None:
             f"{chosen}, as in PyTorch"
         )
     _default_float = chosen
+    registry.default_float = chosen  # the ops read it there (they sit below this module)
 
 
 class Tensor:
@@ -132,6 +134,12 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
+        if self._requires_grad:
+            # a read-only view: a write through np.asarray(x) would slip past the version
+            # check and change a gradient silently (PyTorch refuses .numpy() here outright)
+            view = self.data.view()
+            view.flags.writeable = False
+            return view if dtype is None else view.astype(dtype, copy=False)
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     __hash__ = object.__hash__
@@ -399,6 +407,8 @@ class Tensor:
         return inplace.in_place(self, "fill_", lambda old: inplace.everywhere(old, value))
 
     def copy_(self, src):
+        source = as_tensor(src)
+        elementwise.check_mask(self, source, "copy_")  # src broadcasts to self, as a mask does
         return inplace.in_place(self, "copy_", lambda old: inplace.everywhere(old, src))
 
     def masked_fill_(self, mask, value):

@@ -88,11 +88,11 @@ def backprop(
                 if capture and node in capture:
                     grad = _capture(node, grad, captured, capture_before_hooks)
                 elif node.hooks is not None:
-                    grad = _run_hooks(node.hooks, grad)
+                    grad = _run_hooks(node.hooks, grad, node)
                 # the node's VJP: one gradient per input, in order
                 vjp = node.vjp
                 if vjp is None:
-                    raise RuntimeError(FREED_GRAPH_MESSAGE.format(name=node.name))
+                    raise RuntimeError(FREED_GRAPH_MESSAGE.format(name=made_at(node)))
                 if node.epoch != versions.epoch:
                     versions.check_saved(node)
                 saved = node.saved_out
@@ -149,7 +149,7 @@ def _capture(node: Node, grad: Any, captured: dict, before_hooks: bool) -> Any:
     if before_hooks:
         captured[node] = grad
     if node.hooks is not None:
-        grad = _run_hooks(node.hooks, grad)
+        grad = _run_hooks(node.hooks, grad, node)
     if not before_hooks:
         captured[node] = grad
     return grad
@@ -159,7 +159,7 @@ def _mismatch(node: Node, parents: tuple, parent: Any, data: Any, shape: tuple, 
     """The engine checks and never fixes: a wrong shape or dtype is a bug in the rule."""
     position = next(i for i, p in enumerate(parents) if p is parent)
     raise GradientShapeError(
-        f"the rule of {node.name} returned a gradient of shape {data.shape} and dtype "
+        f"the rule of {made_at(node)} returned a gradient of shape {data.shape} and dtype "
         f"{data.dtype} for input {position}, which has shape {shape} and dtype {dtype}"
     )
 
@@ -167,20 +167,28 @@ def _mismatch(node: Node, parents: tuple, parent: Any, data: Any, shape: tuple, 
 RETAIN_GRAD = "retain_grad"
 
 
-def _run_hooks(hooks: dict, grad: Any) -> Any:
+def made_at(node: Node) -> str:
+    """`exp (made at model.py:12)`: the op and the user's line that made it, for a message."""
+    site = node.site
+    return f"{node.name} (made at {site})" if site else node.name
+
+
+def _run_hooks(hooks: dict, grad: Any, node: Node) -> Any:
     """A non-leaf tensor's hooks, in the order registered (a returned tensor replaces grad),
     then `retain_grad`'s, which sees the final gradient."""
     for key, hook in list(hooks.items()):
         if key != RETAIN_GRAD:
             replaced = hook(grad)
             if replaced is not None:
-                grad = checked_hook_result(hook, grad, replaced)
+                grad = checked_hook_result(
+                    hook, grad, replaced, f" on the output of {made_at(node)}"
+                )
     if RETAIN_GRAD in hooks:
         hooks[RETAIN_GRAD](grad)
     return grad
 
 
-def checked_hook_result(hook: Callable, grad: Any, replaced: Any) -> Any:
+def checked_hook_result(hook: Callable, grad: Any, replaced: Any, where: str = "") -> Any:
     """A hook's returned gradient, which may change values only: another type, shape or dtype
     is refused by the hook's name here (PyTorch too), not met later as a rule's fault."""
     if type(replaced) is not type(grad):
@@ -191,9 +199,9 @@ def checked_hook_result(hook: Callable, grad: Any, replaced: Any) -> Any:
     given, returned = grad.data, replaced.data
     if returned.shape != given.shape or returned.dtype != given.dtype:
         raise RuntimeError(
-            f"hook {_hook_name(hook)} returned a gradient of shape {returned.shape} and dtype "
-            f"{returned.dtype} for one of shape {given.shape} and dtype {given.dtype}; a hook "
-            "may change the values only"
+            f"hook {_hook_name(hook)}{where} returned a gradient of shape {returned.shape} and "
+            f"dtype {returned.dtype} for one of shape {given.shape} and dtype {given.dtype}; a "
+            "hook may change the values only"
         )
     return replaced
 

@@ -8,9 +8,17 @@ from collections import namedtuple
 
 import numpy as np
 
-from pathgrad.errors import ShapeError, op_context
+from pathgrad.errors import IntegerDivisionError, ShapeError, op_context
 from pathgrad.ops.broadcast import broadcast_shapes, to
-from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, needs_grad, op, value
+from pathgrad.ops.registry import (
+    NUMBER_TYPES,
+    as_tensor,
+    float_result,
+    floating,
+    needs_grad,
+    op,
+    value,
+)
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
@@ -32,9 +40,8 @@ def add(x, y):
     def vjp(grad):
         return grad, grad
 
-    return (x if type(x) in NUMBER_TYPES else x.data) + (
-        y if type(y) in NUMBER_TYPES else y.data
-    ), vjp
+    out = (x if type(x) in NUMBER_TYPES else x.data) + (y if type(y) in NUMBER_TYPES else y.data)
+    return float_result(out, x, y), vjp
 
 
 @op("sub", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = -dL/dout")
@@ -46,7 +53,8 @@ def sub(x, y):
     def vjp(grad):
         return grad, (-grad if y_needs else None)
 
-    return (x if type(x) in NUMBER_TYPES else x.data) - (y if y_number else y.data), vjp
+    out = (x if type(x) in NUMBER_TYPES else x.data) - (y if y_number else y.data)
+    return float_result(out, x, y), vjp
 
 
 @op("mul", inputs=2, broadcast=True, rule="dL/dx = dL/dout * y; dL/dy = dL/dout * x")
@@ -62,7 +70,7 @@ def mul(x, y):
     def vjp(grad):
         return (grad * kept_y if x_needs else None), (grad * kept_x if y_needs else None)
 
-    return (x if x_number else x.data) * (y if y_number else y.data), vjp
+    return float_result((x if x_number else x.data) * (y if y_number else y.data), x, y), vjp
 
 
 @op("div", inputs=2, broadcast=True, rule="dL/dx = dL/dout / y; dL/dy = -dL/dout * x / y^2")
@@ -77,7 +85,7 @@ def div(x, y):
         # d(x/y)/dy = -x / y^2
         return (grad / y if x_needs else None), (-grad * kept_x / (y * y) if y_needs else None)
 
-    return (x if x_number else x.data) / (y if y_number else y.data), vjp
+    return float_result((x if x_number else x.data) / (y if y_number else y.data), x, y), vjp
 
 
 @op(
@@ -96,7 +104,7 @@ def pow(x, y):
             _pow_grad_exponent(grad, x, y, out) if needs_grad(y) else None
         )
 
-    return _power(value(x), value(y)), vjp
+    return float_result(_power(value(x), value(y)), x, y), vjp
 
 
 def _power(base, exponent):
@@ -241,7 +249,7 @@ def exp(x):
     def vjp(grad, out):
         return grad * out
 
-    return np.exp(x.data), vjp
+    return np.exp(floating(x)), vjp
 
 
 @op("log", rule="dL/dx = dL/dout / x")
@@ -251,7 +259,7 @@ def log(x):
     def vjp(grad):
         return grad / x
 
-    return np.log(x.data), vjp
+    return np.log(floating(x)), vjp
 
 
 @op("log1p", rule="dL/dx = dL/dout / (1 + x)")
@@ -261,7 +269,7 @@ def log1p(x):
     def vjp(grad):
         return grad / (x + 1)
 
-    return np.log1p(x.data), vjp
+    return np.log1p(floating(x)), vjp
 
 
 @op("sqrt", saves_out=True, rule="dL/dx = dL/dout / (2 * out)")
@@ -271,7 +279,7 @@ def sqrt(x):
     def vjp(grad, out):
         return grad / (out * 2)
 
-    return np.sqrt(x.data), vjp
+    return np.sqrt(floating(x)), vjp
 
 
 @op("sin", rule="dL/dx = dL/dout * cos(x)")
@@ -281,7 +289,7 @@ def sin(x):
     def vjp(grad):
         return grad * cos(x)
 
-    return np.sin(x.data), vjp
+    return np.sin(floating(x)), vjp
 
 
 @op("cos", rule="dL/dx = -dL/dout * sin(x)")
@@ -291,7 +299,7 @@ def cos(x):
     def vjp(grad):
         return grad * -sin(x)
 
-    return np.cos(x.data), vjp
+    return np.cos(floating(x)), vjp
 
 
 @op("tan", saves_out=True, rule="dL/dx = dL/dout * (1 + out^2)")
@@ -301,7 +309,7 @@ def tan(x):
     def vjp(grad, out):
         return grad * (out * out + 1)
 
-    return np.tan(x.data), vjp
+    return np.tan(floating(x)), vjp
 
 
 @op("expm1", saves_out=True, rule="dL/dx = dL/dout * (out + 1)")
@@ -311,7 +319,7 @@ def expm1(x):
     def vjp(grad, out):
         return grad * (out + 1)
 
-    return np.expm1(x.data), vjp
+    return np.expm1(floating(x)), vjp
 
 
 @op("log2", rule="dL/dx = dL/dout / (x * log(2))")
@@ -321,7 +329,7 @@ def log2(x):
     def vjp(grad):
         return grad / (x * math.log(2.0))
 
-    return np.log2(x.data), vjp
+    return np.log2(floating(x)), vjp
 
 
 @op("log10", rule="dL/dx = dL/dout / (x * log(10))")
@@ -331,7 +339,7 @@ def log10(x):
     def vjp(grad):
         return grad / (x * math.log(10.0))
 
-    return np.log10(x.data), vjp
+    return np.log10(floating(x)), vjp
 
 
 @op("reciprocal", saves_out=True, rule="dL/dx = -dL/dout * out^2")
@@ -351,7 +359,7 @@ def tanh(x):
     def vjp(grad, out):
         return tanh_backward(grad, out)
 
-    return np.tanh(x.data), vjp
+    return np.tanh(floating(x)), vjp
 
 
 @op(
@@ -538,14 +546,23 @@ def remainder(x, y):
         # d/dx = 1, d/dy = -floor(x / y)
         return grad, (-grad * floor_divide(x, y) if y_needs else None)
 
-    return np.remainder(value(x), value(y)), vjp
+    return np.remainder(value(x), _integer_divisor(x, y, "remainder")), vjp
+
+
+def _integer_divisor(x, y, name):
+    """y's values, refused where integers are divided by zero (NumPy would answer 0)."""
+    divisor = value(y)
+    integers = np.result_type(value(x), divisor).kind in "iub"
+    if integers and np.any(np.asarray(divisor) == 0):
+        raise IntegerDivisionError(f"{op_context(name)}: integer division by zero")
+    return divisor
 
 
 @op("floor_divide", inputs=2, broadcast=True, differentiable=False)
 def floor_divide(x, y):
     """floor(x / y), as Python's // and PyTorch's floor_divide. Piecewise constant, so not
     differentiable: a plain tensor (PyTorch records it and then refuses its backward)."""
-    return np.floor_divide(value(x), value(y)), None
+    return np.floor_divide(value(x), _integer_divisor(x, y, "floor_divide")), None
 
 
 @op("softplus", rule="dL/dx = dL/dout * sigmoid(beta * x) (dL/dout above threshold)")
@@ -617,7 +634,7 @@ def asin(x):
     def vjp(grad):
         return grad / sqrt(1 - x * x)
 
-    return np.arcsin(x.data), vjp
+    return np.arcsin(floating(x)), vjp
 
 
 @op("acos", rule="dL/dx = -dL/dout / sqrt(1 - x^2)")
@@ -627,7 +644,7 @@ def acos(x):
     def vjp(grad):
         return -grad / sqrt(1 - x * x)
 
-    return np.arccos(x.data), vjp
+    return np.arccos(floating(x)), vjp
 
 
 @op("atan", rule="dL/dx = dL/dout / (1 + x^2)")
@@ -637,7 +654,7 @@ def atan(x):
     def vjp(grad):
         return grad / (x * x + 1)
 
-    return np.arctan(x.data), vjp
+    return np.arctan(floating(x)), vjp
 
 
 @op(
@@ -668,7 +685,7 @@ def sinh(x):
     def vjp(grad):
         return grad * cosh(x)
 
-    return np.sinh(x.data), vjp
+    return np.sinh(floating(x)), vjp
 
 
 @op("cosh", rule="dL/dx = dL/dout * sinh(x)")
@@ -678,7 +695,7 @@ def cosh(x):
     def vjp(grad):
         return grad * sinh(x)
 
-    return np.cosh(x.data), vjp
+    return np.cosh(floating(x)), vjp
 
 
 @op("asinh", rule="dL/dx = dL/dout / sqrt(x^2 + 1)")
@@ -688,7 +705,7 @@ def asinh(x):
     def vjp(grad):
         return grad / sqrt(x * x + 1)
 
-    return np.arcsinh(x.data), vjp
+    return np.arcsinh(floating(x)), vjp
 
 
 @op("acosh", rule="dL/dx = dL/dout / sqrt(x^2 - 1)")
@@ -698,7 +715,7 @@ def acosh(x):
     def vjp(grad):
         return grad / sqrt(x * x - 1)
 
-    return np.arccosh(x.data), vjp
+    return np.arccosh(floating(x)), vjp
 
 
 @op("atanh", rule="dL/dx = dL/dout / (1 - x^2)")
@@ -708,7 +725,7 @@ def atanh(x):
     def vjp(grad):
         return grad / (1 - x * x)
 
-    return np.arctanh(x.data), vjp
+    return np.arctanh(floating(x)), vjp
 
 
 # Rounding: piecewise constant, so the gradient is zero (PyTorch records them and sends zeros,
@@ -759,7 +776,7 @@ def fmod(x, y):
     def vjp(grad):
         return grad, (-grad * trunc(x / y) if y_needs else None)
 
-    return np.fmod(value(x), value(y)), vjp
+    return np.fmod(value(x), _integer_divisor(x, y, "fmod")), vjp
 
 
 @op(
@@ -1014,15 +1031,16 @@ def sinc(x):
 def masked_fill(x, mask, value):
     """x with `value` where `mask` holds (broadcast); the filled places get no gradient."""
     x, mask = as_tensor(x), as_tensor(mask)
-    check_mask(x, mask, "masked_fill")
+    broadcast_shapes("masked_fill", mask.shape, x.shape)  # a bigger mask widens the result
     return where(mask, value, x)
 
 
 def check_mask(x, mask, name: str) -> None:
-    """A mask broadcasts to the tensor's own shape (never the other way), or a ShapeError."""
+    """A mask (or copy_'s source) broadcasts to the tensor's own shape, never the other way,
+    or a ShapeError naming `name`."""
     if broadcast_shapes(name, mask.shape, x.shape) != x.shape:
         raise ShapeError(
-            f"{op_context(name)}: a mask of shape {mask.shape} does not broadcast to the "
+            f"{op_context(name)}: a tensor of shape {mask.shape} does not broadcast to the "
             f"tensor's shape {x.shape}"
         )
 

@@ -471,6 +471,8 @@ def matrix_power(x, n):
     x = as_tensor(x)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ShapeError(f"{op_context('matrix_power')}: expects square matrices, got {x.shape}")
+    if isinstance(n, np.integer):
+        n = int(n)
     if not isinstance(n, int) or n < 0:
         raise ValueError(
             f"{op_context('matrix_power')}: n must be an integer >= 0 (negative powers need an "

@@ -7,11 +7,12 @@ import builtins
 import math
 import operator
 from collections import namedtuple
+from typing import Any
 
 import numpy as np
 
 from pathgrad.errors import op_context
-from pathgrad.ops.broadcast import broadcast_to
+from pathgrad.ops.broadcast import broadcast_to, to
 from pathgrad.ops.elementwise import abs as absolute
 from pathgrad.ops.elementwise import clone, exp, log, maximum, minimum, where
 from pathgrad.ops.index import (
@@ -57,7 +58,11 @@ def sum(x, dim=None, keepdim=False):
     """
     shape = x.data.shape
     dims = normalize_dims(dim, len(shape), "sum")
-    out = np.add.reduce(x.data, axis=dims, keepdims=keepdim)  # .sum(), less a Python wrapper
+    data = x.data
+    if data.dtype == np.float16:  # accumulated in float32, as PyTorch: no overflow midway
+        out = np.add.reduce(data, axis=dims, keepdims=keepdim, dtype=np.float32).astype(data.dtype)
+    else:
+        out = np.add.reduce(data, axis=dims, keepdims=keepdim)  # .sum(), less a wrapper
 
     def vjp(grad):
         return unreduce(grad, shape, dims, keepdim)
@@ -65,11 +70,19 @@ def sum(x, dim=None, keepdim=False):
     return out, vjp
 
 
+def _accumulator(data: np.ndarray) -> Any:
+    """The dtype a reduction accumulates in: float32 for float16 data, as PyTorch."""
+    return np.float32 if data.dtype == np.float16 else None
+
+
 def mean(x, dim=None, keepdim=False, *, dtype=None):
-    """sum / count, composed."""
+    """sum / count, composed; a float16 mean is taken in float32 and rounded once, as
+    PyTorch's (mean([6e4, 6e4]) is 6e4, not the overflowed sum over 2)."""
     x = as_tensor(x)
     dims = normalize_dims(dim, x.ndim, "mean")
     count = math.prod([x.shape[d] for d in dims]) if dims else 1
+    if dtype is None and x.data.dtype == np.float16:
+        return to(sum(x, dims, keepdim, dtype=np.float32) / count, np.float16)
     return sum(x, dims, keepdim, dtype=dtype) / count
 
 
@@ -95,7 +108,8 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     data = x.data
     dims = normalize_dims(dim, data.ndim, "var")
     count = math.prod([data.shape[d] for d in dims]) if dims else 1
-    out = np.var(data, axis=dims, ddof=correction, keepdims=keepdim)
+    out = np.var(data, axis=dims, ddof=correction, keepdims=keepdim, dtype=_accumulator(data))
+    out = out.astype(data.dtype, copy=False)
     dof = count - correction
     scale = 2.0 / dof if dof > 0 else float("inf")  # no spread to divide by: NaN, as PyTorch
 
@@ -115,7 +129,8 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     data = x.data
     dims = normalize_dims(dim, data.ndim, "std")
     count = math.prod([data.shape[d] for d in dims]) if dims else 1
-    out = np.std(data, axis=dims, ddof=correction, keepdims=keepdim)
+    out = np.std(data, axis=dims, ddof=correction, keepdims=keepdim, dtype=_accumulator(data))
+    out = out.astype(data.dtype, copy=False)
 
     def vjp(grad, out):
         # d std / dx = (x - mean) / ((n - correction) std), taken as 0 where std is 0
@@ -862,6 +877,10 @@ def histc(x, bins=100, min=0, max=0):
     outside are left out. Not differentiable."""
     data = as_tensor(x).data
     low, high = float(min), float(max)
+    if not isinstance(bins, (int, np.integer)) or bins <= 0:
+        raise RuntimeError(f"{op_context('histc')}: bins must be a positive integer, got {bins!r}")
+    if low > high:
+        raise RuntimeError(f"{op_context('histc')}: max ({max}) must be larger than min ({min})")
     if low == high == 0 and data.size:
         low, high = float(data.min()), float(data.max())
     if low == high:

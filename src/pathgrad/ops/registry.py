@@ -20,6 +20,8 @@ import numpy as np
 from pathgrad.errors import op_context
 
 NUMBER_TYPES = (int, float, bool)
+# the default float dtype (pg.set_default_dtype keeps it): what integers become in float ops
+default_float = np.dtype(np.float32)
 # the rule every non-differentiable op states (comparisons, bitwise ops, argmax, floor_divide)
 NO_GRADIENT = "no gradient: the engine records nothing through it (as PyTorch)"
 
@@ -212,3 +214,29 @@ def _cast_input(x: Any, dtype: Any) -> Any:
 def needs_grad(x: Any) -> bool:
     """Whether input `x` wants a gradient, so rules skip work for constants and numbers."""
     return type(x) not in NUMBER_TYPES and x._requires_grad
+
+
+def floating(x: Any) -> np.ndarray:
+    """x's values for a float op: integers and bools in the default float dtype, as PyTorch
+    (NumPy would take float16 for 8-bit ones, and overflow e^20)."""
+    data = x.data
+    return data.astype(default_float) if data.dtype.kind in "biu" else data
+
+
+def float_result(out: Any, x: Any, y: Any) -> Any:
+    """A binary op's result where NumPy made a float of integers (int / int, int * 0.5):
+    PyTorch's default float dtype, not NumPy's float64 (or float16 for 8-bit ones). Results
+    with a float tensor among the operands keep NumPy's (NEP 50) dtype."""
+    try:
+        dtype = out.dtype
+    except AttributeError:  # explain's symbolic values
+        return out
+    if dtype is default_float:  # the common case, by identity: NumPy's dtypes are singletons
+        return out
+    if dtype.kind != "f" or _floating_tensor(x) or _floating_tensor(y):
+        return out
+    return out.astype(default_float)
+
+
+def _floating_tensor(v: Any) -> bool:
+    return type(v) not in NUMBER_TYPES and v.data.dtype.kind == "f"

@@ -248,7 +248,11 @@ def expand(x, *sizes):
     shape = tuple(
         x.shape[i - lead] if size == -1 and i >= lead else size for i, size in enumerate(sizes)
     )
-    if lead < 0 or any(n not in (1, shape[lead + i]) for i, n in enumerate(x.shape)):
+    if (
+        lead < 0
+        or min(shape, default=0) < 0
+        or any(n not in (1, shape[lead + i]) for i, n in enumerate(x.shape))
+    ):
         raise ShapeError(
             f"{op_context('expand')}: a tensor of shape {x.shape} cannot be expanded to {shape} "
             "(only dims of size 1 expand, and the sizes given must be at least the tensor's dims)"
@@ -351,8 +355,8 @@ def split(x, split_size_or_sections, dim=0):
     x = as_tensor(x)
     (axis,) = normalize_dims(dim, x.ndim, "split")
     total = x.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
+    if isinstance(split_size_or_sections, (int, np.integer)):  # NumPy's ints are ints too
+        step = int(split_size_or_sections)
         if step <= 0:
             raise ValueError(f"{op_context('split')}: split_size must be positive, got {step}")
         sizes = [min(step, total - start) for start in range(0, total, step)] or [0]
@@ -370,6 +374,12 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     """`chunks` pieces of equal size along `dim` (the last may be smaller), as PyTorch."""
     x = as_tensor(x)
+    try:
+        chunks = operator.index(chunks)
+    except TypeError:
+        raise TypeError(
+            f"{op_context('chunk')}: chunks must be an integer, got {chunks!r}"
+        ) from None
     if chunks <= 0:
         raise ValueError(f"{op_context('chunk')}: chunks must be positive, got {chunks}")
     (axis,) = normalize_dims(dim, x.ndim, "chunk")

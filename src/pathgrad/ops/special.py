@@ -99,6 +99,8 @@ def polygamma_of(x, n):
 def polygamma(n, x):
     """The n-th derivative of digamma: polygamma(0, x) is digamma(x), polygamma(1, x) the
     trigamma function, ... (PyTorch's argument order)."""
+    if isinstance(n, np.integer):
+        n = int(n)
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"{op_context('polygamma')}: n must be an integer >= 0, got {n!r}")
     if n == 0:
