@@ -9,6 +9,7 @@ import pytest
 
 import pathgrad as pg
 from op_cases import ALL_CASES, inputs_for
+from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.dispatch import record_inputs
 from pathgrad.ops.registry import REGISTRY
 from pathgrad.tensor import Tensor
@@ -18,17 +19,9 @@ from pathgrad.explain import symbolic  # noqa: E402  (needs SymPy)
 
 
 def _graph_nodes(outputs) -> list:
-    """Every node behind `outputs`, each once, in a fixed order."""
-    seen, order = set(), []
-    stack = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        order.append(node)
-        stack.extend(p for p in node.parents if p is not None and not isinstance(p, Tensor))
-    return order
+    """Every node behind `outputs`, each once, in the engine's order."""
+    roots = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
+    return reverse_topological_order(roots)[0]
 
 
 def _recorded(case):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff.node import Node
+from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.dispatch import record_inputs
 from pathgrad.errors import PathgradError
 from pathgrad.explain import symbolic
@@ -279,21 +280,8 @@ class _Graph:
 
     @staticmethod
     def _topological(root: Node) -> list[Node]:
-        """Nodes from the inputs up to `root`, each once (an explicit stack, parents in order)."""
-        order, state, stack = [], {}, [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-                continue
-            if id(node) in state:
-                continue
-            state[id(node)] = True
-            stack.append((node, True))
-            for parent in reversed(node.parents):
-                if isinstance(parent, Node) and id(parent) not in state:
-                    stack.append((parent, False))
-        return order
+        """Nodes from the inputs up to `root`, each once: the engine's own walk, reversed."""
+        return reverse_topological_order([root])[0][::-1]
 
     def _boundary_name(self, node: Node) -> str | None:
         return self.naming.by_node.get(id(node))

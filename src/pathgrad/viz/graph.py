@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff.node import Node
+from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.errors import PathgradError
 from pathgrad.tensor import Tensor
 
@@ -40,24 +41,14 @@ def _finite(array: Any) -> bool:
 
 
 def _walk(root: Tensor) -> tuple[list[Node], list[Tensor]]:
-    nodes, leaves, seen, stack = [], [], set(), [root.grad_fn]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        nodes.append(node)
-        for parent in node.parents:
-            if isinstance(parent, Node):
-                stack.append(parent)
-            elif isinstance(parent, Tensor) and id(parent) not in seen:
-                seen.add(id(parent))
-                leaves.append(parent)
-        if len(nodes) + len(leaves) > MAX_NODES:
-            raise PathgradError(
-                f"viz.draw: the graph has more than {MAX_NODES} nodes, more than a picture "
-                "shows clearly; draw a smaller part (a layer, or the loss of one example)"
-            )
+    """The nodes and leaves behind `root` (the engine's walk), or an error past MAX_NODES."""
+    nodes, leaves = reverse_topological_order([root.grad_fn])
+    if len(nodes) + len(leaves) > MAX_NODES:
+        raise PathgradError(
+            f"viz.draw: the graph has {len(nodes) + len(leaves)} nodes, more than {MAX_NODES}, "
+            "more than a picture shows clearly; draw a smaller part (a layer, or the loss of "
+            "one example)"
+        )
     return nodes, leaves
 
 
