@@ -286,3 +286,12 @@ def test_float_ops_on_integers_and_bools_give_pytorchs_dtype_and_values(name, dt
         theirs = getattr(torch.tensor(values, dtype=getattr(torch, dtype)), name)()
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, equal_nan=True)
+
+
+def test_pdist_and_cdist_at_p_inf_give_each_tie_the_full_gradient_as_pytorch():
+    grads = []
+    for L, pdist in ((pg, pg.pdist), (torch, torch.nn.functional.pdist)):
+        x = L.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]], dtype=L.float64, requires_grad=True)
+        (pdist(x, p=float("inf")).sum() + L.cdist(x, x * 2, p=float("inf")).sum()).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(*grads)

@@ -502,12 +502,24 @@ def cdist(x1, x2, p=2.0):
             f"{x2.shape}"
         )
     differences = unsqueeze(x1, -2) - unsqueeze(x2, -3)
-    return _norm(differences, p, -1)
+    return _pairwise_norm(differences, p)
 
 
 def dist(x, y, p=2.0):
     """The p-norm of x - y (broadcast), as PyTorch's dist."""
     return _norm(as_tensor(x) - y, p, None)
+
+
+def _pairwise_norm(t, p):
+    """cdist's and pdist's norm over the last dim: at p = inf every tied largest |difference|
+    gets the full gradient, as PyTorch's distance kernels (its norm and dist share it)."""
+    if p != math.inf:
+        return _norm(t, p, -1)
+    magnitude = t.abs()
+    largest = magnitude.detach().amax(-1, keepdim=True)
+    tied = (magnitude.detach() == largest).to(t.dtype)
+    # the value is the max; the gradient, sign(t) at each tie, rides on a term worth zero
+    return largest.squeeze(-1) + ((magnitude - magnitude.detach()) * tied).sum(-1)
 
 
 def _norm(t, p, dim):
@@ -566,4 +578,4 @@ def pdist(x, p=2.0):
     if x.ndim != 2:
         raise ShapeError(f"{op_context('pdist')}: expects a 2-D tensor, got {x.shape}")
     rows, columns = np.triu_indices(x.shape[0], 1)
-    return _norm(index_select(x, 0, rows) - index_select(x, 0, columns), p, -1)
+    return _pairwise_norm(index_select(x, 0, rows) - index_select(x, 0, columns), p)
