@@ -295,3 +295,12 @@ def test_pdist_and_cdist_at_p_inf_give_each_tie_the_full_gradient_as_pytorch():
         (pdist(x, p=float("inf")).sum() + L.cdist(x, x * 2, p=float("inf")).sum()).backward()
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(*grads)
+
+
+@pytest.mark.parametrize("transform", ["jvp", "hvp"])
+def test_a_tangent_of_another_shape_is_refused_not_broadcast(transform):
+    f = {"jvp": lambda x: x * x, "hvp": lambda x: (x**3).sum()}[transform]
+    with pytest.raises(
+        pg.ShapeError, match=rf"{transform}: tangent 0 has shape \(1,\), its primal"
+    ):
+        getattr(pg, transform)(f, (pg.ones(3),), (pg.ones(1),))

@@ -3,7 +3,6 @@ random generator (`manual_seed` reseeds it)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from pathgrad.ops.shape import checked_sizes, is_size
 from pathgrad.tensor import (
     DEFAULT_INT,
     Tensor,
+    _cast,
     as_tensor,
     check_device,
     get_default_dtype,
@@ -101,16 +101,11 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
     check_device(device, "full")
     if dtype is None:
         dtype = as_tensor(fill_value).dtype
-    if (
-        np.dtype(dtype).kind in "iub"
-        and isinstance(fill_value, float)
-        and not math.isfinite(fill_value)
-    ):
-        raise RuntimeError(
-            f"full: fill value {fill_value} cannot be converted to {np.dtype(dtype)}, which "
-            "holds no NaN or infinity"
-        )
-    return _finish(np.full(checked_sizes((size,), "full"), fill_value, dtype), requires_grad)
+    # NaN, infinities and values out of an integer dtype's range are refused, not wrapped
+    value = _cast(
+        np.asarray(fill_value.data if type(fill_value) is Tensor else fill_value), dtype, "full"
+    )
+    return _finish(np.full(checked_sizes((size,), "full"), value, dtype), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -251,11 +251,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     arguments = _Arguments(primals, tuple(range(len(primals))), "jvp")
     tangent_leaves = _tangent_leaves(tangents)
-    for leaf, t in zip(arguments.leaves, tangent_leaves):
-        if leaf.shape != t.shape:
-            raise ValueError(
-                f"jvp: a tangent of shape {t.shape} for a primal of shape {leaf.shape}"
-            )
+    _check_tangents("jvp", arguments.leaves, tangent_leaves)
     with enable_grad():
         out = f(*arguments.args)
         outputs, out_spec = _flatten(out)

@@ -33,30 +33,27 @@ from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.ops.shape import checked_sizes
 
 DEFAULT_INT = np.dtype(np.int64)
-# the dtype Python floats and the float factories take: float32, as PyTorch, until
-# set_default_dtype changes it (process-wide, as PyTorch's)
-_default_float = np.dtype(np.float32)
+# the dtype Python floats and the float factories take (float32, as PyTorch, until
+# set_default_dtype changes it, process-wide) lives in ops/registry.py, where the ops read it
 FLOATING_DEFAULTS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
 def get_default_dtype() -> np.dtype:
     """The dtype of Python floats and of zeros, rand, ... without dtype= (float32 at start)."""
-    return _default_float
+    return registry.default_float
 
 
 def set_default_dtype(dtype: Any) -> None:
     """Make `dtype` (float16, float32 or float64) the default for Python floats and the float
     factories, as torch.set_default_dtype; e.g. pg.set_default_dtype(pg.float64) for
     double-precision work."""
-    global _default_float
     chosen = np.dtype(dtype)
     if chosen not in FLOATING_DEFAULTS:
         raise TypeError(
             f"set_default_dtype: only float16, float32 and float64 can be the default, not "
             f"{chosen}, as in PyTorch"
         )
-    _default_float = chosen
-    registry.default_float = chosen  # the ops read it there (they sit below this module)
+    registry.default_float = chosen
 
 
 class Tensor:
@@ -1510,7 +1507,7 @@ def _from_python(x: Any, dtype: Any) -> np.ndarray:
     if typed is not None:
         return _cast(data, typed)
     if data.dtype.kind == "f":
-        return data.astype(_default_float)
+        return data.astype(registry.default_float)
     if data.dtype.kind in "iu":
         return _cast(data, DEFAULT_INT)
     return data
@@ -1532,12 +1529,12 @@ def _list_dtype(items: Any) -> np.dtype:
         elif isinstance(item, int):
             dtypes.add(DEFAULT_INT)
         elif isinstance(item, float):
-            dtypes.add(_default_float)
+            dtypes.add(registry.default_float)
     for kinds in ("f", "iu", "b"):
         widest = [d for d in dtypes if d.kind in kinds]
         if widest:
             return np.result_type(*widest)
-    return _default_float  # nothing typed: an odd element, which _check_kind refuses
+    return registry.default_float  # nothing typed: an odd element, which _check_kind refuses
 
 
 def _check_kind(data: np.ndarray, source: str) -> None:
@@ -1548,18 +1545,18 @@ def _check_kind(data: np.ndarray, source: str) -> None:
         raise TypeError(f"tensor: cannot make a tensor from {source} data ({data.dtype})")
 
 
-def _cast(data: np.ndarray, dtype: Any) -> np.ndarray:
+def _cast(data: np.ndarray, dtype: Any, name: str = "tensor") -> np.ndarray:
     """`data` as `dtype`, refusing what PyTorch refuses rather than wrapping round: NaN,
-    infinities and integers or floats out of the integer dtype's range."""
+    infinities and integers or floats out of the integer dtype's range (`name` the caller)."""
     dtype = np.dtype(dtype)
     if dtype.kind in "iu" and data.dtype.kind in "fiu" and data.size and data.dtype != dtype:
         info = np.iinfo(dtype)
         low, high = data.min(), data.max()
         if data.dtype.kind == "f" and not np.isfinite(data).all():
-            raise ValueError(f"tensor: NaN or an infinity cannot be converted to {dtype}")
+            raise ValueError(f"{name}: NaN or an infinity cannot be converted to {dtype}")
         if low < info.min or high > info.max:
             bad = low if low < info.min else high
-            raise OverflowError(f"tensor: {bad} does not fit {dtype} ({info.min} to {info.max})")
+            raise OverflowError(f"{name}: {bad} does not fit {dtype} ({info.min} to {info.max})")
     return data.astype(dtype, copy=False)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff.node import Node
+from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.tensor import Tensor
 
 # infix ops: format, precedence (higher binds tighter), and whether the right operand needs
@@ -176,16 +177,14 @@ class _Composer:
         return _simplify(text)
 
     def compose(self) -> Formulas:
-        from pathgrad.explain.derivation import _Graph
-
-        order = _Graph._topological(self.output.grad_fn)
+        order, _ = reverse_topological_order([self.output.grad_fn])  # the output first
         arriving: dict[int, list[str]] = {}
         rules: dict[int, list[str]] = {}
         root = self.output.grad_fn
         root_name = self.name_of_node(root)
         arriving[id(root)] = ["1" if self.output.data.size == 1 else f"dL/d{root_name}"]
         rules[id(root)] = []
-        for node in reversed(order):
+        for node in order:
             parts = arriving.get(id(node))
             if not parts:
                 continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -527,7 +527,3 @@ class _Graph:
 
 def _array(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
-
-
-def wrt_list(wrt: Any) -> Sequence[Tensor]:
-    return list(wrt.values()) if isinstance(wrt, dict) else list(wrt)

@@ -6,13 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from pathgrad.creation import empty
 from pathgrad.nn import functional as F
 from pathgrad.nn import init
 from pathgrad.nn.module import Module, Parameter
-from pathgrad.ops.shape import flatten, unflatten
+from pathgrad.ops.shape import checked_sizes, flatten, unflatten
 
 
 def _factory(dtype: Any, device: Any) -> dict:
@@ -39,13 +37,6 @@ class Identity(Module):
         return input
 
 
-def _check_sizes(layer: str, **sizes: Any) -> None:
-    """A layer's sizes are integers (a TypeError naming the layer and the argument otherwise)."""
-    for name, size in sizes.items():
-        if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
-            raise TypeError(f"{layer}: {name} must be an integer, got {size!r}")
-
-
 class Linear(Module):
     """y = x W^T + b; W (out_features, in_features) and b drawn from U(-1/sqrt(in), 1/sqrt(in)),
     as PyTorch's default."""
@@ -54,7 +45,7 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
     ):
         super().__init__()
-        _check_sizes("Linear", in_features=in_features, out_features=out_features)
+        checked_sizes((in_features, out_features), "Linear")  # integers, not negative
         options = _factory(dtype, device)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(empty((out_features, in_features), **options))
