@@ -7,7 +7,7 @@ import pytest
 
 import pathgrad as pg
 from pathgrad.autodiff import backprop
-from pathgrad.ops import registry
+from pathgrad.autodiff.grad_mode import engine
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -73,11 +73,11 @@ def test_set_detect_anomaly_and_free_when_off():
     pg.autograd.set_detect_anomaly(True)
     try:
         assert pg.autograd.is_anomaly_enabled()
-        assert registry._apply is not apply
+        assert engine.apply is not apply
     finally:
         pg.autograd.set_detect_anomaly(False)
     # off means the plain engine itself, not a flag tested on every op
-    assert registry._apply is apply and backprop.rule_check is None
+    assert engine.apply is apply and engine.run_rule is backprop.run_rule
     assert not pg.autograd.is_anomaly_enabled()
 
 

@@ -35,7 +35,13 @@ ABOVE_NN = (
     "pathgrad.viz",
 )
 # module prefix -> the pathgrad modules it must not import
-TENSOR_LAYER = ("pathgrad.tensor", "pathgrad.dispatch", "pathgrad.inplace", "pathgrad.backward")
+TENSOR_LAYER = (
+    "pathgrad.tensor",
+    "pathgrad.dispatch",
+    "pathgrad.inplace",
+    "pathgrad.backward",
+    "pathgrad.methods",
+)
 FORBIDDEN = {
     "pathgrad.ops": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.numpy_protocol": TENSOR_LAYER + ABOVE_TENSOR,
@@ -48,6 +54,8 @@ FORBIDDEN = {
     "pathgrad.dispatch": ABOVE_TENSOR,
     "pathgrad.inplace": ABOVE_TENSOR,
     "pathgrad.backward": ABOVE_TENSOR,
+    "pathgrad.methods": ABOVE_TENSOR,
+    "pathgrad.modes": ("pathgrad.ops",) + TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.nn": ABOVE_NN,
     "pathgrad.optim": ("pathgrad.nn", "pathgrad.utils", "pathgrad.cli"),
     "pathgrad.utils": ("pathgrad.nn", "pathgrad.optim", "pathgrad.cli"),

@@ -286,3 +286,33 @@ def test_autograd_backward_refuses_mismatched_weights():
     x = pg.ones(2, requires_grad=True)
     with pytest.raises(ValueError, match="backward: 1 grad_tensors for 2 tensors"):
         pg.autograd.backward([x * 2, x * 3], [pg.ones(2)])
+
+
+def test_autograd_backward_of_several_outputs_is_one_sweep_from_all_roots():
+    import pathgrad.autodiff.backprop as backprop_module
+
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    shared = x * x
+    a, b = shared.sum(), (shared * 3).sum()
+    calls = []
+    original = backprop_module.backprop
+    backprop_module.backprop = lambda roots, *rest, **kw: (
+        calls.append(roots) or original(roots, *rest, **kw)
+    )
+    try:
+        import pathgrad.backward as backward_module
+
+        backward_module.backprop = backprop_module.backprop
+        pg.autograd.backward([a, b], [pg.tensor(1.0), pg.tensor(2.0)])
+    finally:
+        backprop_module.backprop = original
+        backward_module.backprop = original
+    assert len(calls) == 1 and calls[0] == [a.grad_fn, b.grad_fn]  # no weighted sum node
+    np.testing.assert_allclose(x.grad.numpy(), 7 * 2 * np.array([1.0, 2.0]))
+
+
+def test_a_root_given_twice_gets_both_seeds():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    (g,) = pg.autograd.grad([y, y], x, retain_graph=True)
+    np.testing.assert_allclose(g.numpy(), 2 * 2 * np.array([1.0, 2.0]))

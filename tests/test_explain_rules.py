@@ -9,8 +9,8 @@ import pytest
 
 import pathgrad as pg
 from op_cases import ALL_CASES, inputs_for
+from pathgrad.autodiff.grad_mode import use_variant
 from pathgrad.autodiff.toposort import reverse_topological_order
-from pathgrad.dispatch import record_inputs
 from pathgrad.ops.registry import REGISTRY
 from pathgrad.tensor import Tensor
 
@@ -26,11 +26,11 @@ def _graph_nodes(outputs) -> list:
 
 def _recorded(case):
     tensors = [pg.tensor(a, requires_grad=True) for a in inputs_for(case)]
-    previous = record_inputs(True)
+    previous = use_variant(keep_inputs=True)
     try:
         out = case.fn(pg, *tensors)
     finally:
-        record_inputs(previous)
+        use_variant(**previous)
     return _graph_nodes(out if isinstance(out, (tuple, list)) else [out])
 
 

@@ -6,13 +6,6 @@
 """
 
 from pathgrad import autograd, linalg, special
-from pathgrad.autodiff.grad_mode import (
-    enable_grad,
-    inference_mode,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
 from pathgrad.creation import (
     Generator,
     arange,
@@ -61,6 +54,14 @@ from pathgrad.creation import (
 from pathgrad.errors import GradientShapeError, ShapeError
 from pathgrad.func import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from pathgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from pathgrad.methods import bind_aliases
+from pathgrad.modes import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from pathgrad.ops.broadcast import (
     broadcast_shapes,
     broadcast_tensors,
@@ -177,6 +178,7 @@ from pathgrad.ops.elementwise import (
     trunc,
     xlogy,
 )
+from pathgrad.ops.elementwise import div as true_divide  # PyTorch's takes no rounding_mode
 from pathgrad.ops.index import (
     combinations,
     gather,
@@ -348,23 +350,12 @@ from pathgrad.tensor import (
     set_default_dtype,
 )
 
-clip = clamp
-div = divide  # with PyTorch's rounding_mode=, as the method takes it
-concat = cat
-swapaxes = swapdims = transpose
-arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
-arcsinh, arccosh, arctanh = asinh, acosh, atanh
-fix = trunc
-absolute, negative, multiply, true_divide = abs, neg, mul, div
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-moveaxis = movedim
+# PyTorch's second names (arcsin for asin, ...): one table, shared with Tensor's methods
+bind_aliases(globals(), globals().__setitem__)
 where = where_or_positions
 index_put = index_put_values
 asarray = as_tensor
-sgn = sign
 all, any = all_true, any_true  # PyTorch's names, which are builtins' too
-trapz = trapezoid
-concatenate = cat
 pinverse = linalg.pinv
 argwhere = nonzero
 row_stack = vstack

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff import backprop
+from pathgrad.autodiff.grad_mode import use_variant
 from pathgrad.dispatch import apply
 from pathgrad.errors import user_frame, user_frame_location
-from pathgrad.ops import registry
-from pathgrad.tensor import Tensor, as_tensor
+from pathgrad.tensor import Tensor
 
 _enabled = False
 _rules_running = 0  # ops run by a gradient rule are checked as the rule's result, not alone
@@ -71,16 +71,14 @@ def _checking_apply(definition: Any, args: tuple, kwargs: dict) -> Any:
     return result
 
 
-def _checking_rule(node: Any, grad: Any, vjp: Any, saved: Any, wrap: Any) -> Any:
-    """The sweep's call of a node's rule (backprop.rule_check), with its result checked."""
+def _checking_rule(node: Any, grad: Any, wrap: Any, retain_graph: bool) -> tuple:
+    """The sweep's call of a node's rule (the engine variant's `run_rule`), result checked."""
     global _rules_running
     _rules_running += 1
     try:
-        input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
+        input_grads = backprop.run_rule(node, grad, wrap, retain_graph)
     finally:
         _rules_running -= 1
-    if type(input_grads) is not tuple:
-        input_grads = (input_grads,)
     if not _finite(grad):
         return input_grads
     for position, input_grad in enumerate(input_grads):
@@ -106,8 +104,10 @@ def set_detect_anomaly(mode: bool) -> None:
     """Turn anomaly detection on or off for the whole process."""
     global _enabled
     _enabled = bool(mode)
-    registry.bind_engine(_checking_apply if _enabled else apply, as_tensor)
-    backprop.rule_check = _checking_rule if _enabled else None
+    use_variant(
+        apply=_checking_apply if _enabled else apply,
+        run_rule=_checking_rule if _enabled else backprop.run_rule,
+    )
 
 
 def is_anomaly_enabled() -> bool:

@@ -8,9 +8,9 @@ from typing import Any
 
 from pathgrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from pathgrad.autodiff.backprop import backprop
-from pathgrad.autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from pathgrad.backward import root_of, run_backward, run_leaf_hooks, seed_for, wrap_saved_output
 from pathgrad.function import Function, FunctionCtx, once_differentiable
+from pathgrad.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from pathgrad.tensor import Tensor
 
 
@@ -22,8 +22,8 @@ def backward(
     inputs: Sequence[Tensor] | None = None,
 ) -> None:
     """Accumulate the gradients of several outputs at once into the leaves' `.grad`, each
-    weighted by its grad_tensor (PyTorch's torch.autograd.backward): one sweep of the weighted
-    sum, so a leaf reached from several outputs gets their sum."""
+    weighted by its grad_tensor (PyTorch's torch.autograd.backward): one sweep from all of them,
+    so a leaf reached from several outputs gets their sum."""
     outputs = [tensors] if type(tensors) is Tensor else list(tensors)
     if grad_tensors is None or type(grad_tensors) is Tensor:
         weights = [grad_tensors] * len(outputs) if grad_tensors is None else [grad_tensors]
@@ -33,16 +33,7 @@ def backward(
         raise ValueError(
             f"backward: {len(weights)} grad_tensors for {len(outputs)} tensors; give one each"
         )
-    if len(outputs) == 1:
-        run_backward(outputs[0], weights[0], retain_graph, create_graph, inputs)
-        return
-    total = None
-    for output, weight in zip(outputs, weights):
-        root_of(output)  # refuses, by its shape, an output nothing recorded
-        seed = seed_for(output, weight, "backward")
-        term = (output * seed).sum()
-        total = term if total is None else total + term
-    run_backward(total, None, retain_graph, create_graph, inputs)
+    run_backward(outputs, weights, retain_graph, create_graph, inputs)
 
 
 def grad(

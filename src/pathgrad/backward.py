@@ -12,9 +12,9 @@ import numpy as np
 
 from pathgrad import dispatch
 from pathgrad.autodiff import grad_mode, versions
-from pathgrad.autodiff.backprop import backprop, checked_hook_result
+from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.node import Node
-from pathgrad.errors import Site, user_site
+from pathgrad.errors import Site, checked_hook_result, user_site
 from pathgrad.tensor import Tensor, as_tensor, plain_tensor
 
 
@@ -63,23 +63,23 @@ def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
 
 
 def run_backward(
-    output: Tensor,
-    gradient: Any = None,
+    outputs: list,
+    gradients: list,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     inputs: Sequence[Tensor] | None = None,
 ) -> None:
-    """Accumulate d(output)/d(leaf), weighted by `gradient`, into each leaf's `.grad`
-    (only into `inputs`' `.grad` when given)."""
-    root = root_of(output)
-    seed = seed_for(output, gradient, "backward")
+    """Accumulate d(outputs)/d(leaf), each output weighted by its gradient, into each leaf's
+    `.grad` (only into `inputs`' `.grad` when given): one sweep from all the outputs."""
+    roots = [root_of(output) for output in outputs]
+    seeds = [seed_for(o, g, "backward") for o, g in zip(outputs, gradients)]
     if retain_graph is None:
         retain_graph = create_graph
     wanted = None if inputs is None else [inputs] if type(inputs) is Tensor else list(inputs)
     capture = frozenset(t.grad_fn for t in wanted if t.grad_fn is not None) if wanted else _NOTHING
-    grads, leaves = backprop([root], [seed], wrap_saved_output, retain_graph, create_graph, capture)
+    grads, leaves = backprop(roots, seeds, wrap_saved_output, retain_graph, create_graph, capture)
     with _ACCUMULATING:  # threads sharing parameters add into .grad one at a time, as PyTorch
-        _store_grads(leaves, wanted, grads, seed, create_graph)
+        _store_grads(leaves, wanted, grads, seeds, create_graph)
 
 
 # one lock for every .grad: backward's sweep runs in parallel across threads, only the (short)
@@ -87,9 +87,9 @@ def run_backward(
 _ACCUMULATING = threading.Lock()
 
 
-def _store_grads(leaves: list, wanted: Any, grads: dict, seed: Tensor, create_graph: bool) -> None:
+def _store_grads(leaves: list, wanted: Any, grads: dict, seeds: list, create_graph: bool) -> None:
     """Each reached leaf's gradient into its `.grad`: stored, or added into the one there."""
-    stored = {id(seed.data)}  # arrays this sweep handed out: a new .grad aliases none of them
+    stored = {id(seed.data) for seed in seeds}  # a new .grad aliases none of these, nor another
     site = None  # the user's line, found once, when a .grad is first added into
     for target in leaves if wanted is None else wanted:
         grad_fn = target.grad_fn

@@ -1,5 +1,5 @@
 """`apply`: where an op runs and the graph grows (with `_engine_op`, its shortcut for the casts
-and broadcasts the engine itself inserts; nothing outside this module makes a Node).
+and broadcasts the engine itself inserts). Nodes are made by `autodiff.node.make_node` only.
 
 It converts inputs, brings broadcasting operands to one shape and dtype with recorded ops,
 calls the forward and, when recording, links a Node to the output. View ops' outputs are tied
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff import grad_mode, versions
-from pathgrad.autodiff.node import Node
+from pathgrad.autodiff.node import Node, make_node
 from pathgrad.errors import OWN_FILES, USER_FILES, user_frame
 from pathgrad.ops import broadcast, registry
 from pathgrad.ops.registry import NUMBER_TYPES
@@ -112,7 +112,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             if definition.broadcast and type(x) is type(y):
                 x_data, y_data = x.data, y.data
                 if x_data.shape != y_data.shape or x_data.dtype != y_data.dtype:
-                    x, y = _bring_pair_to_one_shape(definition.name, x, y)
+                    x, y = _bring_to_one_shape(definition.name, (x, y))
                     args = (x, y) + args[2:]
             parents = (
                 (x.grad_fn or x) if x_needs else None,
@@ -146,31 +146,15 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
     result.data = out
     result._grad = None
     if record and out.dtype.kind == "f":
-        node = _new_node(Node)
-        node.definition = definition
-        node.vjp = vjp
-        node.parents = parents
-        node.shape = out.shape
-        node.dtype = out.dtype
-        node.saved_out = out if definition.saves_out else None
-        node.epoch = versions.epoch
         # the user's line, for a version error, so only where one can arise: a rule that
-        # closed over something (the version check looks there) or keeps its output. Kept as
-        # code and offset (no frame: no locals kept alive); two frames up (the op's call, then
-        # the user's) in the common case, searched further from composites
-        frame = _getframe(2) if vjp.__closure__ is not None or definition.saves_out else None
-        if frame is None:
-            node.site_code = None
-        else:
-            code = frame.f_code
-            if code.co_filename not in USER_FILES:  # a composite's frame, or not yet sorted
-                frame = _composite_caller(code)
-                code = None if frame is None else frame.f_code
-            node.site_code = code
-            if code is not None:
-                node.site_offset = frame.f_lasti
-        if _recording_inputs:
-            node.inputs = (args, kwargs)
+        # closed over something (the version check looks there) or keeps its output. Two
+        # frames up (the op's call, then the user's) in the common case, searched further from
+        # composites
+        site = _getframe(2) if vjp.__closure__ is not None or definition.saves_out else None
+        if site is not None and site.f_code.co_filename not in USER_FILES:
+            site = _composite_caller(site.f_code)  # a composite's frame, or not yet sorted
+        saved_out = out if definition.saves_out else None
+        node = make_node(definition, vjp, parents, out, saved_out, site, args, kwargs)
         result.grad_fn = node
         result._requires_grad = True
     else:
@@ -259,25 +243,14 @@ def record_function(definition: Any, vjp: Any, parents: tuple, out: Tensor, save
     """Make `out`, an output of a custom Function (`autograd.Function`), the result of a
     recorded node whose rule is `vjp`, as `apply` records an op's output; `saved_out` is its
     array where the Function saved it for backward (the sweep then hands the rule `out`)."""
-    node = _new_node(Node)
-    node.definition = definition
-    node.vjp = vjp
-    node.parents = parents
-    node.shape = out.data.shape
-    node.dtype = out.data.dtype
-    node.saved_out = saved_out
-    node.epoch = versions.epoch
-    frame = user_frame(1)
-    node.site_code = None if frame is None else frame.f_code
-    if frame is not None:
-        node.site_offset = frame.f_lasti
+    node = make_node(definition, vjp, parents, out.data, saved_out, user_frame(1), (), {})
     out.grad_fn = node
     out._requires_grad = True
     return node
 
 
-# Tensor.__init__ and Node's fields without a call: every op's output and node are made here.
-_new_tensor = _new_node = object.__new__
+# Tensor.__init__ without a call: every op's output is made here.
+_new_tensor = object.__new__
 
 
 def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tuple, tuple, bool]:
@@ -310,16 +283,6 @@ def _prepare_inputs(definition: registry.OpDefinition, args: tuple) -> tuple[tup
     return inputs, inputs + args[arity:], record
 
 
-_recording_inputs = False
-
-
-def record_inputs(on: bool) -> bool:
-    """Keep each node's inputs, for gradcheck's search for a faulty rule; returns the old value."""
-    global _recording_inputs
-    previous, _recording_inputs = _recording_inputs, on
-    return previous
-
-
 def _expand(t: Tensor, shape: tuple, dtype: Any) -> Tensor:
     """`t` cast to `dtype` and broadcast to `shape` by recorded `to` and `broadcast_to` ops, for
     an operand that needs a gradient, which the engine brings to its op's shape and dtype
@@ -342,18 +305,10 @@ def _engine_op(definition: registry.OpDefinition, t: Tensor, parameter: Any) -> 
     result = _new_tensor(Tensor)
     result.data = out
     result._grad = None
-    node = _new_node(Node)
-    node.definition = definition
-    node.vjp = vjp
-    node.parents = (t.grad_fn or t,)
-    node.shape = out.shape
-    node.dtype = out.dtype
-    node.saved_out = None
-    node.epoch = versions.epoch
-    node.site_code = None
-    if _recording_inputs:
-        node.inputs = ((t, parameter), _NO_KWARGS)
-    result.grad_fn = node
+    parents = (t.grad_fn or t,)
+    result.grad_fn = make_node(
+        definition, vjp, parents, out, None, None, (t, parameter), _NO_KWARGS
+    )
     result._requires_grad = True
     return result
 
@@ -363,40 +318,30 @@ _BROADCAST_TO = broadcast.broadcast_to.definition
 _NO_KWARGS: dict = {}
 
 
-def _bring_pair_to_one_shape(op_name: str, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """`_bring_to_one_shape` for the common two-tensor case, written out for speed."""
-    x_data, y_data = x.data, y.data
-    shape = x_data.shape
-    if y_data.shape != shape:
-        shape = broadcast.broadcast_shapes(op_name, shape, y_data.shape)
-    dtype = x_data.dtype
-    if y_data.dtype != dtype:
-        dtype = np.result_type(x_data, y_data)
-    if x._requires_grad and (x_data.shape != shape or x_data.dtype != dtype):
-        x = _expand(x, shape, dtype)
-    if y._requires_grad and (y_data.shape != shape or y_data.dtype != dtype):
-        y = _expand(y, shape, dtype)
-    return x, y
-
-
 def _bring_to_one_shape(op_name: str, inputs: tuple) -> tuple:
-    """Broadcast and cast, by recorded ops, each operand that needs a gradient."""
-    shapes = [t.data.shape if type(t) is Tensor else () for t in inputs]
-    out_shape = shapes[0]
-    for other in shapes[1:]:
-        if other != out_shape:
-            out_shape = broadcast.broadcast_shapes(op_name, *shapes)
-            break
-    dtypes = {t.data.dtype for t in inputs if type(t) is Tensor}
-    dtype = (
-        dtypes.pop()
-        if len(dtypes) == 1
-        else np.result_type(*(t.data if type(t) is Tensor else t for t in inputs))
-    )
-    return tuple(
-        _expand(t, out_shape, dtype) if type(t) is Tensor and t._requires_grad else t
-        for t in inputs
-    )
+    """Broadcast and cast, by recorded ops, each tensor operand that needs a gradient. Numbers
+    stay: NEP 50 keeps them weak beside a float tensor, and they have no gradient. Shapes and
+    dtypes fold pairwise (both are associative) in plain loops: every linear layer's bias
+    comes here, and comprehensions' frames would show."""
+    shape = dtype = None
+    for t in inputs:
+        if type(t) is Tensor:
+            data = t.data
+            if shape is None:
+                shape, dtype = data.shape, data.dtype
+                continue
+            if data.shape != shape:
+                shape = broadcast.broadcast_shapes(op_name, shape, data.shape)
+            if data.dtype != dtype:
+                dtype = np.result_type(dtype, data.dtype)
+    brought = []
+    for t in inputs:
+        if type(t) is Tensor and t._requires_grad:
+            data = t.data
+            if data.shape != shape or data.dtype != dtype:
+                t = _expand(t, shape, dtype)
+        brought.append(t)
+    return tuple(brought)
 
 
 def _promote_sequence(inputs: tuple) -> tuple:
@@ -416,7 +361,6 @@ __all__ = [
     "apply",
     "link_view",
     "record_function",
-    "record_inputs",
     "refresh_if_stale",
     "view_op",
 ]

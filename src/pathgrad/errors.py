@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -118,3 +119,28 @@ class GradientShapeError(RuntimeError):
 
 class IntegerDivisionError(PathgradError, ZeroDivisionError, RuntimeError):
     """Integer // or % by zero: a ZeroDivisionError, and a RuntimeError as PyTorch raises."""
+
+
+def made_at(node: Any) -> str:
+    """`exp (made at model.py:12)`: a node's op and the user's line that made it."""
+    site = node.site
+    return f"{node.name} (made at {site})" if site else node.name
+
+
+def checked_hook_result(hook: Any, grad: Any, replaced: Any, where: str = "") -> Any:
+    """A hook's returned gradient, which may change values only: another type, shape or dtype
+    is refused by the hook's name here (PyTorch too), not met later as a rule's fault."""
+    name = getattr(hook, "__qualname__", None) or repr(hook)
+    if type(replaced) is not type(grad):
+        raise TypeError(
+            f"hook {name} returned a {type(replaced).__name__}; a hook returns a tensor (the new "
+            "gradient) or None"
+        )
+    given, returned = grad.data, replaced.data
+    if returned.shape != given.shape or returned.dtype != given.dtype:
+        raise RuntimeError(
+            f"hook {name}{where} returned a gradient of shape {returned.shape} and dtype "
+            f"{returned.dtype} for one of shape {given.shape} and dtype {given.dtype}; a hook "
+            "may change the values only"
+        )
+    return replaced

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from pathgrad import autograd
-from pathgrad.autodiff.grad_mode import enable_grad, no_grad
 from pathgrad.errors import ShapeError
+from pathgrad.modes import enable_grad, no_grad
 from pathgrad.ops.shape import reshape, stack
 from pathgrad.tensor import Tensor
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad import dispatch
+from pathgrad import dispatch, modes
 from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import FREED_GRAPH_MESSAGE
 from pathgrad.ops.registry import OpDefinition
@@ -103,7 +103,7 @@ class Function:
             args = _bound(cls, args, kwargs)
         needs = tuple(type(a) is Tensor and a.requires_grad for a in args)
         ctx = FunctionCtx(needs)
-        with grad_mode.no_grad():
+        with modes.no_grad():
             if cls.setup_context is not None:
                 outputs = cls.forward(*args)
                 cls.setup_context(ctx, args, outputs)
@@ -137,7 +137,7 @@ def once_differentiable(backward: Any) -> Any:
     @functools.wraps(backward)
     def wrapper(ctx: FunctionCtx, *grads: Any) -> Any:
         ctx._once_differentiable = True
-        with grad_mode.no_grad():
+        with modes.no_grad():
             return backward(ctx, *grads)
 
     return wrapper

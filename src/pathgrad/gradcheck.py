@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from pathgrad import autograd
-from pathgrad.autodiff.grad_mode import enable_grad, no_grad
+from pathgrad.autodiff.grad_mode import use_variant
 from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
-from pathgrad.dispatch import apply, record_inputs
+from pathgrad.dispatch import apply
+from pathgrad.modes import enable_grad, no_grad
 from pathgrad.tensor import Tensor
 
 
@@ -92,12 +93,12 @@ def find_mismatch(
 
 def _locate_faulty_rule(fn: Callable, inputs: list, eps: float, atol: float, rtol: float):
     """Re-run `fn` keeping each op's inputs, and check each op alone, inputs side first."""
-    previous = record_inputs(True)
+    previous = use_variant(keep_inputs=True)
     try:
         with enable_grad():
             outputs = _differentiable_outputs(fn(*inputs))
     finally:
-        record_inputs(previous)
+        use_variant(**previous)
     roots = [o.grad_fn for o in outputs if o.grad_fn is not None]
     order, _ = reverse_topological_order(roots)
     for node in reversed(order):

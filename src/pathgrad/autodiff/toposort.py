@@ -1,4 +1,4 @@
-"""Reverse topological order of a graph, with an explicit stack so depth costs no recursion."""
+"""The one graph walk: the order the sweep runs nodes in, which gradcheck, explain and viz use."""
 
 from __future__ import annotations
 
@@ -6,35 +6,41 @@ from pathgrad.autodiff.node import Node
 
 
 def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
-    """Nodes reachable from `roots`, each before every node it depends on, and the leaves reached.
+    """Nodes reachable from `roots`, each after every node that consumes it, and the leaves.
 
-    Parents are visited in their recorded order, so the order, and anything that prints it, is
-    deterministic. Time and memory are linear in the number of edges.
+    Kahn's order: count the recorded edges into each node, then a node is ready once all its
+    consumers came, so the sweep sums each gradient completely before using it. An explicit
+    stack (no recursion, so depth is free) and parents in recorded order make it deterministic.
     """
-    order: list[Node] = []
-    leaves: list = []
-    visited: set[int] = set()
-    stack: list = []
+    counts: dict = {}
+    leaves: dict = {}
     for root in roots:
-        if id(root) in visited:
-            continue
-        visited.add(id(root))
-        if type(root) is not Node:
-            leaves.append(root)
-            continue
-        stack.append((root, iter(root.parents)))
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if parent is None or id(parent) in visited:
-                    continue
-                visited.add(id(parent))
-                if type(parent) is Node:
-                    stack.append((parent, iter(parent.parents)))
-                    break
-                leaves.append(parent)
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order, leaves
+        if type(root) is Node:
+            counts[root] = 0
+        else:
+            leaves[root] = None
+    starts = list(counts)
+    stack = starts[:]
+    while stack:
+        for parent in stack.pop().parents:
+            if type(parent) is Node:
+                if parent in counts:
+                    counts[parent] += 1
+                else:
+                    counts[parent] = 1
+                    stack.append(parent)
+            elif parent is not None:
+                leaves[parent] = None
+    order = []
+    ready = [root for root in starts if counts[root] == 0]  # roots no other root consumes
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            if type(parent) is Node:
+                remaining = counts[parent] - 1
+                if remaining:
+                    counts[parent] = remaining
+                else:
+                    ready.append(parent)
+    return order, list(leaves)

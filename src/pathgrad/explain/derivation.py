@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from pathgrad.autodiff.grad_mode import use_variant
 from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
-from pathgrad.dispatch import record_inputs
 from pathgrad.errors import PathgradError
 from pathgrad.explain import symbolic
 from pathgrad.tensor import Tensor
@@ -53,11 +53,11 @@ def recording() -> Iterator[None]:
     >>> pg.explain(y, wrt=[a]).agree
     True
     """
-    previous = record_inputs(True)
+    previous = use_variant(keep_inputs=True)
     try:
         yield
     finally:
-        record_inputs(previous)
+        use_variant(**previous)
 
 
 @dataclass

@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pathgrad.autodiff import grad_mode, versions
+from pathgrad import modes
+from pathgrad.autodiff import versions
 from pathgrad.tensor import Tensor, as_tensor
 
 
@@ -505,7 +506,7 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(errors)
             )
-        with grad_mode.no_grad():
+        with modes.no_grad():
             for key, array in values.items():
                 target = own[key]
                 if assign:

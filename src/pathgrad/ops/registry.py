@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from pathgrad.autodiff.grad_mode import engine
 from pathgrad.errors import op_context
 
 NUMBER_TYPES = (int, float, bool)
@@ -71,9 +72,9 @@ def _unbound(*args: Any) -> Any:
     raise RuntimeError("pathgrad's engine is not bound: import pathgrad, not pathgrad.ops alone")
 
 
-# Set by pathgrad.tensor at import (`bind_engine`): running an op builds tensors, and tensors
-# sit above the ops in the layering, so the registry is handed the engine rather than importing it.
-_apply: Callable[..., Any] = _unbound
+# Set by pathgrad.dispatch at import (`bind_engine`): running an op builds tensors, and tensors
+# sit above the ops in the layering, so the registry is handed the engine rather than importing
+# it. Ops run through the engine variant's `apply` (autodiff.grad_mode.engine).
 _as_tensor: Callable[[Any], Any] = _unbound
 _link_view: Callable[..., None] = _unbound
 
@@ -86,8 +87,8 @@ def bind_engine(
 ) -> None:
     """Install the engine: how to run an op, make a tensor, tie a view to its base, and the
     tensor class itself."""
-    global _apply, _as_tensor, _link_view, _tensor_type
-    _apply, _as_tensor = apply, as_tensor
+    global _as_tensor, _link_view, _tensor_type
+    engine.apply, _as_tensor = apply, as_tensor
     if link_view is not None:
         _link_view = link_view
     if tensor_type is not None:
@@ -142,22 +143,32 @@ def op(
 
         @functools.wraps(forward)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return _apply(definition, args, kwargs)
+            return engine.apply(definition, args, kwargs)
 
-        if casts:
+        if casts and view:  # both: the input cast by `to`, then the output tied as a view
+
+            @functools.wraps(forward)
+            def call(*args: Any, dtype: Any = None, **kwargs: Any) -> Any:
+                if dtype is not None:
+                    args = (_cast_input(args[0], dtype),) + args[1:]
+                result = engine.apply(definition, args, kwargs)
+                _link_view(result, args, kwargs, definition)
+                return result
+
+        elif casts:
             # a keyword of the call, not a frame around it: the engine finds the user's line
             # two frames up
             @functools.wraps(forward)
             def call(*args: Any, dtype: Any = None, **kwargs: Any) -> Any:
                 if dtype is not None:
                     args = (_cast_input(args[0], dtype),) + args[1:]
-                return _apply(definition, args, kwargs)
+                return engine.apply(definition, args, kwargs)
 
-        if view:
+        elif view:
             # only view ops pay for the bookkeeping, so other ops' calls stay as they were
             @functools.wraps(forward)
             def call(*args: Any, **kwargs: Any) -> Any:
-                result = _apply(definition, args, kwargs)
+                result = engine.apply(definition, args, kwargs)
                 _link_view(result, args, kwargs, definition)
                 return result
 
@@ -208,7 +219,7 @@ def normalize_dims(dim: Any, ndim: int, op_name: str) -> tuple[int, ...]:
 def _cast_input(x: Any, dtype: Any) -> Any:
     x = as_tensor(x)
     dtype = np.dtype(dtype)
-    return x if x.data.dtype == dtype else _apply(REGISTRY["to"], (x, dtype), {})
+    return x if x.data.dtype == dtype else engine.apply(REGISTRY["to"], (x, dtype), {})
 
 
 def needs_grad(x: Any) -> bool:

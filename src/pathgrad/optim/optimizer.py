@@ -96,7 +96,7 @@ class Optimizer:
     def _closure_loss(self, closure: Callable[[], Any] | None) -> Any:
         if closure is None:
             return None
-        from pathgrad.autodiff.grad_mode import enable_grad
+        from pathgrad.modes import enable_grad
 
         with enable_grad():
             return closure()
