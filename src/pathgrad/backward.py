@@ -71,8 +71,10 @@ def run_backward(
 ) -> None:
     """Accumulate d(outputs)/d(leaf), each output weighted by its gradient, into each leaf's
     `.grad` (only into `inputs`' `.grad` when given): one sweep from all the outputs."""
-    roots = [root_of(output) for output in outputs]
-    seeds = [seed_for(o, g, "backward") for o, g in zip(outputs, gradients)]
+    roots, seeds = [], []  # loops, not comprehensions: on a small step their frames show
+    for output, gradient in zip(outputs, gradients):
+        roots.append(root_of(output))
+        seeds.append(seed_for(output, gradient, "backward"))
     if retain_graph is None:
         retain_graph = create_graph
     wanted = None if inputs is None else [inputs] if type(inputs) is Tensor else list(inputs)
@@ -89,7 +91,9 @@ _ACCUMULATING = threading.Lock()
 
 def _store_grads(leaves: list, wanted: Any, grads: dict, seeds: list, create_graph: bool) -> None:
     """Each reached leaf's gradient into its `.grad`: stored, or added into the one there."""
-    stored = {id(seed.data) for seed in seeds}  # a new .grad aliases none of these, nor another
+    stored = set()  # arrays this sweep handed out: a new .grad aliases none of them
+    for seed in seeds:
+        stored.add(id(seed.data))
     site = None  # the user's line, found once, when a .grad is first added into
     for target in leaves if wanted is None else wanted:
         grad_fn = target.grad_fn

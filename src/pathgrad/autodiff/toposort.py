@@ -19,8 +19,8 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
             counts[root] = 0
         else:
             leaves[root] = None
-    starts = list(counts)
-    stack = starts[:]
+    stack = list(counts)
+    ready = stack[:]
     while stack:
         for parent in stack.pop().parents:
             if type(parent) is Node:
@@ -32,7 +32,8 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
             elif parent is not None:
                 leaves[parent] = None
     order = []
-    ready = [root for root in starts if counts[root] == 0]  # roots no other root consumes
+    if len(ready) > 1:  # roots that another root consumes wait for it
+        ready = list(filter(lambda root: counts[root] == 0, ready))
     while ready:
         node = ready.pop()
         order.append(node)
