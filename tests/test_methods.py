@@ -109,3 +109,73 @@ def test_an_op_that_casts_and_views_does_both():
         assert x.grad.dtype == np.float32  # the cast's rule casts the gradient back
     finally:
         del REGISTRY["test_cast_view"]
+
+
+# methods whose call needs more than the tensor and a dim, and what to pass first
+LEADING = {
+    "kthvalue": (2,),
+    "quantile": (0.5,),
+    "nanquantile": (0.5,),
+    "split": (2,),
+    "chunk": (2,),
+    "narrow": (0, 1),
+    "select": (0,),
+    "roll": (1,),
+    "tensor_split": (2,),
+    "topk": (2,),
+    "repeat_interleave": (2,),
+}
+# these take more than a dim to mean anything; their parsers are PyTorch's C++ ones anyway
+NEEDS_MORE = {"index_select", "gather", "flip", "unsqueeze", "renorm", "movedim", "transpose"}
+# not yet: Tensor.size(axis=) (pathgrad's size is a plain method of the tensor itself)
+NOT_YET = {("size", "axis")}
+
+
+def _accepts(tensor, name, kwargs):
+    try:
+        getattr(tensor, name)(*LEADING.get(name, ()), **kwargs)
+    except TypeError:
+        return False
+    except Exception:  # another complaint: the argument form itself was taken
+        return True
+    return True
+
+
+def test_numpy_names_are_taken_exactly_where_pytorch_takes_them():
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    ours, theirs = pg.tensor(data), torch.tensor(data)
+    names = sorted(
+        n
+        for n in dir(torch.Tensor)
+        if not n.startswith("_") and hasattr(pg.Tensor, n) and n not in NEEDS_MORE
+    )
+    differ = []
+    for name in names:
+        if not _accepts(theirs, name, {"dim": 0}):
+            continue  # takes no dim: nothing for a NumPy name to stand for
+        for kwargs in ({"axis": 0}, {"dim": 0, "keepdims": True}, {"axis": 0, "keepdims": True}):
+            if (name, next(iter(kwargs))) in NOT_YET:
+                continue
+            if _accepts(ours, name, kwargs) != _accepts(theirs, name, kwargs):
+                differ.append((name, kwargs))
+    assert differ == []
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "std", "var", "prod", "amax", "logsumexp"])
+def test_numpy_names_give_what_pytorch_names_give(name):
+    x = pg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]], requires_grad=True)
+    mine = getattr(x, name)(axis=1, keepdims=True)
+    assert mine.shape == (2, 1)
+    np.testing.assert_allclose(mine.numpy(), getattr(x, name)(dim=1, keepdim=True).numpy())
+    np.testing.assert_allclose(getattr(pg, name)(x, axis=1).numpy(), getattr(x, name)(1).numpy())
+    mine.sum().backward()
+    assert x.grad.shape == x.shape
+
+
+def test_max_with_numpy_names_and_both_names_refused():
+    x = pg.tensor([[1.0, 5.0], [4.0, 2.0]])
+    values, indices = x.max(axis=1, keepdims=True)
+    assert values.tolist() == [[5.0], [4.0]] and indices.tolist() == [[1], [0]]
+    with pytest.raises(TypeError, match="axis= and dim="):
+        x.sum(axis=0, dim=0)

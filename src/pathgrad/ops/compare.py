@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pathgrad.errors import op_context
-from pathgrad.ops.registry import as_tensor, normalize_dims, op, value
+from pathgrad.ops.registry import as_tensor, normalize_dims, numpy_names, op, value
 
 
 @op("eq", inputs=2, broadcast=True, differentiable=False)
@@ -186,6 +186,7 @@ def isin(elements, test_elements, *, invert=False):
     return as_tensor(np.isin(values, tests, invert=invert))
 
 
+@numpy_names
 def all_true(x, dim=None, keepdim=False):
     """Whether every element (over `dim`) is nonzero, as a bool tensor (PyTorch's all)."""
     data = as_tensor(x).data
@@ -193,6 +194,7 @@ def all_true(x, dim=None, keepdim=False):
     return as_tensor(np.asarray(data.all(axis=axes, keepdims=keepdim)))
 
 
+@numpy_names
 def any_true(x, dim=None, keepdim=False):
     """Whether some element (over `dim`) is nonzero, as a bool tensor (PyTorch's any)."""
     data = as_tensor(x).data

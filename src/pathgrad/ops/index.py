@@ -11,7 +11,7 @@ import numpy as np
 from pathgrad.errors import ShapeError, op_context
 from pathgrad.ops.broadcast import broadcast_shapes, broadcast_to
 from pathgrad.ops.elementwise import where
-from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, normalize_dims, op
+from pathgrad.ops.registry import NUMBER_TYPES, as_tensor, normalize_dims, numpy_names, op
 from pathgrad.ops.shape import reshape
 
 
@@ -471,6 +471,7 @@ def nonzero(x, *, as_tuple=False):
     return tuple(as_tensor(positions[:, d].astype(np.int64)) for d in range(positions.shape[1]))
 
 
+@numpy_names
 def repeat_interleave(x, repeats, dim=None, *, output_size=None):
     """Each element repeated `repeats` times (a number, or one count per element along `dim`),
     along `dim` (of the flattened tensor when dim is None), as PyTorch's repeat_interleave:

@@ -26,7 +26,7 @@ from pathgrad.ops.index import (
     scatter_add_zeros,
     spread_index,
 )
-from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, op
+from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, numpy_names, op
 from pathgrad.ops.shape import cat, flip, movedim, narrow, reshape, squeeze, unsqueeze
 from pathgrad.ops.shape import diagonal as diagonal_of
 
@@ -75,6 +75,7 @@ def _accumulator(data: np.ndarray) -> Any:
     return np.float32 if data.dtype == np.float16 else None
 
 
+@numpy_names
 def mean(x, dim=None, keepdim=False, *, dtype=None):
     """sum / count, composed; a float16 mean is taken in float32 and rounded once, as
     PyTorch's (mean([6e4, 6e4]) is 6e4, not the overflowed sum over 2)."""
@@ -229,6 +230,7 @@ def _refuse_empty(shape, dims, name, index_error=True):
             )
 
 
+@numpy_names
 def max(x, *args, **kwargs):
     """max(x): the largest value (ties share the gradient); max(x, dim): (values, indices), the
     gradient going to the index returned; max(x, other): the elementwise maximum. As PyTorch,
@@ -236,6 +238,7 @@ def max(x, *args, **kwargs):
     return _extreme_call(x, args, kwargs, "max", max_of_all, maximum, argmax, max_result)
 
 
+@numpy_names
 def min(x, *args, **kwargs):
     """min(x), min(x, dim) -> (values, indices), or min(x, other), as `max`."""
     return _extreme_call(x, args, kwargs, "min", min_of_all, minimum, argmin, min_result)
@@ -519,6 +522,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
     )
 
 
+@numpy_names
 def argsort(x, dim=-1, descending=False, stable=False):
     """The positions that sort `x` along `dim` (an int64 tensor, not differentiable). Always a
     stable sort: ties keep their order, NaN sorts as the largest value, as PyTorch's stable=True
@@ -539,6 +543,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     return as_tensor(order.astype(np.int64))
 
 
+@numpy_names
 def sort(x, dim=-1, descending=False, stable=False):
     """(values, indices) of `x` sorted along `dim` (see argsort); the values are gathered, so
     each element's gradient goes back to where it came from."""
@@ -549,6 +554,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     return sort_result(gather(x, dim, indices), indices)
 
 
+@numpy_names
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The k largest (or smallest) values along `dim` and their positions, largest first."""
     x = as_tensor(x)
@@ -574,12 +580,14 @@ cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
 
 
+@numpy_names
 def nansum(x, dim=None, keepdim=False):
     """sum with NaNs counted as 0; they get no gradient."""
     x = as_tensor(x)
     return sum(where(np.isnan(x.data), 0.0, x), dim, keepdim)
 
 
+@numpy_names
 def nanmean(x, dim=None, keepdim=False):
     """mean of the elements that are not NaN (NaN where all are)."""
     x = as_tensor(x)
@@ -588,11 +596,13 @@ def nanmean(x, dim=None, keepdim=False):
     return nansum(x, dims, keepdim) / as_tensor(counted.astype(x.data.dtype))
 
 
+@numpy_names
 def aminmax(x, *, dim=None, keepdim=False):
     """(amin, amax) in one call, as PyTorch's aminmax."""
     return aminmax_result(amin(x, dim, keepdim), amax(x, dim, keepdim))
 
 
+@numpy_names
 def count_nonzero(x, dim=None):
     """How many elements are not zero, over `dim` (all by default): an int64 tensor."""
     x = as_tensor(x)
@@ -683,6 +693,7 @@ def logcumsumexp(x, dim):
     return np.logaddexp.accumulate(data, axis=axis), vjp
 
 
+@numpy_names
 def cummax(x, dim):
     """(values, indices): the running largest value along `dim` and where it is (the latest of
     ties; a NaN, once met, stays), as PyTorch; the values are gathered, so each gets its
@@ -690,6 +701,7 @@ def cummax(x, dim):
     return _running_extreme(x, dim, np.maximum, cummax_result, "cummax")
 
 
+@numpy_names
 def cummin(x, dim):
     """(values, indices): the running smallest value along `dim`, as cummax."""
     return _running_extreme(x, dim, np.minimum, cummin_result, "cummin")
@@ -710,6 +722,7 @@ def _running_extreme(x, dim, ufunc, result, name):
     return result(gather(x, axis, indices), as_tensor(indices))
 
 
+@numpy_names
 def kthvalue(x, k, dim=-1, keepdim=False):
     """(values, indices): the k-th smallest along `dim` (k from 1), by a stable sort (NaN
     largest); among ties, which index is returned PyTorch leaves unspecified."""
@@ -724,6 +737,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     )
 
 
+@numpy_names
 def median(x, dim=None, keepdim=False):
     """median(x): the lower median of all elements (NaN if any is NaN), ties sharing the
     gradient as max() does; median(x, dim): (values, indices), the gradient going to the index
@@ -779,6 +793,7 @@ def _order_statistic(x, dim, keepdim, position, result, name):
     return result(values, indices)
 
 
+@numpy_names
 def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The q-th quantiles (q a number or 1-D tensor in [0, 1]) along `dim` (of all elements
     when None), between sorted neighbours by `interpolation` ("linear", "lower", "higher",
@@ -787,6 +802,7 @@ def quantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(x, q, dim, keepdim, interpolation, "quantile")
 
 
+@numpy_names
 def nanquantile(x, q, dim=None, keepdim=False, *, interpolation="linear"):
     """quantile of the elements that are not NaN (NaN where a line has none)."""
     return _quantile(x, q, dim, keepdim, interpolation, "nanquantile")
@@ -854,6 +870,7 @@ def _quantile(x, q, dim, keepdim, interpolation, name):
 nanmedian_result = namedtuple("nanmedian", ["values", "indices"])
 
 
+@numpy_names
 def nanmedian(x, dim=None, keepdim=False):
     """median of the elements that are not NaN (NaN where there are none), as PyTorch's."""
     x = as_tensor(x)
@@ -1131,6 +1148,7 @@ def renorm(x, p, dim, maxnorm):
 mode_result = namedtuple("mode", ["values", "indices"])
 
 
+@numpy_names
 def mode(x, dim=-1, keepdim=False):
     """(values, indices): the most frequent value along `dim` (the smallest of those tied),
     and the last place it stands, as PyTorch's mode; the values are gathered, so they get the

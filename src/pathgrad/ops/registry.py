@@ -11,6 +11,7 @@ binds the engine that runs and records an op (`bind_engine`) when it is imported
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -173,9 +174,53 @@ def op(
                 return result
 
         call.definition = definition  # type: ignore[attr-defined]
+        if _numpy_names_of(forward):
+            call = numpy_names(call, forward)
+            call.definition = definition  # type: ignore[attr-defined]
         return call
 
     return register
+
+
+# NumPy's names for PyTorch's arguments, which PyTorch's argument parser takes for them
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def _numpy_names_of(fn: Callable[..., Any]) -> dict[str, str]:
+    """The NumPy names `fn` takes: those whose PyTorch name is one of its parameters (all of
+    them where it parses keywords itself, as max and min do)."""
+    parameters = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(NUMPY_NAMES)
+    return {numpy: torch for numpy, torch in NUMPY_NAMES.items() if torch in parameters}
+
+
+def numpy_names(fn: Callable[..., Any], like: Callable[..., Any] | None = None) -> Any:
+    """`fn` taking `axis=` for `dim=` and `keepdims=` for `keepdim=`, as PyTorch does
+    (`P.sum(1, keepdims=True)`), where `like`'s (else `fn`'s) parameters have them."""
+    names = _numpy_names_of(like or fn)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
+            kwargs = torch_names(kwargs, names, fn.__name__)
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def torch_names(kwargs: dict, names: dict[str, str], op_name: str) -> dict:
+    """`kwargs` with NumPy's names as PyTorch's; both names for one argument is refused."""
+    renamed = {}
+    for key, value in kwargs.items():
+        torch_name = names.get(key)
+        if torch_name is None:
+            renamed[key] = value  # the op refuses what it does not take, by its own name
+            continue
+        if torch_name in kwargs:
+            raise TypeError(f"{op_name}() got both {key}= and {torch_name}=; give one")
+        renamed[torch_name] = value
+    return renamed
 
 
 def wrap(array: np.ndarray) -> Any:

@@ -11,7 +11,7 @@ import numpy as np
 
 from pathgrad.errors import ShapeError, op_context
 from pathgrad.ops.broadcast import broadcast_to
-from pathgrad.ops.registry import as_tensor, normalize_dims, op
+from pathgrad.ops.registry import as_tensor, normalize_dims, numpy_names, op
 
 
 def sizes_argument(sizes: tuple) -> tuple:
@@ -57,6 +57,7 @@ def select(x, dim, index):
     return x[(slice(None),) * axis + (index,)]
 
 
+@numpy_names
 def unbind(x, dim=0):
     """The slices along `dim`, as a tuple."""
     x = as_tensor(x)
@@ -371,6 +372,7 @@ def split(x, split_size_or_sections, dim=0):
     return tuple(narrow(x, axis, start, size) for start, size in zip(starts, sizes))
 
 
+@numpy_names
 def chunk(x, chunks, dim=0):
     """`chunks` pieces of equal size along `dim` (the last may be smaller), as PyTorch."""
     x = as_tensor(x)
@@ -616,6 +618,7 @@ def rot90(x, k=1, dims=(0, 1)):
     return x
 
 
+@numpy_names
 def tensor_split(x, indices_or_sections, dim=0):
     """Views along `dim`: `n` near-equal pieces (the first ones one longer), or the pieces
     between the given indices, as PyTorch's tensor_split and NumPy's array_split."""
@@ -769,6 +772,7 @@ def diagflat(x, offset=0):
     return diag(reshape(as_tensor(x), -1), offset)
 
 
+@numpy_names
 def diff(x, n=1, dim=-1, prepend=None, append=None):
     """Differences of neighbours along `dim`, taken `n` times, after joining `prepend` and
     `append` there, as PyTorch's and NumPy's diff."""
