@@ -304,3 +304,28 @@ def test_a_tangent_of_another_shape_is_refused_not_broadcast(transform):
         pg.ShapeError, match=rf"{transform}: tangent 0 has shape \(1,\), its primal"
     ):
         getattr(pg, transform)(f, (pg.ones(3),), (pg.ones(1),))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, x: x.arctan2(),
+        lambda L, x: x.hypot(),
+        lambda L, x: L.add(x),
+        lambda L, x: L.mul(x),
+        lambda L, x: L.exp(),
+        lambda L, x: L.where(x > 0),  # one argument: the positions form, answered in both
+    ],
+)
+def test_an_op_missing_an_operand_is_a_type_error_as_pytorch(call):
+    def outcome(L):
+        try:
+            call(L, L.tensor([1.0, -2.0]))
+        except Exception as error:
+            return type(error)
+        return None
+
+    mine = outcome(pg)
+    assert mine in (TypeError, None)
+    torch = pytest.importorskip("torch")
+    assert mine is outcome(torch)

@@ -60,107 +60,124 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
 
     This is every op's hot path, so the common arities are written out rather than looped.
     """
-    arity = definition.inputs
-    if not _recording() or not definition.differentiable:
-        # off the record, as every rule of a first-order backward runs: no broadcast ops, no
-        # stale-view refresh, no node (STYLE: there a rule costs one thin wrapper per call)
-        record = False
-        if arity == 1:
-            if type(args[0]) is not Tensor:
-                args = (_converted(args[0], definition.name),) + args[1:]
-        elif arity == 2:
-            x, y = args[0], args[1]
-            if (type(x) is not Tensor and type(x) not in NUMBER_TYPES) or (
-                type(y) is not Tensor and type(y) not in NUMBER_TYPES
-            ):
-                args = (_operand(x, definition.name), _operand(y, definition.name)) + args[2:]
-        else:
-            args = _prepare_inputs(definition, args)[1]
-    elif arity == 1:
-        x = args[0]
-        if type(x) is not Tensor:
-            x = _converted(x, definition.name)
-            args = (x,) + args[1:]
-        if x._base is not None:
-            refresh_if_stale(x)
-        record = x._requires_grad
-        if record:
-            parents: tuple = (x.grad_fn or x,)
-    elif arity == 2:
-        x, y = args[0], args[1]
-        if type(x) is Tensor:
+    try:
+        arity = definition.inputs
+        if not _recording() or not definition.differentiable:
+            # off the record, as every rule of a first-order backward runs: no broadcast ops, no
+            # stale-view refresh, no node (STYLE: there a rule costs one thin wrapper per call)
+            record = False
+            if arity == 1:
+                if type(args[0]) is not Tensor:
+                    args = (_converted(args[0], definition.name),) + args[1:]
+            elif arity == 2:
+                x, y = args[0], args[1]
+                if (type(x) is not Tensor and type(x) not in NUMBER_TYPES) or (
+                    type(y) is not Tensor and type(y) not in NUMBER_TYPES
+                ):
+                    args = (_operand(x, definition.name), _operand(y, definition.name)) + args[2:]
+            else:
+                args = _prepare_inputs(definition, args)[1]
+        elif arity == 1:
+            x = args[0]
+            if type(x) is not Tensor:
+                x = _converted(x, definition.name)
+                args = (x,) + args[1:]
             if x._base is not None:
                 refresh_if_stale(x)
-            x_needs = x._requires_grad
-        elif type(x) in NUMBER_TYPES:
-            x_needs = False
-        else:  # an array or a list: run again with it as a tensor
-            return apply(definition, (_operand(x, definition.name),) + args[1:], kwargs)
-        if type(y) is Tensor:
-            if y._base is not None:
-                refresh_if_stale(y)
-            y_needs = y._requires_grad
-        elif type(y) in NUMBER_TYPES:
-            y_needs = False
+            record = x._requires_grad
+            if record:
+                parents: tuple = (x.grad_fn or x,)
+        elif arity == 2:
+            x, y = args[0], args[1]
+            if type(x) is Tensor:
+                if x._base is not None:
+                    refresh_if_stale(x)
+                x_needs = x._requires_grad
+            elif type(x) in NUMBER_TYPES:
+                x_needs = False
+            else:  # an array or a list: run again with it as a tensor
+                return apply(definition, (_operand(x, definition.name),) + args[1:], kwargs)
+            if type(y) is Tensor:
+                if y._base is not None:
+                    refresh_if_stale(y)
+                y_needs = y._requires_grad
+            elif type(y) in NUMBER_TYPES:
+                y_needs = False
+            else:
+                return apply(definition, (x, _operand(y, definition.name)) + args[2:], kwargs)
+            record = x_needs or y_needs
+            if record:
+                # recorded with one number, or two numbers of one type, is impossible: so one type
+                # here means two tensors (a number never needs a broadcast: NEP 50 keeps it weak,
+                # and it has no gradient)
+                if definition.broadcast and type(x) is type(y):
+                    x_data, y_data = x.data, y.data
+                    if x_data.shape != y_data.shape or x_data.dtype != y_data.dtype:
+                        x, y = _bring_to_one_shape(definition.name, (x, y))
+                        args = (x, y) + args[2:]
+                parents = (
+                    (x.grad_fn or x) if x_needs else None,
+                    (y.grad_fn or y) if y_needs else None,
+                )
+        elif arity == 3 and not definition.broadcast:  # the fused layers: linear, batch norm
+            x, y, z = args[0], args[1], args[2]
+            record = False
+            for t in (x, y, z):
+                if type(t) is Tensor:
+                    if t._base is not None:
+                        refresh_if_stale(t)
+                    record = record or t._requires_grad
+                elif type(t) not in NUMBER_TYPES:  # an array or a list: run again with tensors
+                    return apply(
+                        definition, (_operand(x), _operand(y), _operand(z)) + args[3:], kwargs
+                    )
+            if record:
+                parents = (_edge(x), _edge(y), _edge(z))
         else:
-            return apply(definition, (x, _operand(y, definition.name)) + args[2:], kwargs)
-        record = x_needs or y_needs
-        if record:
-            # recorded with one number, or two numbers of one type, is impossible: so one type
-            # here means two tensors (a number never needs a broadcast: NEP 50 keeps it weak,
-            # and it has no gradient)
-            if definition.broadcast and type(x) is type(y):
-                x_data, y_data = x.data, y.data
-                if x_data.shape != y_data.shape or x_data.dtype != y_data.dtype:
-                    x, y = _bring_to_one_shape(definition.name, (x, y))
-                    args = (x, y) + args[2:]
-            parents = (
-                (x.grad_fn or x) if x_needs else None,
-                (y.grad_fn or y) if y_needs else None,
-            )
-    elif arity == 3 and not definition.broadcast:  # the fused layers: linear, batch norm
-        x, y, z = args[0], args[1], args[2]
-        record = False
-        for t in (x, y, z):
-            if type(t) is Tensor:
-                if t._base is not None:
-                    refresh_if_stale(t)
-                record = record or t._requires_grad
-            elif type(t) not in NUMBER_TYPES:  # an array or a list: run again with tensors
-                return apply(definition, (_operand(x), _operand(y), _operand(z)) + args[3:], kwargs)
-        if record:
-            parents = (_edge(x), _edge(y), _edge(z))
-    else:
-        inputs, args, record = _prepare_inputs(definition, args)
-        if record:
-            parents = tuple(_edge(t) for t in inputs)
-    try:
-        out, vjp = definition.forward(*args, **kwargs)
-    except ValueError:
-        if definition.broadcast:
-            _raise_if_unbroadcastable(definition.name, args[:arity])
+            inputs, args, record = _prepare_inputs(definition, args)
+            if record:
+                parents = tuple(_edge(t) for t in inputs)
+        try:
+            out, vjp = definition.forward(*args, **kwargs)
+        except ValueError:
+            if definition.broadcast:
+                _raise_if_unbroadcastable(definition.name, args[:arity])
+            raise
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        result = _new_tensor(Tensor)
+        result.data = out
+        result._grad = None
+        if record and out.dtype.kind == "f":
+            # the user's line, for a version error, so only where one can arise: a rule that
+            # closed over something (the version check looks there) or keeps its output. Two
+            # frames up (the op's call, then the user's) in the common case, searched further from
+            # composites
+            site = _getframe(2) if vjp.__closure__ is not None or definition.saves_out else None
+            if site is not None and site.f_code.co_filename not in USER_FILES:
+                site = _composite_caller(site.f_code)  # a composite's frame, or not yet sorted
+            saved_out = out if definition.saves_out else None
+            node = make_node(definition, vjp, parents, out, saved_out, site, args, kwargs)
+            result.grad_fn = node
+            result._requires_grad = True
+        else:
+            result.grad_fn = None
+            result._requires_grad = False
+        return result
+    except IndexError:
+        _refuse_missing_operands(definition, args)
         raise
-    if type(out) is not _ndarray:
-        out = np.asarray(out)
-    result = _new_tensor(Tensor)
-    result.data = out
-    result._grad = None
-    if record and out.dtype.kind == "f":
-        # the user's line, for a version error, so only where one can arise: a rule that
-        # closed over something (the version check looks there) or keeps its output. Two
-        # frames up (the op's call, then the user's) in the common case, searched further from
-        # composites
-        site = _getframe(2) if vjp.__closure__ is not None or definition.saves_out else None
-        if site is not None and site.f_code.co_filename not in USER_FILES:
-            site = _composite_caller(site.f_code)  # a composite's frame, or not yet sorted
-        saved_out = out if definition.saves_out else None
-        node = make_node(definition, vjp, parents, out, saved_out, site, args, kwargs)
-        result.grad_fn = node
-        result._requires_grad = True
-    else:
-        result.grad_fn = None
-        result._requires_grad = False
-    return result
+
+
+def _refuse_missing_operands(definition: registry.OpDefinition, args: tuple) -> None:
+    """An op called with fewer tensor operands than it takes (`x.atan2()`): a TypeError naming
+    it, as PyTorch's, where indexing the missing operand met an IndexError."""
+    needed = 1 if definition.inputs == "sequence" else definition.inputs
+    if len(args) < needed:
+        operands = "operand" if needed == 1 else "operands"
+        raise TypeError(
+            f"{definition.name}() takes {needed} tensor {operands}, got {len(args)}"
+        ) from None
 
 
 def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
