@@ -142,41 +142,32 @@ def op(
         )
         REGISTRY[name] = definition
 
-        @functools.wraps(forward)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return engine.apply(definition, args, kwargs)
+        names = _numpy_names_of(forward)
+        if not (casts or view or names):  # most ops: nothing to do but run (every op's hot path)
 
-        if casts and view:  # both: the input cast by `to`, then the output tied as a view
-
-            @functools.wraps(forward)
-            def call(*args: Any, dtype: Any = None, **kwargs: Any) -> Any:
-                if dtype is not None:
-                    args = (_cast_input(args[0], dtype),) + args[1:]
-                result = engine.apply(definition, args, kwargs)
-                _link_view(result, args, kwargs, definition)
-                return result
-
-        elif casts:
-            # a keyword of the call, not a frame around it: the engine finds the user's line
-            # two frames up
-            @functools.wraps(forward)
-            def call(*args: Any, dtype: Any = None, **kwargs: Any) -> Any:
-                if dtype is not None:
-                    args = (_cast_input(args[0], dtype),) + args[1:]
-                return engine.apply(definition, args, kwargs)
-
-        elif view:
-            # only view ops pay for the bookkeeping, so other ops' calls stay as they were
             @functools.wraps(forward)
             def call(*args: Any, **kwargs: Any) -> Any:
+                return engine.apply(definition, args, kwargs)
+
+        else:
+            # PyTorch's dtype= (cast first by the recorded `to`) and NumPy's axis=/keepdims= are
+            # read here, and views tied to their base, in the call itself rather than in frames
+            # around it: the engine finds the user's line two frames up
+            @functools.wraps(forward)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                if kwargs:
+                    if names and ("axis" in kwargs or "keepdims" in kwargs):
+                        kwargs = torch_names(kwargs, names, name)
+                    if casts and "dtype" in kwargs:
+                        dtype = kwargs.pop("dtype")
+                        if dtype is not None:
+                            args = (_cast_input(args[0], dtype),) + args[1:]
                 result = engine.apply(definition, args, kwargs)
-                _link_view(result, args, kwargs, definition)
+                if view:
+                    _link_view(result, args, kwargs, definition)
                 return result
 
         call.definition = definition  # type: ignore[attr-defined]
-        if _numpy_names_of(forward):
-            call = numpy_names(call, forward)
-            call.definition = definition  # type: ignore[attr-defined]
         return call
 
     return register
@@ -195,10 +186,11 @@ def _numpy_names_of(fn: Callable[..., Any]) -> dict[str, str]:
     return {numpy: torch for numpy, torch in NUMPY_NAMES.items() if torch in parameters}
 
 
-def numpy_names(fn: Callable[..., Any], like: Callable[..., Any] | None = None) -> Any:
-    """`fn` taking `axis=` for `dim=` and `keepdims=` for `keepdim=`, as PyTorch does
-    (`P.sum(1, keepdims=True)`), where `like`'s (else `fn`'s) parameters have them."""
-    names = _numpy_names_of(like or fn)
+def numpy_names(fn: Callable[..., Any]) -> Any:
+    """A composite `fn` taking `axis=` for `dim=` and `keepdims=` for `keepdim=`, as PyTorch
+    does (`P.mean(1, keepdims=True)`), where its parameters have them (ops registered with
+    `op` read them in their call)."""
+    names = _numpy_names_of(fn)
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
