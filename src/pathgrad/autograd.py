@@ -8,7 +8,7 @@ from typing import Any
 
 from pathgrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from pathgrad.autodiff.backprop import backprop
-from pathgrad.backward import root_of, run_backward, run_leaf_hooks, seed_for, wrap_saved_output
+from pathgrad.backward import roots_and_seeds, run_backward, run_leaf_hooks, wrap_saved_output
 from pathgrad.function import Function, FunctionCtx, once_differentiable
 from pathgrad.modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from pathgrad.tensor import Tensor
@@ -62,8 +62,7 @@ def grad(
     for position, t in enumerate(inputs_list):
         if type(t) is not Tensor or not t.requires_grad:
             raise RuntimeError(f"grad: input {position} does not require grad")
-    roots = [root_of(o) for o in outputs]
-    seeds = [seed_for(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
+    roots, seeds = roots_and_seeds(outputs, grad_outputs, "grad")
     if retain_graph is None:
         retain_graph = create_graph
     capture = frozenset(t.grad_fn for t in inputs_list if t.grad_fn is not None)

@@ -71,10 +71,7 @@ def run_backward(
 ) -> None:
     """Accumulate d(outputs)/d(leaf), each output weighted by its gradient, into each leaf's
     `.grad` (only into `inputs`' `.grad` when given): one sweep from all the outputs."""
-    roots, seeds = [], []  # loops, not comprehensions: on a small step their frames show
-    for output, gradient in zip(outputs, gradients):
-        roots.append(root_of(output))
-        seeds.append(seed_for(output, gradient, "backward"))
+    roots, seeds = roots_and_seeds(outputs, gradients, "backward")
     if retain_graph is None:
         retain_graph = create_graph
     wanted = None if inputs is None else [inputs] if type(inputs) is Tensor else list(inputs)
@@ -82,6 +79,15 @@ def run_backward(
     grads, leaves = backprop(roots, seeds, wrap_saved_output, retain_graph, create_graph, capture)
     with _ACCUMULATING:  # threads sharing parameters add into .grad one at a time, as PyTorch
         _store_grads(leaves, wanted, grads, seeds, create_graph)
+
+
+def roots_and_seeds(outputs: list, gradients: list, op_name: str) -> tuple[list, list]:
+    """Where the sweep starts from each output, and the gradient it starts with."""
+    roots, seeds = [], []  # loops, not comprehensions: on a small step their frames show
+    for output, gradient in zip(outputs, gradients):
+        roots.append(root_of(output))
+        seeds.append(seed_for(output, gradient, op_name))
+    return roots, seeds
 
 
 # one lock for every .grad: backward's sweep runs in parallel across threads, only the (short)
@@ -176,4 +182,11 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
     leaf._grad = plain_tensor(current.data + data)
 
 
-__all__ = ["root_of", "run_backward", "run_leaf_hooks", "seed_for", "wrap_saved_output"]
+__all__ = [
+    "root_of",
+    "roots_and_seeds",
+    "run_backward",
+    "run_leaf_hooks",
+    "seed_for",
+    "wrap_saved_output",
+]
