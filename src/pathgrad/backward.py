@@ -19,8 +19,16 @@ from pathgrad.tensor import Tensor, as_tensor, plain_tensor
 
 
 def wrap_saved_output(data: np.ndarray, node: Node) -> Tensor:
-    """The output a rule sees as `out`: made at backward time, so the graph holds no cycle."""
-    return Tensor(data, node)
+    """The output a rule sees as `out`: made at backward time, so the graph holds no cycle
+    (without a call to __init__: a class call costs a trip through C, on every such rule)."""
+    out = _new_tensor(Tensor)
+    out.data = data
+    out.grad_fn = node
+    out._requires_grad = True
+    return out
+
+
+_new_tensor = object.__new__
 
 
 def root_of(t: Tensor) -> Any:
@@ -46,7 +54,7 @@ def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
                 f"has shape {output.shape}; pass gradient= (the weight of each output element, "
                 "of that shape), or reduce it first, e.g. out.sum().backward()"
             )
-        return Tensor(np.ones(output.shape, dtype=output.dtype))
+        return plain_tensor(_ones(output.data.shape, output.data.dtype))
     seed = gradient if type(gradient) is Tensor else as_tensor(gradient)
     if seed.data.shape != output.data.shape:
         raise RuntimeError(
@@ -60,6 +68,19 @@ def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
             else Tensor(seed.data.astype(output.dtype))
         )
     return seed
+
+
+def _ones(shape: tuple, dtype: Any) -> np.ndarray:
+    """A fresh array of ones, the implied seed of loss.backward(): copied from one kept per
+    shape and dtype (all of size 1), as np.ones costs seven times a copy, about 1 us."""
+    key = (shape, dtype)
+    kept = _SEEDS.get(key)
+    if kept is None:
+        kept = _SEEDS[key] = np.ones(shape, dtype)
+    return kept.copy()
+
+
+_SEEDS: dict = {}
 
 
 def run_backward(
@@ -95,7 +116,7 @@ def roots_and_seeds(outputs: list, gradients: list, op_name: str) -> tuple[list,
 _ACCUMULATING = threading.Lock()
 
 
-def _store_grads(leaves: list, wanted: Any, grads: dict, seeds: list, create_graph: bool) -> None:
+def _store_grads(leaves: Any, wanted: Any, grads: dict, seeds: list, create_graph: bool) -> None:
     """Each reached leaf's gradient into its `.grad`: stored, or added into the one there."""
     stored = set()  # arrays this sweep handed out: a new .grad aliases none of them
     for seed in seeds:

@@ -144,3 +144,44 @@ def checked_hook_result(hook: Any, grad: Any, replaced: Any, where: str = "") ->
             "may change the values only"
         )
     return replaced
+
+
+FREED_GRAPH_MESSAGE = (
+    "backward through {name}: its saved values were freed by an earlier backward. Pass "
+    "retain_graph=True to the first backward() if you need to go through the graph twice, or "
+    "recompute the forward pass."
+)
+
+
+def freed_graph_error(node: Any) -> RuntimeError:
+    return RuntimeError(FREED_GRAPH_MESSAGE.format(name=made_at(node)))
+
+
+def gradient_count_error(node: Any, count: int) -> GradientShapeError:
+    return GradientShapeError(
+        f"the rule of {node.name} returned {count} gradients for {len(node.parents)} inputs"
+    )
+
+
+def gradient_mismatch_error(node: Any, parent: Any, data: Any, expected: Any) -> Exception:
+    """The engine checks and never fixes: a gradient whose shape or dtype is not its input's
+    is the rule's bug, named with the input's position."""
+    position = next(i for i, p in enumerate(node.parents) if p is parent)
+    return GradientShapeError(
+        f"the rule of {made_at(node)} returned a gradient of shape {data.shape} and dtype "
+        f"{data.dtype} for input {position}, which has shape {expected.shape} and dtype "
+        f"{expected.dtype}"
+    )
+
+
+def saved_tensor_changed_error(node: Any, shape: tuple, change: Any, versions: str) -> Exception:
+    """A tensor a node saved for its rule was changed in place after: the gradient would be
+    wrong, so backward stops, naming both lines."""
+    site = node.site
+    created = f" (made at {site})" if site else ""
+    return RuntimeError(
+        f"backward through {node.name}{created}: a tensor of shape {shape} that it saved for "
+        f"its gradient was changed in place by {change.op} at {change.site or 'an unknown line'} "
+        f"after it was saved{versions}. The gradient would be wrong, so pathgrad stops here. "
+        "Change it out of place (x = x * 2 rather than x *= 2), or change a .clone() of it."
+    )

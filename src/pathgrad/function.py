@@ -32,7 +32,7 @@ import numpy as np
 
 from pathgrad import dispatch, modes
 from pathgrad.autodiff import grad_mode
-from pathgrad.autodiff.backprop import FREED_GRAPH_MESSAGE
+from pathgrad.errors import FREED_GRAPH_MESSAGE
 from pathgrad.ops.registry import OpDefinition
 from pathgrad.tensor import Tensor, as_tensor
 

@@ -54,12 +54,13 @@ class Tensor:
     """
 
     # .grad and .requires_grad are properties that check what a user assigns, as PyTorch does;
-    # the engine and the ops read and write the slots behind them, which costs no call
-    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "__weakref__", "__dict__")
-    # Rarely set, so class defaults rather than per-tensor stores on every op's hot path:
-    # hooks, and the view bookkeeping (the tensor whose memory this one views, the view op that
-    # made it, the base's version when its grad_fn was made, the count of in-place changes,
-    # whether detach() cut it from the graph).
+    # the engine and the ops read and write the attributes behind them, which costs no call
+    __slots__ = ("data", "_requires_grad", "grad_fn", "__weakref__", "__dict__")
+    # Rarely set, so class defaults rather than per-tensor stores on every op's hot path: the
+    # gradient (only leaves get one), hooks, and the view bookkeeping (the tensor whose memory
+    # this one views, the view op that made it, the base's version when its grad_fn was made,
+    # the count of in-place changes, whether detach() cut it from the graph).
+    _grad = None
     _hooks = None
     _retains_grad = False
     _base = None
@@ -96,7 +97,6 @@ class Tensor:
 
     def __init__(self, data: np.ndarray, grad_fn: Node | None = None, requires_grad: bool = False):
         self.data = data
-        self._grad = None
         self.grad_fn = grad_fn
         self._requires_grad = requires_grad or grad_fn is not None
 
@@ -542,7 +542,6 @@ def plain_tensor(data: np.ndarray) -> Tensor:
     through C, on each gradient the engine hands out."""
     t = _new_tensor(Tensor)
     t.data = data
-    t._grad = None
     t.grad_fn = None
     t._requires_grad = False
     return t

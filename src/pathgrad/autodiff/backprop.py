@@ -1,8 +1,8 @@
 """The reverse sweep: multiply along each path, sum across paths.
 
-`backprop` is the functional core: it takes output nodes (or leaves) and their seed gradients
-and returns the gradient of every leaf it reached, and of any node asked for in `capture`.
-`Tensor.backward` and `pathgrad.autograd.grad` are thin shells over it.
+`backprop` is the functional core: from output nodes (or leaves) and their seed gradients, the
+gradient of every leaf reached and of each node in `capture`. `Tensor.backward` and
+`pathgrad.autograd.grad` are thin shells over it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.grad_mode import engine
 from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
-from pathgrad.errors import GradientShapeError, checked_hook_result, made_at
+from pathgrad.errors import (
+    checked_hook_result,
+    freed_graph_error,
+    gradient_count_error,
+    gradient_mismatch_error,
+    made_at,
+)
 
 
 def backprop(
@@ -25,15 +31,12 @@ def backprop(
     create_graph: bool = False,
     capture: frozenset = frozenset(),
     capture_before_hooks: bool = False,
-) -> tuple[dict, list]:
-    """Gradients of sum(seed * root) over the roots for every leaf reached and every `capture`
-    node, keyed by the leaf or node; and the leaves reached.
-
-    Nodes run in the walk's order, so each gradient is complete (summed across paths) before
-    its rule uses it. `wrap(array, node)` makes the tensor a rule sees as `out`. A captured
-    gradient is the one after the node's hooks (what backward(inputs=...) stores), or before
-    them (what autograd.grad returns, as PyTorch).
-    """
+) -> tuple[dict, dict]:
+    """Gradients of sum(seed * root) over the roots, keyed by leaf or `capture` node, and the
+    leaves reached. Nodes run in the walk's order, so each gradient is summed across paths
+    before its rule uses it. `wrap(array, node)` makes the tensor a rule sees as `out`; a
+    captured gradient is taken after the node's hooks (backward(inputs=...)) or before them
+    (autograd.grad, as PyTorch)."""
     grads = _seeded(roots, seeds)
     order, leaves = reverse_topological_order(roots)
     run_rule = engine.run_rule  # the plain rule call, or anomaly mode's watched one
@@ -46,10 +49,14 @@ def backprop(
                 continue  # no path from a root carried a gradient here
             if capture or node.hooks is not None:
                 grad = _hooked(node, grad, capture, captured, capture_before_hooks)
-            input_grads = run_rule(node, grad, wrap, retain_graph)
-            for parent, input_grad in zip(node.parents, input_grads):
+            for parent, input_grad in zip(node.parents, run_rule(node, grad, wrap, retain_graph)):
                 if input_grad is not None and parent is not None:
-                    _accumulate(grads, node, parent, input_grad)
+                    data = input_grad.data  # the engine checks and never fixes:
+                    expected = parent if type(parent) is Node else parent.data
+                    if data.shape != expected.shape or data.dtype != expected.dtype:
+                        raise gradient_mismatch_error(node, parent, data, expected)
+                    previous = grads.get(parent)  # sum across paths
+                    grads[parent] = input_grad if previous is None else previous + input_grad
     finally:
         grad_mode.recording.reset(token)
     grads.update(captured)
@@ -72,7 +79,7 @@ def run_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple
     a backward freed or whose saved tensors changed in place since."""
     vjp = node.vjp
     if vjp is None:
-        raise RuntimeError(FREED_GRAPH_MESSAGE.format(name=made_at(node)))
+        raise freed_graph_error(node)
     if node.epoch != versions.epoch:  # some in-place change came after the node was made
         versions.check_saved(node)
     saved = node.saved_out
@@ -84,34 +91,8 @@ def run_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple
     if type(input_grads) is not tuple:  # a one-input rule returns its gradient alone
         return (input_grads,)
     if len(input_grads) != len(node.parents):
-        raise GradientShapeError(
-            f"the rule of {node.name} returned {len(input_grads)} gradients for "
-            f"{len(node.parents)} inputs"
-        )
+        raise gradient_count_error(node, len(input_grads))
     return input_grads
-
-
-FREED_GRAPH_MESSAGE = (
-    "backward through {name}: its saved values were freed by an earlier backward. Pass "
-    "retain_graph=True to the first backward() if you need to go through the graph twice, or "
-    "recompute the forward pass."
-)
-
-
-def _accumulate(grads: dict, node: Node, parent: Any, input_grad: Any) -> None:
-    """Add one path's gradient into what `parent` (a node or a leaf) has gathered. The engine
-    checks and never fixes: a wrong shape or dtype is the rule's bug, named here."""
-    data = input_grad.data
-    expected = parent if type(parent) is Node else parent.data
-    if data.shape != expected.shape or data.dtype != expected.dtype:
-        position = next(i for i, p in enumerate(node.parents) if p is parent)
-        raise GradientShapeError(
-            f"the rule of {made_at(node)} returned a gradient of shape {data.shape} and dtype "
-            f"{data.dtype} for input {position}, which has shape {expected.shape} and dtype "
-            f"{expected.dtype}"
-        )
-    previous = grads.get(parent)
-    grads[parent] = input_grad if previous is None else previous + input_grad
 
 
 def _hooked(node: Node, grad: Any, capture: frozenset, captured: dict, before: bool) -> Any:
@@ -122,11 +103,10 @@ def _hooked(node: Node, grad: Any, capture: frozenset, captured: dict, before: b
     hooks = node.hooks
     if hooks is not None:
         for key, hook in list(hooks.items()):
-            if key != RETAIN_GRAD:
-                replaced = hook(grad)
-                if replaced is not None:
-                    where = f" on the output of {made_at(node)}"
-                    grad = checked_hook_result(hook, grad, replaced, where)
+            if key != RETAIN_GRAD and (replaced := hook(grad)) is not None:
+                grad = checked_hook_result(
+                    hook, grad, replaced, f" on the output of {made_at(node)}"
+                )
         if RETAIN_GRAD in hooks:
             hooks[RETAIN_GRAD](grad)
     if not before and node in capture:

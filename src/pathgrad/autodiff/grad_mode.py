@@ -1,20 +1,15 @@
-"""The engine's switches: whether ops are recorded (per thread), and which engine variant runs.
+"""The engine's two switches: whether ops are recorded (per thread), and which variant runs.
 
-Recording is per thread, as PyTorch's: a thread that evaluates under no_grad() leaves another
-thread's training recorded, and a new thread starts with recording on. It is a ContextVar
-(each thread has its own context; asyncio tasks too): reading one costs about 5 ns more than
-a module global, once per op, where a threading.local costs 30 ns more. The user's context
-managers over it are in `pathgrad.modes`.
-
-The variant is process-wide and has one home, `engine`: the plain engine, or anomaly mode's
-checking one (which swaps in its own `apply` and `run_rule`), with or without each node keeping
-its inputs (`keep_inputs`, for explain and gradcheck's search for a faulty rule).
+Recording is a ContextVar, so per thread as PyTorch's (and per asyncio task): a read costs about
+5 ns more than a module global, where a threading.local costs 30 ns. The user's context managers
+over it are in `pathgrad.modes`. The variant, `engine`, is process-wide: the plain engine or
+anomaly mode's (its own `apply` and `run_rule`), with or without nodes keeping their inputs
+(`keep_inputs`, for explain and gradcheck's search for a faulty rule).
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
 from typing import Any
 
 recording = contextvars.ContextVar("pathgrad_recording", default=True)
@@ -32,8 +27,7 @@ class EngineVariant:
     __slots__ = ("apply", "run_rule", "keep_inputs")
 
     def __init__(self) -> None:
-        self.apply: Callable[..., Any] = _unbound
-        self.run_rule: Callable[..., Any] = _unbound
+        self.apply = self.run_rule = _unbound
         self.keep_inputs = False
 
 

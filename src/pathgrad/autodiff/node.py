@@ -14,14 +14,12 @@ from pathgrad.errors import site_location
 class Node:
     """One call of an op: its definition, its VJP closure and the ordered edges to its inputs.
 
-    `parents[i]` is where input i's gradient goes: the Node that produced it, the leaf tensor
-    itself (which accumulates into `.grad`), or None when input i needs no gradient. Nodes point
-    to inputs only, never to their own output tensor, so a graph has no reference cycles and
-    memory returns as soon as the last tensor using it goes. `shape` and `dtype` are the
-    output's (what gradients are checked against), `saved_out` the output array for rules that
-    use it, `epoch` the in-place epoch it was made in (see versions.py), and `site_code` and
-    `site_offset` the user's line that made it (code and bytecode offset: no frame, so no locals
-    are kept alive; written out as `file:line` only for a message).
+    `parents[i]` is where input i's gradient goes: the Node that made it, the leaf tensor itself
+    (which accumulates into `.grad`), or None when input i needs no gradient. Nodes never point
+    to their own output, so a graph holds no reference cycle. `shape` and `dtype` are the
+    output's (gradients are checked against them), `saved_out` the output array for rules that
+    use it, `epoch` the in-place epoch it was made in (versions.py), `site_code` and
+    `site_offset` the user's line that made it (no frame, so no locals kept alive).
     """
 
     __slots__ = (
@@ -37,10 +35,8 @@ class Node:
         "__weakref__",
         "__dict__",
     )
-    # rarely set, so class defaults rather than per-node stores on the hot path: hooks on a
-    # non-leaf tensor, the inputs kept for explain and gradcheck
-    hooks = None
-    inputs = None
+    hooks = None  # rarely set, so class defaults: hooks on a non-leaf tensor,
+    inputs = None  # and the inputs kept for explain and gradcheck
 
     @property
     def name(self) -> str:
@@ -62,13 +58,15 @@ def make_node(
     parents: tuple,
     out: np.ndarray,
     saved_out: Any,
-    site: Any,
+    site_code: Any,
+    site_offset: Any,
     args: tuple,
     kwargs: dict,
 ) -> Node:
-    """The node of one op call with output array `out`; `site` is the user's frame (or None);
-    the call's `args` and `kwargs` are kept only where the engine variant asks."""
-    node = _new(Node)  # Node's fields without a call to __init__: every op's node is made here
+    """The node of one op call with output array `out`, made at `site_code`'s bytecode offset
+    `site_offset` (None: no line known); the call's `args` and `kwargs` are kept only where the
+    engine variant asks."""
+    node = _new(Node)  # the fields without a call to __init__: every op's node is made here
     node.definition = definition
     node.vjp = vjp
     node.parents = parents
@@ -76,11 +74,8 @@ def make_node(
     node.dtype = out.dtype
     node.saved_out = saved_out
     node.epoch = versions.epoch
-    if site is None:
-        node.site_code = None
-    else:
-        node.site_code = site.f_code
-        node.site_offset = site.f_lasti
+    node.site_code = site_code
+    node.site_offset = site_offset
     if engine.keep_inputs:
         node.inputs = (args, kwargs)
     return node

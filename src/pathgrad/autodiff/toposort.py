@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathgrad.autodiff.node import Node
 
 
-def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
-    """Nodes reachable from `roots`, each after every node that consumes it, and the leaves.
+def reverse_topological_order(roots: list) -> tuple[list[Node], dict]:
+    """Nodes reachable from `roots`, each after every node that consumes it, and the leaves
+    (a dict used as an ordered set, in the order first reached).
 
     Kahn's order: count the recorded edges into each node, then a node is ready once all its
     consumers came, so the sweep sums each gradient completely before using it. An explicit
     stack (no recursion, so depth is free) and parents in recorded order make it deterministic.
+    Every backward walks here, so it makes as few containers as it can.
     """
     counts: dict = {}
     leaves: dict = {}
@@ -19,8 +21,8 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
             counts[root] = 0
         else:
             leaves[root] = None
-    stack = list(counts)
-    ready = stack[:]
+    ready = list(counts)
+    stack = ready.copy()
     while stack:
         for parent in stack.pop().parents:
             if type(parent) is Node:
@@ -31,9 +33,9 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
                     stack.append(parent)
             elif parent is not None:
                 leaves[parent] = None
-    order = []
     if len(ready) > 1:  # roots that another root consumes wait for it
-        ready = list(filter(lambda root: counts[root] == 0, ready))
+        ready = [root for root in ready if counts[root] == 0]
+    order = stack  # empty again: reused
     while ready:
         node = ready.pop()
         order.append(node)
@@ -44,4 +46,4 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], list]:
                     counts[parent] = remaining
                 else:
                     ready.append(parent)
-    return order, list(leaves)
+    return order, leaves

@@ -1,9 +1,8 @@
 """Version counters for in-place changes, at no cost to graphs that never see one.
 
-A global epoch counts in-place changes. Every node remembers the epoch it was made in, and each
-changed tensor's memory (its base) keeps a list of its changes. At backward, a node whose epoch
-is still current cannot have had a saved tensor changed, so only nodes older than some in-place
-change look at what they saved.
+A global epoch counts in-place changes. Each node remembers the epoch it was made in, and each
+changed tensor's memory (its base) keeps its latest changes. At backward, a node whose epoch is
+still current cannot have had a saved tensor changed; only older nodes look at what they saved.
 """
 
 from __future__ import annotations
@@ -11,12 +10,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, NamedTuple
 
+from pathgrad.errors import saved_tensor_changed_error
+
 epoch = 0
-
-
-# the latest changes of each tensor kept for messages; a bound, so that a parameter an
-# optimizer changes every step holds no growing history
-KEPT_CHANGES = 8
+KEPT_CHANGES = 8  # per tensor, for messages: a parameter changed every step keeps no history
 
 
 class Change(NamedTuple):
@@ -44,24 +41,22 @@ def record_change(base: Any, op: str, site: Any) -> int:
     return version
 
 
-# the tensor class, set by pathgrad.tensor at import (the engine sits below it): the scan below
-# compares types, where asking each closed-over value for attributes cost a lookup apiece
+# the tensor class, set by pathgrad.tensor at import (the engine sits below it)
 tensor_type: Any = None
 
 
 def _saved_tensors(node: Any) -> list:
     """The tensors a node's rule closed over: what it saved for its backward."""
     found = []
-    kind = tensor_type
     for cell in node.vjp.__closure__ or ():
         try:
             value = cell.cell_contents
         except ValueError:  # a cell not yet filled
             continue
-        if type(value) is kind:
+        if type(value) is tensor_type:
             found.append(value)
         elif isinstance(value, (tuple, list)):
-            found.extend(item for item in value if type(item) is kind)
+            found.extend(item for item in value if type(item) is tensor_type)
     return found
 
 
@@ -71,30 +66,16 @@ def check_saved(node: Any) -> None:
     if changed_output is not None:
         base = node.output_base()
         now = changed_output.version if base is None else base._version_count
-        versions_text = f": version {changed_output.version - 1} when saved, version {now} now"
-        raise RuntimeError(_message(node, node.shape, changed_output, versions_text))
+        text = f": version {changed_output.version - 1} when saved, version {now} now"
+        raise saved_tensor_changed_error(node, node.shape, changed_output, text)
     for tensor in _saved_tensors(node):
         base = tensor._base if tensor._base is not None else tensor
         changes = base.__dict__.get("_changes")
         if not changes or changes[-1].epoch <= node.epoch:
             continue  # unchanged since the node was made: the common case, without a scan
-        later = [c for c in changes if c.epoch > node.epoch]
-        if later:
-            saved = later[0].version - 1
-            if len(changes) == KEPT_CHANGES and changes[0] is later[0] and saved > 0:
-                saved_text = f"version {saved} or earlier"  # older changes were not kept
-            else:
-                saved_text = f"version {saved}"
-            versions_text = f": {saved_text} when saved, version {base._version_count} now"
-            raise RuntimeError(_message(node, tensor.data.shape, later[0], versions_text))
-
-
-def _message(node: Any, shape: tuple, change: Change, versions: str = "") -> str:
-    site = node.site
-    created = f" (made at {site})" if site else ""
-    return (
-        f"backward through {node.name}{created}: a tensor of shape {shape} that it saved for "
-        f"its gradient was changed in place by {change.op} at {change.site or 'an unknown line'} "
-        f"after it was saved{versions}. The gradient would be wrong, so pathgrad stops here. "
-        "Change it out of place (x = x * 2 rather than x *= 2), or change a .clone() of it."
-    )
+        first = next(c for c in changes if c.epoch > node.epoch)
+        saved = first.version - 1
+        older_dropped = len(changes) == KEPT_CHANGES and changes[0] is first and saved > 0
+        saved_text = f"version {saved} or earlier" if older_dropped else f"version {saved}"
+        text = f": {saved_text} when saved, version {base._version_count} now"
+        raise saved_tensor_changed_error(node, tensor.data.shape, first, text)

@@ -42,7 +42,8 @@ def _finite(array: Any) -> bool:
 
 def _walk(root: Tensor) -> tuple[list[Node], list[Tensor]]:
     """The nodes and leaves behind `root` (the engine's walk), or an error past MAX_NODES."""
-    nodes, leaves = reverse_topological_order([root.grad_fn])
+    nodes, reached = reverse_topological_order([root.grad_fn])
+    leaves = list(reached)
     if len(nodes) + len(leaves) > MAX_NODES:
         raise PathgradError(
             f"viz.draw: the graph has {len(nodes) + len(leaves)} nodes, more than {MAX_NODES}, "
