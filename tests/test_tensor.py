@@ -102,14 +102,14 @@ def test_attributes_and_conversions():
     assert x.is_leaf and x.grad is None and x.grad_fn is None
     y = x * 2
     assert not y.is_leaf and y.grad_fn.name == "mul"
-    assert x.numpy() is x.data
+    assert x.numpy() is x._data
     # np.asarray of a tensor that requires grad: the same memory, read-only, so no write can
     # slip past the version check
     viewed = np.asarray(x)
-    assert np.shares_memory(viewed, x.data) and not viewed.flags.writeable
-    assert np.asarray(x.detach()) is x.data
+    assert np.shares_memory(viewed, x._data) and not viewed.flags.writeable
+    assert np.asarray(x.detach()) is x._data
     assert x[0, 1].item() == 2.0 and x.tolist()[1] == [4.0, 5.0, 6.0]
-    assert not x.detach().requires_grad and x.detach().data is x.data
+    assert not x.detach().requires_grad and x.detach()._data is x._data
     z = pg.zeros(2)
     assert z.requires_grad_() is z and z.requires_grad
     with pytest.raises(ValueError, match="one element"):

@@ -41,7 +41,7 @@ def _describe(values: np.ndarray) -> str:
 
 
 def _finite(value: Any) -> bool:
-    data = value.data if type(value) is Tensor else value
+    data = value._data if type(value) is Tensor else value
     if isinstance(data, (tuple, list)):
         return all(_finite(v) for v in data)
     array = np.asarray(data)
@@ -60,7 +60,7 @@ def _checking_apply(definition: Any, args: tuple, kwargs: dict) -> Any:
         if frame is not None:
             node.site_code, node.site_offset = frame.f_code, frame.f_lasti
     site = (node.site if node is not None else "") or user_frame_location()
-    data = result.data
+    data = result._data
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         inputs = args if definition.inputs == "sequence" else args[: definition.inputs]
         if all(_finite(x) for x in inputs):
@@ -85,17 +85,17 @@ def _checking_rule(node: Any, grad: Any, wrap: Any, retain_graph: bool) -> tuple
         if input_grad is None or _finite(input_grad):
             continue
         site = node.site or "an unknown line"
-        bad = ~np.isfinite(input_grad.data)
+        bad = ~np.isfinite(input_grad._data)
         hint = ""
-        if grad.data.shape == input_grad.data.shape and np.all(grad.data[bad] == 0):
+        if grad._data.shape == input_grad._data.shape and np.all(grad._data[bad] == 0):
             hint = (
                 " The incoming gradient is 0 exactly where the result is not finite: 0 times "
                 f"an infinite local derivative. {WHERE_TRAP}"
             )
         raise AnomalyError(
             f"backward: the rule of {node.name} (made at {site}) turned a finite gradient into "
-            f"{_describe(input_grad.data)} for its input {position} (shape "
-            f"{input_grad.data.shape}).{hint}"
+            f"{_describe(input_grad._data)} for its input {position} (shape "
+            f"{input_grad._data.shape}).{hint}"
         )
     return input_grads
 

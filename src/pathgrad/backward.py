@@ -22,7 +22,7 @@ def wrap_saved_output(data: np.ndarray, node: Node) -> Tensor:
     """The output a rule sees as `out`: made at backward time, so the graph holds no cycle
     (without a call to __init__: a class call costs a trip through C, on every such rule)."""
     out = _new_tensor(Tensor)
-    out.data = data
+    out._data = data
     out.grad_fn = node
     out._requires_grad = True
     return out
@@ -48,24 +48,24 @@ def root_of(t: Tensor) -> Any:
 
 def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
     if gradient is None:
-        if output.data.size != 1:
+        if output._data.size != 1:
             raise RuntimeError(
                 f"{op_name}: a gradient can be implied only for a scalar output, but this one "
                 f"has shape {output.shape}; pass gradient= (the weight of each output element, "
                 "of that shape), or reduce it first, e.g. out.sum().backward()"
             )
-        return plain_tensor(_ones(output.data.shape, output.data.dtype))
+        return plain_tensor(_ones(output._data.shape, output._data.dtype))
     seed = gradient if type(gradient) is Tensor else as_tensor(gradient)
-    if seed.data.shape != output.data.shape:
+    if seed._data.shape != output._data.shape:
         raise RuntimeError(
             f"{op_name}: gradient has shape {seed.shape} but the output has shape "
             f"{output.shape}; they must match"
         )
-    if seed.data.dtype != output.data.dtype:
+    if seed._data.dtype != output._data.dtype:
         seed = (
             seed.to(output.dtype)
             if grad_mode.recording.get()
-            else Tensor(seed.data.astype(output.dtype))
+            else Tensor(seed._data.astype(output.dtype))
         )
     return seed
 
@@ -120,7 +120,7 @@ def _store_grads(leaves: Any, wanted: Any, grads: dict, seeds: list, create_grap
     """Each reached leaf's gradient into its `.grad`: stored, or added into the one there."""
     stored = set()  # arrays this sweep handed out: a new .grad aliases none of them
     for seed in seeds:
-        stored.add(id(seed.data))
+        stored.add(id(seed._data))
     site = None  # the user's line, found once, when a .grad is first added into
     for target in leaves if wanted is None else wanted:
         grad_fn = target.grad_fn
@@ -139,7 +139,7 @@ def _store_grads(leaves: Any, wanted: Any, grads: dict, seeds: list, create_grap
         elif target._grad is None:
             # .grad must be writable and alias nothing else: not the seed, not another leaf's
             # .grad; an array that owns its memory (base None) is writable unless someone froze it
-            data = grad.data
+            data = grad._data
             if data.base is not None or id(data) in stored or not data.flags.writeable:
                 data = data.copy()
             stored.add(id(data))
@@ -147,7 +147,7 @@ def _store_grads(leaves: Any, wanted: Any, grads: dict, seeds: list, create_grap
         else:
             if site is None:
                 site = user_site()
-            _add_into_grad(target, grad.data, site)
+            _add_into_grad(target, grad._data, site)
 
 
 _NOTHING: frozenset = frozenset()
@@ -169,8 +169,8 @@ _getrefcount = getattr(sys, "getrefcount", None)
 
 
 def _references_to_data(t: Tensor) -> int:
-    """t.data's count with `t` held in a local, as _add_into_grad holds the .grad it counts."""
-    return _getrefcount(t.data)
+    """t._data's count with `t` held in a local, as _add_into_grad holds the .grad it counts."""
+    return _getrefcount(t._data)
 
 
 # the count for an array that nothing but its tensor holds, measured rather than assumed, as
@@ -187,9 +187,9 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
     if (
         current.grad_fn is None
         and 0 < _ONLY_ITS_TENSOR_HOLDS_IT
-        and _getrefcount(current.data) <= _ONLY_ITS_TENSOR_HOLDS_IT
+        and _getrefcount(current._data) <= _ONLY_ITS_TENSOR_HOLDS_IT
     ):
-        held = current.data
+        held = current._data
         if (
             held.base is None
             and held.flags.writeable
@@ -200,7 +200,7 @@ def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:
             # counted like any in-place change: a graph that saved this .grad must not use it
             versions.record_change(current, "backward (accumulating into .grad)", site)
             return
-    leaf._grad = plain_tensor(current.data + data)
+    leaf._grad = plain_tensor(current._data + data)
 
 
 __all__ = [

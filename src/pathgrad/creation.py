@@ -56,8 +56,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     """
     check_device(device, "tensor")
     if type(data) is Tensor:
-        data = data.data
-    source = as_tensor(data, dtype).data
+        data = data._data
+    source = as_tensor(data, dtype)._data
     return _finish(np.array(source, copy=True), requires_grad)
 
 
@@ -103,7 +103,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
         dtype = as_tensor(fill_value).dtype
     # NaN, infinities and values out of an integer dtype's range are refused, not wrapped
     value = _cast(
-        np.asarray(fill_value.data if type(fill_value) is Tensor else fill_value), dtype, "full"
+        np.asarray(fill_value._data if type(fill_value) is Tensor else fill_value), dtype, "full"
     )
     return _finish(np.full(checked_sizes((size,), "full"), value, dtype), requires_grad)
 
@@ -261,7 +261,7 @@ def normal(
     which broadcast, as PyTorch's normal. Not differentiable in mean or std (PyTorch's isn't
     either); use mean + std * randn(...) for that."""
     check_device(device, "normal")
-    mean_data, std_data = (as_tensor(v).data for v in (mean, std))
+    mean_data, std_data = (as_tensor(v)._data for v in (mean, std))
     if size is None:
         if isinstance(mean, (int, float)) and isinstance(std, (int, float)):
             raise TypeError("normal: with number mean and std, give size")
@@ -279,7 +279,7 @@ def normal(
 
 def bernoulli(p, *, generator=None) -> Tensor:
     """0 or 1 per element, 1 with probability p (a tensor in [0, 1]), in p's dtype."""
-    probabilities = as_tensor(p).data
+    probabilities = as_tensor(p)._data
     if probabilities.dtype.kind != "f":
         raise TypeError(
             f"bernoulli: expects probabilities of a floating dtype, got {probabilities.dtype}"
@@ -293,7 +293,7 @@ def bernoulli(p, *, generator=None) -> Tensor:
 def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
     """num_samples category indices per row of `input` (weights >= 0, 1-D or 2-D), drawn in
     proportion to the weights, without replacement unless asked, as PyTorch's multinomial."""
-    weights = as_tensor(input).data.astype(np.float64)
+    weights = as_tensor(input)._data.astype(np.float64)
     if weights.ndim not in (1, 2):
         raise ValueError(f"multinomial: expects 1-D or 2-D weights, got shape {weights.shape}")
     rows = weights.reshape(-1, weights.shape[-1])
@@ -339,7 +339,7 @@ def triu_indices(row, col, offset=0, *, dtype=None) -> Tensor:
 
 def poisson(rates, generator=None) -> Tensor:
     """Draws from Poisson(rate) per element (rates >= 0), in the rates' dtype."""
-    data = as_tensor(rates).data
+    data = as_tensor(rates)._data
     if data.size and (data.min() < 0 or not np.isfinite(data).all()):
         raise ValueError("poisson: rates must be finite and >= 0")
     dtype = data.dtype if data.dtype.kind == "f" else get_default_dtype()

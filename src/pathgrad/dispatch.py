@@ -111,7 +111,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
                 # here means two tensors (a number never needs a broadcast: NEP 50 keeps it weak,
                 # and it has no gradient)
                 if definition.broadcast and type(x) is type(y):
-                    x_data, y_data = x.data, y.data
+                    x_data, y_data = x._data, y._data
                     if x_data.shape != y_data.shape or x_data.dtype != y_data.dtype:
                         x, y = _bring_pair_to_one_shape(definition.name, x, y)
                         args = (x, y) + args[2:]
@@ -146,7 +146,7 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         if type(out) is not _ndarray:
             out = np.asarray(out)
         result = _new_tensor(Tensor)
-        result.data = out
+        result._data = out
         if record and (out.dtype in _FLOAT_DTYPES or out.dtype.kind == "f"):
             # the user's line, for a version error, so only where one can arise: a rule that
             # closed over something (the version check looks there) or keeps its output. Two
@@ -191,7 +191,7 @@ def link_view(view: Tensor, args: tuple, kwargs: dict, definition: Any) -> None:
     source = args[0]
     if type(source) is not Tensor:
         return  # made from an ndarray here: no other tensor shares the bookkeeping
-    if definition.view == "maybe" and memory_owner(view.data) is not memory_owner(source.data):
+    if definition.view == "maybe" and memory_owner(view._data) is not memory_owner(source._data):
         return  # NumPy made a copy (a reshape of strided memory, an advanced index)
     base = source._base if source._base is not None else source
     view._base = base
@@ -269,7 +269,7 @@ def record_function(definition: Any, vjp: Any, parents: tuple, out: Tensor, save
     array where the Function saved it for backward (the sweep then hands the rule `out`)."""
     frame = user_frame(1)
     code, offset = (None, None) if frame is None else (frame.f_code, frame.f_lasti)
-    node = make_node(definition, vjp, parents, out.data, saved_out, code, offset, (), {})
+    node = make_node(definition, vjp, parents, out._data, saved_out, code, offset, (), {})
     out.grad_fn = node
     out._requires_grad = True
     return node
@@ -313,9 +313,9 @@ def _expand(t: Tensor, shape: tuple, dtype: Any) -> Tensor:
     """`t` cast to `dtype` and broadcast to `shape` by recorded `to` and `broadcast_to` ops, for
     an operand that needs a gradient, which the engine brings to its op's shape and dtype
     (`broadcast.expand_as_needed`, without the public calls: `t` is a tensor already)."""
-    if t.data.dtype != dtype:
+    if t._data.dtype != dtype:
         t = _engine_op(_TO, t, dtype)
-    if t.data.shape != shape:
+    if t._data.shape != shape:
         view = _engine_op(_BROADCAST_TO, t, shape)
         link_view(view, (t, shape), _NO_KWARGS, _BROADCAST_TO)
         t = view
@@ -329,7 +329,7 @@ def _engine_op(definition: registry.OpDefinition, t: Tensor, parameter: Any) -> 
     they need no user's line."""
     out, vjp = definition.forward(t, parameter)
     result = _new_tensor(Tensor)
-    result.data = out
+    result._data = out
     parents = (t.grad_fn or t,)
     result.grad_fn = make_node(
         definition, vjp, parents, out, None, None, None, (t, parameter), _NO_KWARGS
@@ -346,7 +346,7 @@ _NO_KWARGS: dict = {}
 def _bring_pair_to_one_shape(op_name: str, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """`_bring_to_one_shape` of two tensors, written out: every bias add comes here, and the
     general loops cost it 0.7 us."""
-    x_data, y_data = x.data, y.data
+    x_data, y_data = x._data, y._data
     shape, dtype = x_data.shape, x_data.dtype
     if y_data.shape != shape:
         shape = broadcast.broadcast_shapes(op_name, shape, y_data.shape)
@@ -367,7 +367,7 @@ def _bring_to_one_shape(op_name: str, inputs: tuple) -> tuple:
     shape = dtype = None
     for t in inputs:
         if type(t) is Tensor:
-            data = t.data
+            data = t._data
             if shape is None:
                 shape, dtype = data.shape, data.dtype
                 continue
@@ -378,7 +378,7 @@ def _bring_to_one_shape(op_name: str, inputs: tuple) -> tuple:
     brought = []
     for t in inputs:
         if type(t) is Tensor and t._requires_grad:
-            data = t.data
+            data = t._data
             if data.shape != shape or data.dtype != dtype:
                 t = _expand(t, shape, dtype)
         brought.append(t)
@@ -386,12 +386,12 @@ def _bring_to_one_shape(op_name: str, inputs: tuple) -> tuple:
 
 
 def _promote_sequence(inputs: tuple) -> tuple:
-    dtype = np.result_type(*(t.data.dtype for t in inputs))
-    return tuple(_expand(t, t.data.shape, dtype) for t in inputs)
+    dtype = np.result_type(*(t._data.dtype for t in inputs))
+    return tuple(_expand(t, t._data.shape, dtype) for t in inputs)
 
 
 def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:
-    shapes = [np.shape(t.data if type(t) is Tensor else t) for t in inputs]
+    shapes = [np.shape(t._data if type(t) is Tensor else t) for t in inputs]
     broadcast.broadcast_shapes(op_name, *shapes)
 
 

@@ -136,7 +136,7 @@ def checked_hook_result(hook: Any, grad: Any, replaced: Any, where: str = "") ->
             f"hook {name} returned a {type(replaced).__name__}; a hook returns a tensor (the new "
             "gradient) or None"
         )
-    given, returned = grad.data, replaced.data
+    given, returned = grad._data, replaced._data
     if returned.shape != given.shape or returned.dtype != given.dtype:
         raise RuntimeError(
             f"hook {name}{where} returned a gradient of shape {returned.shape} and dtype "

@@ -128,7 +128,7 @@ def _with_suffixes(text: str, suffixes: list[str], indent: int) -> str:
 
 
 def format_tensor(t) -> str:
-    data = t.data
+    data = t._data
     prefix = "tensor("
     indent = len(prefix)
     suffixes = []

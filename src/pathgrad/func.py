@@ -82,7 +82,7 @@ class _Arguments:
             if value.requires_grad:
                 self.nested = True  # an outer transform differentiates through us
                 return value
-            data = value.data
+            data = value._data
         else:
             data = np.asarray(value)
             if data.dtype.kind in "iub":
@@ -104,7 +104,7 @@ class _Arguments:
 
     def out(self, value: Any) -> Any:
         if type(value) is Tensor and self.numpy_in:
-            return value.data
+            return value._data
         return value
 
 
@@ -121,7 +121,7 @@ def _scalar_output(out: Any, transform: str) -> Tensor:
         raise TypeError(
             f"{transform}: the function must return a scalar tensor, got {type(out).__name__}"
         )
-    if out.data.size != 1:
+    if out._data.size != 1:
         raise ValueError(
             f"{transform}: the function must return a scalar, got shape {out.shape}; use "
             "pg.jacobian for vector outputs, or pg.vjp to weight them"
@@ -133,7 +133,7 @@ def _gradients(outputs: list, leaves: list, seeds: list | None, create_graph: bo
     """d outputs / d leaves, zeros for leaves the outputs do not use."""
     wanted = [o for o in outputs if o.requires_grad]
     if not wanted:
-        return [Tensor(np.zeros_like(leaf.data)) for leaf in leaves]
+        return [Tensor(np.zeros_like(leaf._data)) for leaf in leaves]
     grads = autograd.grad(
         wanted,
         leaves,
@@ -144,7 +144,7 @@ def _gradients(outputs: list, leaves: list, seeds: list | None, create_graph: bo
         create_graph=create_graph,
         allow_unused=True,
     )
-    return [Tensor(np.zeros_like(leaf.data)) if g is None else g for g, leaf in zip(grads, leaves)]
+    return [Tensor(np.zeros_like(leaf._data)) if g is None else g for g, leaf in zip(grads, leaves)]
 
 
 def value_and_grad(
@@ -255,7 +255,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     with enable_grad():
         out = f(*arguments.args)
         outputs, out_spec = _flatten(out)
-        dummies = [Tensor(np.zeros_like(o.data), requires_grad=True) for o in outputs]
+        dummies = [Tensor(np.zeros_like(o._data), requires_grad=True) for o in outputs]
         pulled = _gradients(outputs, arguments.leaves, dummies, create_graph=True)
         linear = [p for p in pulled if p.requires_grad]
         weights = [t.to(p.dtype) for p, t in zip(pulled, tangent_leaves) if p.requires_grad]
@@ -270,7 +270,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         else:
             pushed = [None] * len(dummies)
     tangent_out = [
-        Tensor(np.zeros_like(o.data)) if p is None else p for p, o in zip(pushed, outputs)
+        Tensor(np.zeros_like(o._data)) if p is None else p for p, o in zip(pushed, outputs)
     ]
     value = [o if arguments.nested else o.detach() for o in outputs]
     return (
@@ -326,7 +326,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
             rows = [[[] for _ in arguments.leaves] for _ in outputs]
             for out, out_rows in zip(outputs, rows):
                 flat_out = out.reshape(-1)
-                for i in range(out.data.size):
+                for i in range(out._data.size):
                     grads = _gradients(
                         [flat_out[i]], arguments.leaves, None, create_graph=arguments.nested
                     )
@@ -345,13 +345,13 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
         with enable_grad():
             outputs, out_spec = _tensor_outputs(f, arguments)
-            dummies = [Tensor(np.zeros_like(out.data), requires_grad=True) for out in outputs]
+            dummies = [Tensor(np.zeros_like(out._data), requires_grad=True) for out in outputs]
             pulled = _gradients(outputs, arguments.leaves, dummies, create_graph=True)
             # columns[k][leaf] lists, for output k, J's columns for that leaf's elements
             columns = [[[] for _ in arguments.leaves] for _ in outputs]
             for position, (leaf, p) in enumerate(zip(arguments.leaves, pulled)):
-                for j in range(leaf.data.size):
-                    basis = np.zeros(leaf.data.size, dtype=leaf.dtype)
+                for j in range(leaf._data.size):
+                    basis = np.zeros(leaf._data.size, dtype=leaf.dtype)
                     basis[j] = 1
                     pushed = [None] * len(outputs)
                     if p.requires_grad:
@@ -364,7 +364,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                             create_graph=arguments.nested,
                         )
                     for k, (column, out) in enumerate(zip(pushed, outputs)):
-                        zero = Tensor(np.zeros_like(out.data))
+                        zero = Tensor(np.zeros_like(out._data))
                         columns[k][position].append(zero if column is None else column)
         return _jacobians_in_kind(outputs, out_spec, columns, 1, arguments, argnums)
 
@@ -377,10 +377,10 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
     def transformed(*args: Any) -> Any:
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
-        in_size = sum(leaf.data.size for leaf in arguments.leaves)
+        in_size = sum(leaf._data.size for leaf in arguments.leaves)
         with no_grad():  # only the outputs' size is wanted here, to pick the mode
             probe = _flatten(f(*arguments.args))[0]
-        out_size = sum(np.size(o.data if type(o) is Tensor else o) for o in probe)
+        out_size = sum(np.size(o._data if type(o) is Tensor else o) for o in probe)
         mode = jacfwd if in_size < out_size else jacrev
         return mode(f, argnums)(*args)
 

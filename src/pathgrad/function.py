@@ -146,7 +146,7 @@ def once_differentiable(backward: Any) -> Any:
 def _refusing(name: str, grad: Tensor) -> Tensor:
     """`grad` on a node whose rule refuses: a second derivative through a once_differentiable
     backward is an error, as in PyTorch."""
-    refused = Tensor(grad.data)
+    refused = Tensor(grad._data)
 
     def vjp(incoming, out=None):
         raise RuntimeError(
@@ -178,12 +178,12 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any) -> Any:
     skipped = {id(t) for t in ctx._non_differentiable}
     recorded = []  # (position, tensor) of the outputs that get nodes
     for position, out in enumerate(results):
-        if type(out) is not Tensor or id(out) in skipped or out.data.dtype.kind != "f":
+        if type(out) is not Tensor or id(out) in skipped or out._data.dtype.kind != "f":
             continue
         if id(out) in inputs or out.grad_fn is not None or out._base is not None:
             # an input handed back, or a view: a new tensor of its own, so the input's record
             # and memory stay as they were
-            out = Tensor(out.data.copy())
+            out = Tensor(out._data.copy())
             results[position] = out
         recorded.append((position, out))
     outputs_at = {id(out): position for position, out in recorded}
@@ -205,7 +205,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any) -> Any:
         vjp = _rule(
             cls, ctx, args, parents, position, count, results, saved_inputs, saved_outputs, nodes
         )
-        saved = out.data if position in saved_outputs.values() else None
+        saved = out._data if position in saved_outputs.values() else None
         nodes[position] = weakref.ref(
             dispatch.record_function(definition, vjp, parents, out, saved)
         )
@@ -213,7 +213,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any) -> Any:
 
 
 def _rule(cls, ctx, args, parents, position, count, results, saved_inputs, saved_outputs, nodes):
-    shapes = [(r.data.shape, r.data.dtype) if type(r) is Tensor else None for r in results]
+    shapes = [(r._data.shape, r._data.dtype) if type(r) is Tensor else None for r in results]
     name = cls.__name__
 
     def vjp(grad, out=None):

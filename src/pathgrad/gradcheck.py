@@ -34,7 +34,7 @@ def _float64_inputs(inputs: Sequence[Any]) -> list[Any]:
     for t in inputs:
         if type(t) is Tensor and t.dtype.kind == "f":
             converted.append(
-                Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
+                Tensor(np.array(t._data, dtype=np.float64), requires_grad=t.requires_grad)
             )
         else:
             converted.append(t)
@@ -48,7 +48,7 @@ def _differentiable_outputs(result: Any) -> list[Tensor]:
 def _weighted_total(fn: Callable, inputs: list, weights: list[np.ndarray]) -> float:
     with no_grad():
         outputs = _differentiable_outputs(fn(*inputs))
-    return float(sum(np.sum(w * o.data) for w, o in zip(weights, outputs)))
+    return float(sum(np.sum(w * o._data) for w, o in zip(weights, outputs)))
 
 
 def find_mismatch(
@@ -75,8 +75,8 @@ def find_mismatch(
         else [None] * len(checked)
     )
     for position, analytical in zip(checked, engine):
-        data = inputs[position].data
-        analytical = np.zeros(data.shape) if analytical is None else analytical.data
+        data = inputs[position]._data
+        analytical = np.zeros(data.shape) if analytical is None else analytical._data
         for element in np.ndindex(data.shape):
             original = data[element]
             data[element] = original + eps
@@ -192,7 +192,7 @@ def gradgradcheck(
         wanted = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
         leaves = [xs[i] for i in checked]
         if not wanted:
-            return tuple(Tensor(np.zeros_like(x.data)) for x in leaves)
+            return tuple(Tensor(np.zeros_like(x._data)) for x in leaves)
         grads = autograd.grad(
             [o for o, _ in wanted],
             leaves,
@@ -201,7 +201,7 @@ def gradgradcheck(
             allow_unused=True,
         )
         return tuple(
-            Tensor(np.zeros_like(x.data)) if g is None else g for g, x in zip(grads, leaves)
+            Tensor(np.zeros_like(x._data)) if g is None else g for g, x in zip(grads, leaves)
         )
 
     return gradcheck(first_gradients, inputs, eps, atol, rtol, raise_exception)

@@ -32,7 +32,7 @@ def same_memory(a: np.ndarray, b: np.ndarray) -> bool:
 
 def everywhere(old: Tensor, value: Any) -> Tensor:
     """`value` in every place of `old`: a where() so that `old` gets a zero gradient."""
-    return elementwise.where(np.ones(old.data.shape, dtype=bool), value, old)
+    return elementwise.where(np.ones(old._data.shape, dtype=bool), value, old)
 
 
 def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False) -> Tensor:
@@ -57,7 +57,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
     if chain and recording and (root is base or root._detached):
         _in_place_of_view(target, root, chain, compute, op_name)
     else:
-        old = target.data.copy() if keeps_old and recording else target.data
+        old = target._data.copy() if keeps_old and recording else target._data
         stand_in = Tensor(old, target.grad_fn, target._requires_grad and recording)
         new = compute(stand_in)
         if target._base is not None and not target._detached and new._requires_grad:
@@ -86,7 +86,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
 def _check_in_place_allowed(
     target: Tensor, base: Tensor, root: Tensor, op_name: str, site: Site | None
 ) -> None:
-    if not target.data.flags.writeable:
+    if not target._data.flags.writeable:
         raise RuntimeError(
             f"{op_at(op_name, site)}: the tensor of shape {target.shape} is read-only memory: "
             "a view whose elements share memory (expand, broadcast_to, unfold with "
@@ -123,7 +123,7 @@ def _nodes_saving_memory(target: Tensor, base: Tensor) -> list[Node]:
             node is not None
             and node.saved_out is not None
             and node not in nodes
-            and np.may_share_memory(node.saved_out, target.data)
+            and np.may_share_memory(node.saved_out, target._data)
         ):
             nodes.append(node)
     return nodes
@@ -132,7 +132,7 @@ def _nodes_saving_memory(target: Tensor, base: Tensor) -> list[Node]:
 def _write(target: Tensor, new: Any, op_name: str) -> Tensor:
     """Write `new` into `target`'s memory, fitted to it; returns what was written."""
     new = _fit_in_place(new, target, op_name)
-    np.copyto(target.data, new.data)
+    np.copyto(target._data, new._data)
     return new
 
 
@@ -186,7 +186,7 @@ def _in_place_of_view(
     view-shaped tensor back in place with zeros elsewhere. Gradients reach base_old outside the
     view and, through `compute`, inside it.
     """
-    base_old = Tensor(base.data.copy(), base.grad_fn, base._requires_grad)
+    base_old = Tensor(base._data.copy(), base.grad_fn, base._requires_grad)
     view_old = _replay(base_old, chain)
     new = compute(view_old)
     new = new if type(new) is Tensor else as_tensor(new)

@@ -44,7 +44,7 @@ def _safetensors_numpy() -> Any:
 def _encode(value: Any, key: str, tensors: dict[str, np.ndarray]) -> Any:
     """The JSON outline of `value`, its tensors put in `tensors` under dotted keys."""
     if type(value) is Tensor or isinstance(value, np.ndarray):
-        array = value.data if type(value) is Tensor else value
+        array = value._data if type(value) is Tensor else value
         if array.dtype.kind not in "biuf":
             raise TypeError(f"save: cannot store {key!r}: arrays of dtype {array.dtype}")
         if key in tensors:

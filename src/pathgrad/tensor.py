@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from pathgrad import numpy_protocol
-from pathgrad.autodiff import grad_mode
+from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
+from pathgrad.errors import user_site
 from pathgrad.ops import (
     broadcast,
     elementwise,
@@ -50,12 +51,13 @@ def set_default_dtype(dtype: Any) -> None:
 class Tensor:
     """An ndarray that records the ops applied to it, so gradients can flow back.
 
-    Make one with `pg.tensor(data, requires_grad=True)`; `.data` is the ndarray itself.
+    Make one with `pg.tensor(data, requires_grad=True)`. The ndarray is `_data` (`.numpy()`
+    outside the package); `.data` is PyTorch's: the values as a tensor outside the graph.
     """
 
     # .grad and .requires_grad are properties that check what a user assigns, as PyTorch does;
     # the engine and the ops read and write the attributes behind them, which costs no call
-    __slots__ = ("data", "_requires_grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "__weakref__", "__dict__")
     # Rarely set, so class defaults rather than per-tensor stores on every op's hot path: the
     # gradient (only leaves get one), hooks, and the view bookkeeping (the tensor whose memory
     # this one views, the view op that made it, the base's version when its grad_fn was made,
@@ -96,7 +98,7 @@ class Tensor:
         return result
 
     def __init__(self, data: np.ndarray, grad_fn: Node | None = None, requires_grad: bool = False):
-        self.data = data
+        self._data = data
         self.grad_fn = grad_fn
         self._requires_grad = requires_grad or grad_fn is not None
 
@@ -121,21 +123,21 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
+            return np.array(self._data, dtype=dtype, copy=True)
         if self._requires_grad:
             # a read-only view: a write through np.asarray(x) would slip past the version
             # check and change a gradient silently (PyTorch refuses .numpy() here outright)
-            view = self.data.view()
+            view = self._data.view()
             view.flags.writeable = False
             return view if dtype is None else view.astype(dtype, copy=False)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     __hash__ = object.__hash__
 
     def __reduce_ex__(self, protocol: int):
         # pickle and copy.copy keep the values and requires_grad, not the graph: a non-leaf
         # comes back as a leaf, as in PyTorch (its rule's closure is no state to save)
-        return Tensor, (self.data, None, self._requires_grad)
+        return Tensor, (self._data, None, self._requires_grad)
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         if self.grad_fn is not None:
@@ -143,27 +145,27 @@ class Tensor:
                 "deepcopy: only leaf tensors can be deep-copied, as in PyTorch; deep-copy "
                 "t.detach() for the values without the graph"
             )
-        copied = Tensor(self.data.copy(), None, self._requires_grad)
+        copied = Tensor(self._data.copy(), None, self._requires_grad)
         memo[id(self)] = copied
         if self._grad is not None:
             copied._grad = self._grad.__deepcopy__(memo)
         return copied
 
     def __len__(self) -> int:
-        if not self.data.ndim:
+        if not self._data.ndim:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor of shape {self.data.shape} is ambiguous: use "
+                f"the truth value of a tensor of shape {self._data.shape} is ambiguous: use "
                 ".any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -172,14 +174,14 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
         # a 0-d tensor formats as its number (f"{loss:.4f}", f"{loss}"), as PyTorch
-        if self.data.ndim == 0:
-            return format(self.data.item(), spec)
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
         return object.__format__(self, spec)
 
     def __repr__(self) -> str:
@@ -193,15 +195,15 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def _version(self) -> int:
@@ -215,39 +217,39 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return shape.permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
+        return shape.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
         return shape.transpose(self, -2, -1)
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     ndimension = dim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     nelement = numel
 
     def element_size(self) -> int:
         """Bytes per element."""
-        return self.data.itemsize
+        return self._data.itemsize
 
     @property
     def itemsize(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.data.nbytes
+        return self._data.nbytes
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
         """Zeros of `size`, in this tensor's dtype unless `dtype` says otherwise."""
@@ -267,35 +269,67 @@ class Tensor:
 
     def new_tensor(self, data, dtype=None, requires_grad=False) -> Tensor:
         """A copy of `data` in this tensor's dtype unless `dtype` says otherwise."""
-        made = Tensor(np.array(as_tensor(data).data, dtype=dtype or self.data.dtype))
+        made = Tensor(np.array(as_tensor(data)._data, dtype=dtype or self._data.dtype))
         made.requires_grad = requires_grad
         return made
 
     def _new(self, fill, size, dtype, requires_grad, name) -> Tensor:
-        made = Tensor(fill(checked_sizes(size, name), dtype or self.data.dtype))
+        made = Tensor(fill(checked_sizes(size, name), dtype or self._data.dtype))
         made.requires_grad = requires_grad
         return made
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a tensor of one element converts to a number, this one has shape "
-                f"{self.data.shape}"
+                f"{self._data.shape}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (it shares the version counter, as PyTorch's)."""
-        detached = Tensor(self.data)
+        detached = Tensor(self._data)
         detached._base = self._base if self._base is not None else self
         detached._detached = True
         return detached
+
+    @property
+    def data(self) -> Tensor:
+        """The values as a tensor outside the graph that shares this one's memory, as PyTorch's
+        `.data`: `p.data += -lr * p.grad` updates `p` unrecorded. Unlike PyTorch's, it shares the
+        version counter too, so a graph that saved `p` refuses a later backward rather than
+        compute with the changed values. `.numpy()` gives the ndarray."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """`x.data = t`: x takes t's values, shape and dtype (sharing its memory), as PyTorch's;
+        an ndarray is taken too. A graph that saved x notices, by its version counter."""
+        if type(value) is Tensor:
+            array = value._data
+        elif isinstance(value, np.ndarray):
+            array = value
+        else:
+            raise TypeError(
+                f"data: assign a tensor (or an ndarray) to .data, not a {type(value).__name__}, "
+                "as in PyTorch"
+            )
+        if array is self._data:
+            return  # `p.data += g` stores back the tensor it changed in place
+        if self._requires_grad and array.dtype.kind != "f":
+            raise RuntimeError(
+                f"data: a tensor that requires grad takes floating data only, not {array.dtype}, "
+                "as in PyTorch"
+            )
+        self._data = array
+        self._base = self._view_of = None  # its memory is the new array's, not a view's
+        versions.record_change(self, "data", user_site())
 
     def detach_(self) -> Tensor:
         """Cut this tensor from the graph in place: it becomes a leaf that needs no gradient. A
@@ -326,8 +360,8 @@ class Tensor:
     def _set_requires_grad(self, requires_grad: bool, name: str) -> None:
         if type(requires_grad) is not bool:
             raise TypeError(f"{name}: expects True or False, got {requires_grad!r}")
-        if requires_grad and self.data.dtype.kind != "f":
-            raise RuntimeError(f"{name}: " + _non_float_grad_message(self.data.dtype))
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(f"{name}: " + _non_float_grad_message(self._data.dtype))
         if self.grad_fn is not None:
             raise RuntimeError(
                 f"{name}: only leaf tensors can change requires_grad; use .detach() to make a "
@@ -368,7 +402,7 @@ class Tensor:
             else:  # a copy: the sweep may hand the same array to other inputs
                 previous = tensor._grad
                 tensor._grad = Tensor(
-                    grad.data.copy() if previous is None else previous.data + grad.data
+                    grad._data.copy() if previous is None else previous._data + grad._data
                 )
 
         # stored under its own key, which the sweep runs after every other hook, as PyTorch
@@ -412,7 +446,7 @@ class Tensor:
             else:
                 dtype = arg
         check_device(device, "to")
-        if dtype is None or np.dtype(dtype) == self.data.dtype:
+        if dtype is None or np.dtype(dtype) == self._data.dtype:
             return elementwise.clone(self) if copy else self
         return broadcast.to(self, np.dtype(dtype))
 
@@ -445,7 +479,7 @@ class Tensor:
         """With no argument, the tensor type's name as PyTorch spells it ("pathgrad.FloatTensor");
         with a dtype, or a name such as "torch.DoubleTensor", this tensor in it, as `to`."""
         if dtype is None:
-            dtype = self.data.dtype
+            dtype = self._data.dtype
             return f"pathgrad.{TYPE_NAMES.get(dtype) or dtype.name.capitalize() + 'Tensor'}"
         if isinstance(dtype, str) and dtype.rpartition(".")[2] in DTYPES_OF_NAMES:
             dtype = DTYPES_OF_NAMES[dtype.rpartition(".")[2]]
@@ -510,7 +544,7 @@ def _check_grad(t: Tensor, grad: Any) -> None:
         raise TypeError(f".grad: expected a tensor or None, got {type(grad).__name__}")
     if grad is t:
         raise RuntimeError(".grad: a tensor cannot be its own gradient")
-    if grad.data.shape != t.data.shape or grad.data.dtype != t.data.dtype:
+    if grad._data.shape != t._data.shape or grad._data.dtype != t._data.dtype:
         raise RuntimeError(
             f".grad: a gradient of shape {grad.shape} and dtype {grad.dtype} cannot be assigned "
             f"to a tensor of shape {t.shape} and dtype {t.dtype}; they must match"
@@ -541,7 +575,7 @@ def plain_tensor(data: np.ndarray) -> Tensor:
     """Tensor(data), a constant, made without calling __init__: a class call costs a trip
     through C, on each gradient the engine hands out."""
     t = _new_tensor(Tensor)
-    t.data = data
+    t._data = data
     t.grad_fn = None
     t._requires_grad = False
     return t
@@ -594,7 +628,7 @@ def _list_dtype(items: Any) -> np.dtype:
     dtypes = set()
     for item in _flat(items):
         if type(item) is Tensor:
-            dtypes.add(item.data.dtype)
+            dtypes.add(item._data.dtype)
         elif isinstance(item, np.generic):
             dtypes.add(item.dtype)
         elif isinstance(item, bool):
@@ -644,7 +678,7 @@ def _flat(items):
 def _arrays_in(value: Any) -> Any:
     """`value` with every tensor in it (in lists, tuples and dicts too) as its ndarray."""
     if type(value) is Tensor:
-        return value.data
+        return value._data
     if isinstance(value, (list, tuple)):
         items = [_arrays_in(item) for item in value]
         # a named tuple (max's values and indices) takes its fields one by one

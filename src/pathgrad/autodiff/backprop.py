@@ -51,8 +51,8 @@ def backprop(
                 grad = _hooked(node, grad, capture, captured, capture_before_hooks)
             for parent, input_grad in zip(node.parents, run_rule(node, grad, wrap, retain_graph)):
                 if input_grad is not None and parent is not None:
-                    data = input_grad.data  # the engine checks and never fixes:
-                    expected = parent if type(parent) is Node else parent.data
+                    data = input_grad._data  # the engine checks and never fixes:
+                    expected = parent if type(parent) is Node else parent._data
                     if data.shape != expected.shape or data.dtype != expected.dtype:
                         raise gradient_mismatch_error(node, parent, data, expected)
                     previous = grads.get(parent)  # sum across paths

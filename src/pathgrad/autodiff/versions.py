@@ -78,4 +78,4 @@ def check_saved(node: Any) -> None:
         older_dropped = len(changes) == KEPT_CHANGES and changes[0] is first and saved > 0
         saved_text = f"version {saved} or earlier" if older_dropped else f"version {saved}"
         text = f": {saved_text} when saved, version {base._version_count} now"
-        raise saved_tensor_changed_error(node, tensor.data.shape, first, text)
+        raise saved_tensor_changed_error(node, tensor._data.shape, first, text)

@@ -79,8 +79,8 @@ def check_grad(
             f"check_grad: {name}: the tensor has no .grad; call backward() first (and "
             "retain_grad() on a non-leaf tensor before it)"
         )
-    engine = tensor.grad.data
-    mine = np.asarray(manual.data if isinstance(manual, Tensor) else manual)
+    engine = tensor.grad._data
+    mine = np.asarray(manual._data if isinstance(manual, Tensor) else manual)
     if mine.shape != engine.shape:
         return GradComparison(
             name, False, False, float("inf"), [], _shape_advice(mine.shape, engine.shape)

@@ -96,10 +96,10 @@ class _Composer:
         name = self.naming.name_of(x)
         if name is not None:
             return name, _ATOM
-        if x.data.size == 1:
-            return repr(float(x.data.reshape(-1)[0])), _ATOM
-        if x.data.size <= 4:
-            return np.array2string(x.data, separator=", "), _ATOM
+        if x._data.size == 1:
+            return repr(float(x._data.reshape(-1)[0])), _ATOM
+        if x._data.size <= 4:
+            return np.array2string(x._data, separator=", "), _ATOM
         return f"<constant {tuple(x.shape)}>", _ATOM
 
     def expression(self, node: Node) -> str:
@@ -182,7 +182,7 @@ class _Composer:
         rules: dict[int, list[str]] = {}
         root = self.output.grad_fn
         root_name = self.name_of_node(root)
-        arriving[id(root)] = ["1" if self.output.data.size == 1 else f"dL/d{root_name}"]
+        arriving[id(root)] = ["1" if self.output._data.size == 1 else f"dL/d{root_name}"]
         rules[id(root)] = []
         for node in order:
             parts = arriving.get(id(node))
@@ -228,7 +228,7 @@ def _unnamed_constant(x: Any, naming: Any) -> bool:
         isinstance(x, Tensor)
         and x.grad_fn is None
         and not x.requires_grad
-        and x.data.size > 4
+        and x._data.size > 4
         and naming.name_of(x) is None
     )
 

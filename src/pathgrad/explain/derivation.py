@@ -218,7 +218,7 @@ class _Naming:
             if isinstance(t, Tensor) and not name.startswith("_") and self.name_of(t) is None:
                 self._name(t, name)
         if self.name_of(output) is None:
-            self._name(output, "L" if output.data.size == 1 else "out")
+            self._name(output, "L" if output._data.size == 1 else "out")
         unnamed = 0
         for t in self.wrt:
             if self.name_of(t) is None:
@@ -298,19 +298,19 @@ class _Graph:
                 return t
             if t.grad_fn is not None and id(t.grad_fn) in value:
                 return symbolic.SymbolicTensor(value[id(t.grad_fn)])
-            if t.data.dtype.kind != "f":
+            if t._data.dtype.kind != "f":
                 return t  # an index: stays numbers
             if t.requires_grad and t.grad_fn is None:
                 if id(t) not in value:
                     name = naming.by_leaf.get(id(t)) or self._new_leaf_name(t)
                     _check_size(name, t.shape)
                     leaf_names[id(t)] = (name, t)
-                    value[id(t)] = symbolic.symbols(name, t.data.astype(np.float64))
+                    value[id(t)] = symbolic.symbols(name, t._data.astype(np.float64))
                 return symbolic.SymbolicTensor(value[id(t)])
             name = naming.name_of(t)  # a constant: a symbol if the user named it
-            if name is not None and t.data.size <= MAX_ELEMENTS:
-                return symbolic.SymbolicTensor(symbolic.symbols(name, t.data.astype(np.float64)))
-            return symbolic.SymbolicTensor(symbolic.constants(t.data.astype(np.float64)))
+            if name is not None and t._data.size <= MAX_ELEMENTS:
+                return symbolic.SymbolicTensor(symbolic.symbols(name, t._data.astype(np.float64)))
+            return symbolic.SymbolicTensor(symbolic.constants(t._data.astype(np.float64)))
 
         def arguments(node: Node) -> tuple[tuple, dict]:
             args, kwargs = node.inputs
@@ -375,7 +375,7 @@ class _Graph:
     def _derive(self, steps, leaf_names, value, grad_output, sympy) -> Explanation:
         output_node = self.output.grad_fn
         out_step = next(s for s in steps if s.name == self._boundary_name(output_node))
-        scalar = self.output.data.size == 1
+        scalar = self.output._data.size == 1
         upstream_values = None
         if scalar:
             upstream = np.full(out_step.shape, sympy.Integer(1), dtype=object)
@@ -481,8 +481,8 @@ class _Graph:
         result = {}
         for t, g in zip(targets, grads):
             result[self.naming.name_of(t)] = (
-                np.zeros(t.shape) if g is None else g.data.astype(np.float64),
-                t.data.dtype,
+                np.zeros(t.shape) if g is None else g._data.astype(np.float64),
+                t._data.dtype,
             )
         return result
 
@@ -526,4 +526,4 @@ class _Graph:
 
 
 def _array(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x

@@ -226,15 +226,15 @@ def values(array: Any) -> np.ndarray:
 
 
 class SymbolicTensor:
-    """What a forward reads of a tensor (`.data`, the flag), with Duals for data."""
+    """What a forward reads of a tensor (`._data`, the flag), with Duals for data."""
 
     def __init__(self, data: np.ndarray) -> None:
-        self.data = data
+        self._data = data
         self._requires_grad = True
         self.grad_fn = None
 
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
     dtype = property(lambda self: np.dtype(np.float64))
 
 
@@ -284,18 +284,18 @@ def _log_abs_det(A, points):
 
 def _override_table() -> dict:
     return {
-        "sigmoid": lambda x: 1 / (1 + np.exp(-x.data)),
-        "softmax": lambda x, dim: _softmax(x.data, _dims(dim, x.ndim, "softmax")),
+        "sigmoid": lambda x: 1 / (1 + np.exp(-x._data)),
+        "softmax": lambda x, dim: _softmax(x._data, _dims(dim, x.ndim, "softmax")),
         "log_softmax": lambda x, dim: (
-            x.data - _log_sum_exp(x.data, _dims(dim, x.ndim, "log_softmax"), True)
+            x._data - _log_sum_exp(x._data, _dims(dim, x.ndim, "log_softmax"), True)
         ),
         "logsumexp": lambda x, dim, keepdim=False: _log_sum_exp(
-            x.data, _dims(dim, x.ndim, "logsumexp"), keepdim
+            x._data, _dims(dim, x.ndim, "logsumexp"), keepdim
         ),
         "cross_entropy_loss": _cross_entropy,
-        "logcumsumexp": lambda x, dim: np.log(np.cumsum(np.exp(x.data), axis=dim)),
-        "max": lambda x: np.array(max(x.data.reshape(-1), key=lambda d: dual(d).value)),
-        "min": lambda x: np.array(min(x.data.reshape(-1), key=lambda d: dual(d).value)),
+        "logcumsumexp": lambda x, dim: np.log(np.cumsum(np.exp(x._data), axis=dim)),
+        "max": lambda x: np.array(max(x._data.reshape(-1), key=lambda d: dual(d).value)),
+        "min": lambda x: np.array(min(x._data.reshape(-1), key=lambda d: dual(d).value)),
         "logaddexp": lambda x, y: np.log(np.exp(_data(x)) + np.exp(_data(y))),
         "logaddexp2": lambda x, y: np.log2(2 ** _data(x) + 2 ** _data(y)),
         "xlogy": lambda x, y: _data(x) * np.log(_data(y)),
@@ -304,29 +304,29 @@ def _override_table() -> dict:
         "copysign": lambda x, y: _by_value(_copysign)(_data(x), _data(y)),
         "fmod": lambda x, y: _data(x) - np.trunc(_data(x) / _data(y)) * _data(y),
         "remainder": lambda x, y: _data(x) - np.floor(_data(x) / _data(y)) * _data(y),
-        "sign": lambda x: _by_value(_sign)(x.data),
-        "round": lambda x, decimals=0: _by_value(_round(decimals))(x.data),
-        "erf": lambda x: _sympy_function("erf")(x.data),
-        "erfc": lambda x: _sympy_function("erfc")(x.data),
-        "erfinv": lambda x: _sympy_function("erfinv")(x.data),
-        "lgamma": lambda x: _sympy_function("loggamma")(x.data),
-        "digamma": lambda x: _sympy_function("digamma")(x.data),
-        "polygamma": lambda x, n: _sympy_function("polygamma", n)(x.data),
-        "to": lambda x, dtype: x.data,  # a cast changes no value the algebra sees
-        "nan_to_num": lambda x, *args, **kwargs: x.data,  # identity on finite values
+        "sign": lambda x: _by_value(_sign)(x._data),
+        "round": lambda x, decimals=0: _by_value(_round(decimals))(x._data),
+        "erf": lambda x: _sympy_function("erf")(x._data),
+        "erfc": lambda x: _sympy_function("erfc")(x._data),
+        "erfinv": lambda x: _sympy_function("erfinv")(x._data),
+        "lgamma": lambda x: _sympy_function("loggamma")(x._data),
+        "digamma": lambda x: _sympy_function("digamma")(x._data),
+        "polygamma": lambda x, n: _sympy_function("polygamma", n)(x._data),
+        "to": lambda x, dtype: x._data,  # a cast changes no value the algebra sees
+        "nan_to_num": lambda x, *args, **kwargs: x._data,  # identity on finite values
         "relu_backward": lambda grad, out: (
             _data(grad) * _elementwise(lambda d: 1 if dual(d).value > 0 else 0)(_data(out))
         ),
-        "inv": lambda A: _per_matrix(lambda M, p: M.inv().tolist())(A.data),
-        "det": lambda A: _per_matrix(lambda M, p: [M.det()])(A.data).reshape(A.shape[:-2]),
-        "logabsdet": lambda A: _per_matrix(_log_abs_det)(A.data).reshape(A.shape[:-2]),
+        "inv": lambda A: _per_matrix(lambda M, p: M.inv().tolist())(A._data),
+        "det": lambda A: _per_matrix(lambda M, p: [M.det()])(A._data).reshape(A.shape[:-2]),
+        "logabsdet": lambda A: _per_matrix(_log_abs_det)(A._data).reshape(A.shape[:-2]),
         "solve": lambda A, B: _solve(A, B),
-        "cholesky": lambda A: _per_matrix(_cholesky)(A.data),
+        "cholesky": lambda A: _per_matrix(_cholesky)(A._data),
     }
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, SymbolicTensor) else x
+    return x._data if isinstance(x, SymbolicTensor) else x
 
 
 def _softmax(x: np.ndarray, dims: tuple) -> np.ndarray:
@@ -336,7 +336,7 @@ def _softmax(x: np.ndarray, dims: tuple) -> np.ndarray:
 
 def _cross_entropy(x, q, class_dim, denominator, reduction):
     # -sum_c q_c log_softmax(x)_c, without the max shift the forward takes for range
-    log_probs = x.data - _log_sum_exp(x.data, (class_dim,), True)
+    log_probs = x._data - _log_sum_exp(x._data, (class_dim,), True)
     per_sample = -(_data(q) * log_probs).sum(axis=class_dim)
     out = per_sample if reduction == "none" else np.array(np.asarray(per_sample, object).sum())
     return out / denominator if reduction == "mean" else out
@@ -365,7 +365,7 @@ def _cholesky(M, points):
 
 
 def _solve(A: Any, B: Any) -> np.ndarray:
-    b = B.data
+    b = B._data
     vector = b.ndim == A.ndim - 1  # solve(A, b) with b a batch of vectors
     if vector:
         b = b[..., None]
@@ -373,7 +373,7 @@ def _solve(A: Any, B: Any) -> np.ndarray:
     def build(M, R, points):
         return M.LUsolve(R).tolist()
 
-    out = _per_matrix(build)(A.data, b)
+    out = _per_matrix(build)(A._data, b)
     return out[..., 0] if vector else out
 
 
@@ -422,7 +422,7 @@ def _numeric(args: tuple) -> list:
 
     def numeric(a):
         if isinstance(a, SymbolicTensor):
-            return Tensor(values(a.data))
+            return Tensor(values(a._data))
         if isinstance(a, (list, tuple)) and any(isinstance(t, SymbolicTensor) for t in a):
             return [numeric(t) for t in a]
         return a

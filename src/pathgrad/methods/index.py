@@ -12,14 +12,14 @@ from pathgrad.tensor import Tensor, as_tensor
 
 
 def __setitem__(self, key, value) -> None:
-    split = index.torch_order(key, self.data.ndim)
+    split = index.torch_order(key, self._data.ndim)
     if split is not None:  # integers first, then arrays, as PyTorch reads the index
         basic, arrays = split
         self[basic][arrays] = value
         return
     positions = index._Normalized(*index.normalize_index(key))
-    region = index.region(self.data, positions[0], "setitem")
-    if type(value) is Tensor and inplace.same_memory(value.data, region):
+    region = index.region(self._data, positions[0], "setitem")
+    if type(value) is Tensor and inplace.same_memory(value._data, region):
         return  # `x[i] *= 2` ends by storing the changed view into itself: nothing to do
     if type(value) not in NUMBER_TYPES:
         value = broadcast.broadcast_to(as_tensor(value), region.shape)

@@ -62,9 +62,9 @@ IN_PLACE = {
 
 
 def _draws(self, name, generator, draw):
-    if self.data.dtype.kind != "f":
+    if self._data.dtype.kind != "f":
         raise TypeError(f"{name}: draws real numbers, which dtype {self.dtype} cannot hold")
-    return draw(random.rng(generator, name), self.data.shape).astype(self.data.dtype)
+    return draw(random.rng(generator, name), self._data.shape).astype(self._data.dtype)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):

@@ -15,11 +15,11 @@ def reshape(self, *shape_):
 
 def contiguous(self):
     """This tensor if its memory is in row-major order, else a row-major copy (in the graph)."""
-    return self if self.data.flags.c_contiguous else elementwise.clone(self)
+    return self if self._data.flags.c_contiguous else elementwise.clone(self)
 
 
 def is_contiguous(self) -> bool:
-    return bool(self.data.flags.c_contiguous)
+    return bool(self._data.flags.c_contiguous)
 
 
 def permute(self, *dims):

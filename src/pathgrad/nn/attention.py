@@ -174,7 +174,7 @@ class MultiheadAttention(Module):
                     f"{tuple(mask.shape)}"
                 )
             if mask.dtype == np.bool_:
-                scores = where(mask.data, -math.inf, scores)
+                scores = where(mask._data, -math.inf, scores)
             else:
                 scores = scores + mask
         if key_padding_mask is not None:
@@ -184,7 +184,7 @@ class MultiheadAttention(Module):
                     f"MultiheadAttention: key_padding_mask must be {(batch, source)}, got "
                     f"{tuple(padding.shape)}"
                 )
-            view = padding.data.reshape(batch, 1, 1, source)
+            view = padding._data.reshape(batch, 1, 1, source)
             if padding.dtype == np.bool_:
                 scores = where(view, -math.inf, scores)
             else:

@@ -87,22 +87,22 @@ def linear(input, weight, bias=None):
     (2, 4)
     """
     x, w = as_tensor(input), as_tensor(weight)
-    if w.data.ndim != 2 or x.data.ndim == 0 or x.data.shape[-1] != w.data.shape[1]:
+    if w._data.ndim != 2 or x._data.ndim == 0 or x._data.shape[-1] != w._data.shape[1]:
         raise ShapeError(
             f"linear: input of shape {x.shape} does not fit weight of shape {w.shape} (expected "
-            f"input (..., {w.shape[-1] if w.data.ndim else '?'}) and weight (out, in))"
+            f"input (..., {w.shape[-1] if w._data.ndim else '?'}) and weight (out, in))"
         )
     b = 0 if bias is None else as_tensor(bias)
-    if bias is not None and b.data.shape != (w.data.shape[0],):
-        raise ShapeError(f"linear: bias of shape {b.shape} must be ({w.data.shape[0]},)")
-    dtype = x.data.dtype
-    if w.data.dtype != dtype or (bias is not None and b.data.dtype != dtype):
-        dtypes = {dtype, w.data.dtype} | (set() if bias is None else {b.data.dtype})
+    if bias is not None and b._data.shape != (w._data.shape[0],):
+        raise ShapeError(f"linear: bias of shape {b.shape} must be ({w._data.shape[0]},)")
+    dtype = x._data.dtype
+    if w._data.dtype != dtype or (bias is not None and b._data.dtype != dtype):
+        dtypes = {dtype, w._data.dtype} | (set() if bias is None else {b._data.dtype})
         raise TypeError(
             f"linear: input, weight and bias must have one dtype, got "
             f"{', '.join(sorted(str(d) for d in dtypes))} (as PyTorch: cast one with .to())"
         )
-    if x.data.ndim == 1:
+    if x._data.ndim == 1:
         return fused.linear(unsqueeze(x, 0), w, b)[0]
     return fused.linear(x, w, b)
 
@@ -126,28 +126,28 @@ def embedding(
     gets no gradient, as PyTorch's."""
     indices = as_tensor(input)
     w = as_tensor(weight)
-    if indices.data.dtype.kind not in "iu":  # a dtype error: RuntimeError, as PyTorch
+    if indices._data.dtype.kind not in "iu":  # a dtype error: RuntimeError, as PyTorch
         raise RuntimeError(
-            f"embedding: indices must be integers (int64), got dtype {indices.data.dtype}"
+            f"embedding: indices must be integers (int64), got dtype {indices._data.dtype}"
         )
-    rows = w.data.shape[0]
-    picked = indices.data
+    rows = w._data.shape[0]
+    picked = indices._data
     in_range = not picked.size or (
         np.minimum.reduce(picked, axis=None) >= 0 and np.maximum.reduce(picked, axis=None) < rows
     )
     if not in_range:
         bad = (picked < 0) | (picked >= rows)
         raise IndexError(
-            f"embedding: index {indices.data[bad].flat[0]} is out of range for {rows} rows "
+            f"embedding: index {indices._data[bad].flat[0]} is out of range for {rows} rows "
             f"(expected indices in [0, {rows - 1}])"
         )
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     if max_norm is not None:
-        _renormalize_rows(w, indices.data, max_norm, norm_type)
+        _renormalize_rows(w, indices._data, max_norm, norm_type)
     if padding_idx is not None:
         padding_idx = _padding_index(padding_idx, rows)
-    return fused.embedding(w, indices.data, padding_idx)
+    return fused.embedding(w, indices._data, padding_idx)
 
 
 def _padding_index(padding_idx, rows):
@@ -159,7 +159,7 @@ def _padding_index(padding_idx, rows):
 def _renormalize_rows(w, indices, max_norm, norm_type):
     """The rows `indices` reads, scaled in place to norm at most max_norm (as PyTorch, no grad)."""
     rows = np.unique(indices)
-    data = w.data
+    data = w._data
     norms = np.linalg.norm(data[rows], ord=norm_type, axis=1)
     scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     data[rows] *= scale[:, None].astype(data.dtype)
@@ -196,7 +196,7 @@ def _class_coefficients(name, x_shape, target, weight, ignore_index, smoothing, 
     class_dim = 0 if len(x_shape) == 1 else 1
     classes = x_shape[class_dim]
     expected = x_shape[:class_dim] + x_shape[class_dim + 1 :]
-    labels = target.data
+    labels = target._data
     if labels.shape != expected:
         raise ShapeError(
             f"{name}: target of shape {labels.shape} does not fit input of shape {x_shape} "
@@ -221,7 +221,7 @@ def _class_coefficients(name, x_shape, target, weight, ignore_index, smoothing, 
             )
     counted = ~ignored
     safe = np.where(ignored, 0, labels)
-    w = np.ones(classes, dtype) if weight is None else weight.data.astype(dtype, copy=False)
+    w = np.ones(classes, dtype) if weight is None else weight._data.astype(dtype, copy=False)
     picked = w[safe] * counted
     q = np.zeros(x_shape, dtype)
     np.put_along_axis(
@@ -250,7 +250,7 @@ def _check_weight(name, weight, classes):
         return None
     weight = as_tensor(weight)
     _constant(name, "weight", weight)
-    if weight.data.shape != (classes,):
+    if weight._data.shape != (classes,):
         raise ShapeError(
             f"{name}: weight of shape {weight.shape} must hold one value per class ({classes},)"
         )
@@ -278,34 +278,34 @@ def cross_entropy(
     """
     reduction = _reduction(size_average, reduce, reduction, "cross_entropy")
     x, t = as_tensor(input), as_tensor(target)
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ShapeError("cross_entropy: input must have a class dim, got a 0-d tensor")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"cross_entropy: input must be floating point, got {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: input must be floating point, got {x._data.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    class_dim = 0 if x.data.ndim == 1 else 1
-    classes = x.data.shape[class_dim]
+    class_dim = 0 if x._data.ndim == 1 else 1
+    classes = x._data.shape[class_dim]
     w = _check_weight("cross_entropy", weight, classes)
-    if t.data.dtype.kind in "iu":
+    if t._data.dtype.kind in "iu":
         q, denominator, class_dim = _class_coefficients(
-            "cross_entropy", x.data.shape, t, w, ignore_index, label_smoothing, x.data.dtype
+            "cross_entropy", x._data.shape, t, w, ignore_index, label_smoothing, x._data.dtype
         )
         q = Tensor(q)
-    elif t.data.dtype.kind == "f":
-        if t.data.shape != x.data.shape:
+    elif t._data.dtype.kind == "f":
+        if t._data.shape != x._data.shape:
             raise ShapeError(
                 f"cross_entropy: probability target of shape {t.shape} must have the input's "
                 f"shape {x.shape} (class indices must be integers)"
             )
         q = t * (1.0 - label_smoothing) + label_smoothing / classes if label_smoothing else t
         if w is not None:
-            q = q * reshape(w, (classes,) + (1,) * (x.data.ndim - class_dim - 1))
-        denominator = x.data.size // classes if classes else 0
+            q = q * reshape(w, (classes,) + (1,) * (x._data.ndim - class_dim - 1))
+        denominator = x._data.size // classes if classes else 0
     else:
         raise TypeError(
             f"cross_entropy: target must be class indices (integers) or probabilities (floats), "
-            f"got dtype {t.data.dtype}"
+            f"got dtype {t._data.dtype}"
         )
     return fused.cross_entropy_loss(x, q, class_dim, denominator, reduction)
 
@@ -316,14 +316,14 @@ def nll_loss(
     """-input[target] (log-probabilities picked by class index), weighted, as PyTorch's."""
     reduction = _reduction(size_average, reduce, reduction, "nll_loss")
     x, t = as_tensor(input), as_tensor(target)
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ShapeError("nll_loss: input must have a class dim, got a 0-d tensor")
-    if t.data.dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: target must be class indices (integers), got {t.data.dtype}")
-    classes = x.data.shape[0 if x.data.ndim == 1 else 1]
+    if t._data.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must be class indices (integers), got {t._data.dtype}")
+    classes = x._data.shape[0 if x._data.ndim == 1 else 1]
     w = _check_weight("nll_loss", weight, classes)
     q, denominator, class_dim = _class_coefficients(
-        "nll_loss", x.data.shape, t, w, ignore_index, 0.0, x.data.dtype
+        "nll_loss", x._data.shape, t, w, ignore_index, 0.0, x._data.dtype
     )
     per_sample = -sum(x * Tensor(q), class_dim)
     if reduction == "none":
@@ -334,7 +334,7 @@ def nll_loss(
 
 def _pair(name, input, target):
     x, t = as_tensor(input), as_tensor(target)
-    if x.data.shape != t.data.shape:
+    if x._data.shape != t._data.shape:
         warnings.warn(
             f"{name}: target size {t.shape} differs from input size {x.shape}; they will be "
             "broadcast, which is likely not what you want",
@@ -388,11 +388,11 @@ def binary_cross_entropy(
     """-(t log p + (1 - t) log(1 - p)), each log at least -100, as PyTorch's."""
     reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy")
     p, t = as_tensor(input), as_tensor(target)
-    if p.data.shape != t.data.shape:
+    if p._data.shape != t._data.shape:
         raise ShapeError(
             f"binary_cross_entropy: target of shape {t.shape} must have the input's shape {p.shape}"
         )
-    if p.data.size and (np.nanmin(p.data) < 0 or np.nanmax(p.data) > 1):
+    if p._data.size and (np.nanmin(p._data) < 0 or np.nanmax(p._data) > 1):
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]")
     loss = -(t * clamp(log(p), min=-100) + (1 - t) * clamp(log(1 - p), min=-100))
     return _reduce(loss if weight is None else loss * weight, reduction)
@@ -405,7 +405,7 @@ def binary_cross_entropy_with_logits(
     (1 - t) x + (1 + (pos_weight - 1) t) log(1 + e^-x), the last term by logaddexp."""
     reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     x, t = as_tensor(input), as_tensor(target)
-    if x.data.shape != t.data.shape:
+    if x._data.shape != t._data.shape:
         raise ShapeError(
             f"binary_cross_entropy_with_logits: target of shape {t.shape} must have the input's "
             f"shape {x.shape}"
@@ -428,7 +428,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     x, t = as_tensor(input), as_tensor(target)
     loss = exp(t) * (t - x) if log_target else xlogy(t, t) - t * x
     if reduction == "batchmean":
-        return sum(loss) / (x.data.shape[0] if x.data.ndim else 1)
+        return sum(loss) / (x._data.shape[0] if x._data.ndim else 1)
     return _reduce(loss, reduction)
 
 
@@ -443,13 +443,13 @@ def _softmax_dim(name, ndim):
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = as_tensor(input)
-    dim = _softmax_dim("softmax", x.data.ndim) if dim is None else dim
+    dim = _softmax_dim("softmax", x._data.ndim) if dim is None else dim
     return _softmax(x, dim, dtype=dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = as_tensor(input)
-    dim = _softmax_dim("log_softmax", x.data.ndim) if dim is None else dim
+    dim = _softmax_dim("log_softmax", x._data.ndim) if dim is None else dim
     return _log_softmax(x, dim, dtype=dtype)
 
 
@@ -491,16 +491,16 @@ def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
         return x
     if p == 1.0:
         return x * 0.0
-    keep = random.rng(generator, "dropout").random(x.data.shape) >= p
-    return x * (keep.astype(x.data.dtype) / np.asarray(1.0 - p, x.data.dtype))
+    keep = random.rng(generator, "dropout").random(x._data.shape) >= p
+    return x * (keep.astype(x._data.dtype) / np.asarray(1.0 - p, x._data.dtype))
 
 
 def _normalized_dims(name, x, normalized_shape):
     if isinstance(normalized_shape, (int, np.integer)):
         normalized_shape = (int(normalized_shape),)
     normalized_shape = tuple(normalized_shape)
-    if x.data.shape[x.data.ndim - len(normalized_shape) :] != normalized_shape or (
-        len(normalized_shape) > x.data.ndim
+    if x._data.shape[x._data.ndim - len(normalized_shape) :] != normalized_shape or (
+        len(normalized_shape) > x._data.ndim
     ):
         raise ShapeError(
             f"{name}: input of shape {x.shape} does not end in normalized_shape {normalized_shape}"
@@ -536,9 +536,9 @@ def batch_norm(
     """Normalise each channel (dim 1) by the batch's statistics in training, which also move
     the running estimates (the variance unbiased, as PyTorch's); by the running ones in eval."""
     x = as_tensor(input)
-    if x.data.ndim < 2:
+    if x._data.ndim < 2:
         raise ShapeError(f"batch_norm: expects input of shape (N, C) or (N, C, L), got {x.shape}")
-    channels = x.data.shape[1]
+    channels = x._data.shape[1]
     for name, t in (
         ("running_mean", running_mean),
         ("running_var", running_var),
@@ -555,7 +555,7 @@ def batch_norm(
     w = 1.0 if weight is None else weight
     b = 0.0 if bias is None else bias
     if training:
-        count = x.data.size // channels
+        count = x._data.size // channels
         if count <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
@@ -564,17 +564,17 @@ def batch_norm(
         stats = []
         out = fused.batch_norm_train(x, w, b, eps, stats)
         if running_mean is not None:
-            batch_mean = stats[0].reshape(channels).astype(running_mean.data.dtype)
+            batch_mean = stats[0].reshape(channels).astype(running_mean._data.dtype)
             _move_toward(running_mean, batch_mean, momentum)
         if running_var is not None:
             batch_var = stats[1].reshape(channels) * (count / (count - 1))  # unbiased, as PyTorch
             _move_toward(
-                running_var, batch_var.astype(running_var.data.dtype, copy=False), momentum
+                running_var, batch_var.astype(running_var._data.dtype, copy=False), momentum
             )
         return out
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
-    view = (channels,) + (1,) * (x.data.ndim - 2)
+    view = (channels,) + (1,) * (x._data.ndim - 2)
     scale = reshape(as_tensor(running_var) + eps, view) ** -0.5
     shifted = x - reshape(as_tensor(running_mean), view)
     out = shifted * scale
@@ -588,7 +588,7 @@ def batch_norm(
 def _move_toward(running, batch_value, momentum):
     """running = (1 - momentum) running + momentum batch_value, in place and unrecorded (as
     PyTorch's buffers move); the change is counted, so a graph that saved them notices."""
-    data = running.data
+    data = running._data
     data *= 1.0 - momentum
     batch_value *= momentum  # a temporary of batch_norm's own
     data += batch_value
@@ -617,15 +617,15 @@ def pad(input, pad, mode="constant", value=None):
             f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
         )
     amounts = [operator.index(a) for a in pad]
-    if len(amounts) % 2 or len(amounts) // 2 >= x.data.ndim:
+    if len(amounts) % 2 or len(amounts) // 2 >= x._data.ndim:
         raise ValueError(
-            f"pad: {mode} padding of {tuple(pad)} needs at most {x.data.ndim - 1} (left, right) "
+            f"pad: {mode} padding of {tuple(pad)} needs at most {x._data.ndim - 1} (left, right) "
             f"pairs for an input of shape {x.shape}"
         )
     for i in range(len(amounts) // 2):
-        axis = x.data.ndim - 1 - i
+        axis = x._data.ndim - 1 - i
         before, after = amounts[2 * i], amounts[2 * i + 1]
-        size = x.data.shape[axis]
+        size = x._data.shape[axis]
         if mode == "reflect" and max(before, after) >= size:
             raise ValueError(
                 f"pad: reflect padding ({before}, {after}) must be less than dim {axis}'s size "
@@ -649,17 +649,17 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     groups, K), as PyTorch's conv1d; windows are a strided view (unfold), the product an einsum.
     """
     x, w = as_tensor(input), as_tensor(weight)
-    unbatched = x.data.ndim == 2
+    unbatched = x._data.ndim == 2
     if unbatched:
         x = unsqueeze(x, 0)
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
-    if x.data.ndim != 3 or w.data.ndim != 3:
+    if x._data.ndim != 3 or w._data.ndim != 3:
         raise ShapeError(
             f"conv1d: expects input (N, C_in, L) or (C_in, L) and weight (C_out, C_in/groups, "
             f"K), got {tuple(as_tensor(input).shape)} and {w.shape}"
         )
-    out_channels, group_channels, kernel = w.data.shape
-    channels = x.data.shape[1]
+    out_channels, group_channels, kernel = w._data.shape
+    channels = x._data.shape[1]
     if channels % groups or out_channels % groups or group_channels * groups != channels:
         raise ShapeError(
             f"conv1d: weight of shape {w.shape} with groups={groups} expects "
@@ -678,9 +678,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         amount = _single(padding, "padding")
         if amount:
             x = constant_pad(x, (amount, amount))
-    if x.data.shape[2] < span:
+    if x._data.shape[2] < span:
         raise ShapeError(
-            f"conv1d: input of length {x.data.shape[2]} (padded) is shorter than the kernel's "
+            f"conv1d: input of length {x._data.shape[2]} (padded) is shorter than the kernel's "
             f"span {span}"
         )
     windows = x.unfold(2, span, stride)  # (N, C_in, L_out, span)
@@ -689,7 +689,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if groups == 1:
         out = einsum("nclk,ock->nol", windows, w)
     else:
-        n, _, length, _ = windows.data.shape
+        n, _, length, _ = windows._data.shape
         grouped = reshape(windows, (n, groups, channels // groups, length, kernel))
         weights = reshape(w, (groups, out_channels // groups, group_channels, kernel))
         out = reshape(einsum("ngclk,gock->ngol", grouped, weights), (n, out_channels, length))
@@ -718,16 +718,16 @@ def scaled_dot_product_attention(
         raise RuntimeError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
     if enable_gqa:
         raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
-    length, source = q.data.shape[-2], k.data.shape[-2]
-    factor = 1.0 / math.sqrt(q.data.shape[-1]) if scale is None else scale
+    length, source = q._data.shape[-2], k._data.shape[-2]
+    factor = 1.0 / math.sqrt(q._data.shape[-1]) if scale is None else scale
     scores = matmul(q, transpose(k, -2, -1)) * factor
     if is_causal:
         allowed = np.tril(np.ones((length, source), dtype=bool))
         scores = where(allowed, scores, -math.inf)
     elif attn_mask is not None:
         mask = as_tensor(attn_mask)
-        if mask.data.dtype == np.bool_:
-            scores = where(mask.data, scores, -math.inf)
+        if mask._data.dtype == np.bool_:
+            scores = where(mask._data, scores, -math.inf)
         else:
             scores = scores + mask
     weights = _softmax(scores, -1)

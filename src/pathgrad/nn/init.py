@@ -36,7 +36,7 @@ def _fill(tensor: Tensor, values: Any, name: str) -> Tensor:
     """Write `values` into `tensor`'s memory, unrecorded (as under no_grad), counting the change."""
     if type(tensor) is not Tensor:
         raise TypeError(f"{name}: expects a pathgrad tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values
+    tensor._data[...] = values
     versions.record_change(tensor._base if tensor._base is not None else tensor, name, None)
     return tensor
 
@@ -44,10 +44,10 @@ def _fill(tensor: Tensor, values: Any, name: str) -> Tensor:
 def _draw(tensor: Tensor, generator: Any, name: str, draw: Any) -> Tensor:
     if type(tensor) is not Tensor:
         raise TypeError(f"{name}: expects a pathgrad tensor, got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"{name}: fills floating tensors, got dtype {tensor.data.dtype}")
-    values = draw(random.rng(generator, name), tensor.data.shape)
-    return _fill(tensor, values.astype(tensor.data.dtype, copy=False), name)
+    if tensor._data.dtype.kind != "f":
+        raise TypeError(f"{name}: fills floating tensors, got dtype {tensor._data.dtype}")
+    values = draw(random.rng(generator, name), tensor._data.shape)
+    return _fill(tensor, values.astype(tensor._data.dtype, copy=False), name)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -82,7 +82,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _fans(tensor: Tensor, name: str) -> tuple[int, int]:
-    shape = tensor.data.shape
+    shape = tensor._data.shape
     if len(shape) < 2:
         raise ValueError(
             f"{name}: fan in and fan out cannot be computed for a tensor with fewer than 2 "
@@ -127,9 +127,9 @@ def zeros_(tensor):
 
 
 def eye_(tensor):
-    if tensor.data.ndim != 2:
+    if tensor._data.ndim != 2:
         raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
-    return _fill(tensor, np.eye(*tensor.data.shape), "eye_")
+    return _fill(tensor, np.eye(*tensor._data.shape), "eye_")
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
@@ -148,7 +148,7 @@ def _kaiming_std(tensor, a, mode, nonlinearity, name):
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{name}: mode {mode!r} not supported, use 'fan_in' or 'fan_out'")
     fan_in, fan_out = _fans(tensor, name)
-    if 0 in tensor.data.shape:
+    if 0 in tensor._data.shape:
         return 0.0
     return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
@@ -167,10 +167,10 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
 
 def orthogonal_(tensor, gain=1.0, generator=None):
     """A (semi-)orthogonal matrix from the QR of a normal draw, signs fixed as PyTorch's."""
-    if tensor.data.ndim < 2:
+    if tensor._data.ndim < 2:
         raise ValueError("orthogonal_: only tensors with 2 or more dimensions are supported")
-    rows = tensor.data.shape[0]
-    cols = tensor.data.size // rows
+    rows = tensor._data.shape[0]
+    cols = tensor._data.size // rows
 
     def draw(rng, shape):
         flat = rng.normal(0.0, 1.0, (rows, cols))

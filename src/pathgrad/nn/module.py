@@ -39,9 +39,9 @@ class Parameter(metaclass=_ParameterType):
         if data is None:
             array = np.empty((0,), dtype=np.float32)
         elif type(data) is Tensor:
-            array = data.data
+            array = data._data
         else:
-            array = as_tensor(data).data
+            array = as_tensor(data)._data
         parameter = Tensor(array)
         parameter.requires_grad = requires_grad
         parameter._is_parameter = True
@@ -368,7 +368,7 @@ class Module:
             if set_to_none:
                 parameter.grad = None
             else:
-                parameter.grad.data[...] = 0
+                parameter.grad._data[...] = 0
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         for module in self.children():
@@ -382,12 +382,12 @@ class Module:
         for module in self.modules():
             for table in (module._parameters, module._buffers):
                 for tensor in table.values():
-                    if tensor is None or tensor.data.dtype.kind != "f":
+                    if tensor is None or tensor._data.dtype.kind != "f":
                         continue
-                    if tensor.data.dtype != dtype:
-                        tensor.data = tensor.data.astype(dtype)
+                    if tensor._data.dtype != dtype:
+                        tensor._data = tensor._data.astype(dtype)
                         if tensor._grad is not None:
-                            tensor._grad = Tensor(tensor._grad.data.astype(dtype))
+                            tensor._grad = Tensor(tensor._grad._data.astype(dtype))
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
@@ -400,7 +400,7 @@ class Module:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
             if type(arg) is Tensor:
-                dtype = arg.data.dtype
+                dtype = arg._data.dtype
             elif isinstance(arg, str) or arg is None or type(arg).__name__ == "device":
                 device = arg
             else:
@@ -494,10 +494,10 @@ class Module:
             if key not in state_dict:
                 continue
             array = _as_array(state_dict[key])
-            if array.shape != target.data.shape:
+            if array.shape != target._data.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {array.shape} from "
-                    f"checkpoint, the shape in current model is {target.data.shape}."
+                    f"checkpoint, the shape in current model is {target._data.shape}."
                 )
                 continue
             values[key] = array
@@ -510,9 +510,9 @@ class Module:
             for key, array in values.items():
                 target = own[key]
                 if assign:
-                    target.data = np.array(array, dtype=target.data.dtype, copy=True)
+                    target._data = np.array(array, dtype=target._data.dtype, copy=True)
                 else:
-                    target.data[...] = array.astype(target.data.dtype, copy=False)
+                    target._data[...] = array.astype(target._data.dtype, copy=False)
                 versions.record_change(
                     target._base if target._base is not None else target, "load_state_dict", None
                 )
@@ -565,7 +565,7 @@ def _check_name(name: Any, what: str, module: Module) -> None:
 
 def _as_array(value: Any) -> np.ndarray:
     if type(value) is Tensor:
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a PyTorch tensor
         value = value.detach().cpu()
     try:

@@ -79,7 +79,7 @@ def broadcast_to(x, shape):
     """`x` repeated along new or size-1 dims to `shape` (a read-only view); its rule is
     `sum_to_shape`, the one unbroadcast: dL/dc = (dL/dd).sum(0) for a bias c."""
     shape = tuple(shape)
-    source = x.data.shape
+    source = x._data.shape
     lead = len(shape) - len(source)
     if (
         lead < 0
@@ -92,7 +92,7 @@ def broadcast_to(x, shape):
             f"{op_context('broadcast_to')}: a tensor of shape {source} cannot be broadcast to "
             f"{shape}"
         )
-    out = broadcast_view(x.data, shape) if shape != source else x.data
+    out = broadcast_view(x._data, shape) if shape != source else x._data
 
     def vjp(grad):
         return sum_to_shape(grad, source)
@@ -104,9 +104,9 @@ def broadcast_to(x, shape):
 def sum_to_shape(x, shape):
     """Sum `x` over the axes that broadcasting from `shape` added: dL/dc = (dL/dd).sum(0)."""
     shape = tuple(shape)
-    source = x.data.shape
+    source = x._data.shape
     axes = reduced_axes(source, shape)
-    out = np.add.reduce(x.data, axis=axes) if axes else x.data  # .sum(), less a Python wrapper
+    out = np.add.reduce(x._data, axis=axes) if axes else x._data  # .sum(), less a Python wrapper
     if out.shape != shape:  # size-1 dims that were stretched come back as 1
         out = out.reshape(shape)
 
@@ -119,8 +119,8 @@ def sum_to_shape(x, shape):
 @op("to", rule="dL/dx = dL/dout.to(x.dtype)")
 def to(x, dtype):
     """Cast to `dtype`; the gradient is cast back, so mixed-precision inputs get their own dtype."""
-    source = x.data.dtype
-    out = x.data.astype(dtype, copy=False)
+    source = x._data.dtype
+    out = x._data.astype(dtype, copy=False)
 
     def vjp(grad):
         return to(grad, source) if source.kind == "f" else None
@@ -130,9 +130,9 @@ def to(x, dtype):
 
 def expand_as_needed(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """`t` cast to `dtype` and broadcast to `shape` by recorded ops, only where it differs."""
-    if t.data.dtype != dtype:
+    if t._data.dtype != dtype:
         t = to(t, dtype)
-    if t.data.shape != shape:
+    if t._data.shape != shape:
         t = broadcast_to(t, shape)
     return t
 
@@ -140,5 +140,5 @@ def expand_as_needed(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
 def broadcast_tensors(*tensors):
     """The tensors brought to one shape by recorded broadcast_to (views), as PyTorch's."""
     tensors = [registry.as_tensor(t) for t in tensors]
-    shape = broadcast_shapes("broadcast_tensors", *(t.data.shape for t in tensors))
-    return tuple(t if t.data.shape == shape else broadcast_to(t, shape) for t in tensors)
+    shape = broadcast_shapes("broadcast_tensors", *(t._data.shape for t in tensors))
+    return tuple(t if t._data.shape == shape else broadcast_to(t, shape) for t in tensors)

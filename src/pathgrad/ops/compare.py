@@ -66,7 +66,7 @@ def bitwise_xor(x, y):
 @op("bitwise_not", differentiable=False)
 def bitwise_not(x):
     """~x on integer or bool tensors."""
-    return _bits("bitwise_not", np.invert, x.data), None
+    return _bits("bitwise_not", np.invert, x._data), None
 
 
 @op("bitwise_left_shift", inputs=2, broadcast=True, differentiable=False)
@@ -113,31 +113,31 @@ def logical_xor(x, y):
 @op("logical_not", differentiable=False)
 def logical_not(x):
     """Where x is zero, as a bool tensor."""
-    return np.logical_not(x.data), None
+    return np.logical_not(x._data), None
 
 
 @op("isinf", differentiable=False)
 def isinf(x):
     """Where x is +inf or -inf, as a bool tensor."""
-    return np.isinf(x.data), None
+    return np.isinf(x._data), None
 
 
 @op("isposinf", differentiable=False)
 def isposinf(x):
     """Where x is +inf, as a bool tensor."""
-    return np.isposinf(x.data), None
+    return np.isposinf(x._data), None
 
 
 @op("isneginf", differentiable=False)
 def isneginf(x):
     """Where x is -inf, as a bool tensor."""
-    return np.isneginf(x.data), None
+    return np.isneginf(x._data), None
 
 
 @op("signbit", differentiable=False)
 def signbit(x):
     """Where x's sign bit is set (so -0.0 too), as a bool tensor."""
-    return np.signbit(x.data), None
+    return np.signbit(x._data), None
 
 
 @op("heaviside", inputs=2, broadcast=True, differentiable=False)
@@ -149,13 +149,13 @@ def heaviside(x, values):
 @op("isnan", differentiable=False)
 def isnan(x):
     """Where x is NaN, as a bool tensor."""
-    return np.isnan(x.data), None
+    return np.isnan(x._data), None
 
 
 @op("isfinite", differentiable=False)
 def isfinite(x):
     """Where x is neither infinite nor NaN, as a bool tensor."""
-    return np.isfinite(x.data), None
+    return np.isfinite(x._data), None
 
 
 @op("isclose", inputs=2, broadcast=True, differentiable=False)
@@ -166,20 +166,20 @@ def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def allclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """Whether every element is close (isclose), as a Python bool."""
-    return bool(isclose(x, y, rtol, atol, equal_nan).data.all())
+    return bool(isclose(x, y, rtol, atol, equal_nan)._data.all())
 
 
 def equal(x, y) -> bool:
     """Whether x and y have one shape and the same elements, as a Python bool."""
     x, y = as_tensor(x), as_tensor(y)
-    return x.data.shape == y.data.shape and bool(np.array_equal(x.data, y.data))
+    return x._data.shape == y._data.shape and bool(np.array_equal(x._data, y._data))
 
 
 def isin(elements, test_elements, *, invert=False):
     """Where each element of `elements` is among `test_elements`, as a bool tensor."""
-    values = as_tensor(elements).data
+    values = as_tensor(elements)._data
     tests = (
-        as_tensor(test_elements).data
+        as_tensor(test_elements)._data
         if not isinstance(test_elements, (int, float))
         else test_elements
     )
@@ -189,7 +189,7 @@ def isin(elements, test_elements, *, invert=False):
 @numpy_names
 def all_true(x, dim=None, keepdim=False):
     """Whether every element (over `dim`) is nonzero, as a bool tensor (PyTorch's all)."""
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     axes = normalize_dims(dim, data.ndim, "all")
     return as_tensor(np.asarray(data.all(axis=axes, keepdims=keepdim)))
 
@@ -197,7 +197,7 @@ def all_true(x, dim=None, keepdim=False):
 @numpy_names
 def any_true(x, dim=None, keepdim=False):
     """Whether some element (over `dim`) is nonzero, as a bool tensor (PyTorch's any)."""
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     axes = normalize_dims(dim, data.ndim, "any")
     return as_tensor(np.asarray(data.any(axis=axes, keepdims=keepdim)))
 
@@ -227,7 +227,7 @@ def isreal(x):
 
 def is_nonzero(x) -> bool:
     """Whether a one-element tensor is nonzero, as a Python bool (an error for more)."""
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     if data.size != 1:
         raise RuntimeError(
             f"{op_context('is_nonzero')}: a tensor of one element is needed, got shape {data.shape}"

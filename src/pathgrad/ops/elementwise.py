@@ -25,7 +25,7 @@ frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 
 
 # The four arithmetic ops are the engine's hottest path (every rule uses them too), so they
-# write value() and needs_grad() out: x if x is a number, else x.data; not a number and
+# write value() and needs_grad() out: x if x is a number, else x._data; not a number and
 # x._requires_grad.
 
 
@@ -40,7 +40,7 @@ def add(x, y):
     def vjp(grad):
         return grad, grad
 
-    out = (x if type(x) in NUMBER_TYPES else x.data) + (y if type(y) in NUMBER_TYPES else y.data)
+    out = (x if type(x) in NUMBER_TYPES else x._data) + (y if type(y) in NUMBER_TYPES else y._data)
     return float_result(out, x, y), vjp
 
 
@@ -53,7 +53,7 @@ def sub(x, y):
     def vjp(grad):
         return grad, (-grad if y_needs else None)
 
-    out = (x if type(x) in NUMBER_TYPES else x.data) - (y if y_number else y.data)
+    out = (x if type(x) in NUMBER_TYPES else x._data) - (y if y_number else y._data)
     return float_result(out, x, y), vjp
 
 
@@ -70,7 +70,7 @@ def mul(x, y):
     def vjp(grad):
         return (grad * kept_y if x_needs else None), (grad * kept_x if y_needs else None)
 
-    return float_result((x if x_number else x.data) * (y if y_number else y.data), x, y), vjp
+    return float_result((x if x_number else x._data) * (y if y_number else y._data), x, y), vjp
 
 
 @op("div", inputs=2, broadcast=True, rule="dL/dx = dL/dout / y; dL/dy = -dL/dout * x / y^2")
@@ -85,7 +85,7 @@ def div(x, y):
         # d(x/y)/dy = -x / y^2
         return (grad / y if x_needs else None), (-grad * kept_x / (y * y) if y_needs else None)
 
-    return float_result((x if x_number else x.data) / (y if y_number else y.data), x, y), vjp
+    return float_result((x if x_number else x._data) / (y if y_number else y._data), x, y), vjp
 
 
 @op(
@@ -217,7 +217,7 @@ def clone(x):
     def vjp(grad):
         return grad
 
-    return x.data.copy(), vjp
+    return x._data.copy(), vjp
 
 
 @op("neg", rule="dL/dx = -dL/dout")
@@ -227,7 +227,7 @@ def neg(x):
     def vjp(grad):
         return -grad
 
-    return np.negative(x.data), vjp
+    return np.negative(x._data), vjp
 
 
 @op("abs", rule="dL/dx = dL/dout * sign(x)")
@@ -239,7 +239,7 @@ def abs(x):
         # create_graph the gradient is itself differentiable (to zeros)
         return grad * sign(x)
 
-    return np.abs(x.data), vjp
+    return np.abs(x._data), vjp
 
 
 @op("exp", saves_out=True, rule="dL/dx = dL/dout * out")
@@ -349,7 +349,7 @@ def reciprocal(x):
     def vjp(grad, out):
         return grad * -(out * out)
 
-    return 1 / x.data, vjp
+    return 1 / x._data, vjp
 
 
 @op("tanh", saves_out=True, rule="dL/dx = dL/dout * (1 - out^2)")
@@ -381,8 +381,8 @@ def tanh_backward(grad, out):
             grad2 * grad * out * -2.0 if out_needs else None,
         )
 
-    y = out.data
-    return grad.data * (1 - y * y), vjp
+    y = out._data
+    return grad._data * (1 - y * y), vjp
 
 
 @op("sigmoid", saves_out=True, rule="dL/dx = dL/dout * out * (1 - out)")
@@ -394,7 +394,7 @@ def sigmoid(x):
 
     # e^min(x, 0) / (1 + e^-|x|): 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below; no
     # exponent is positive, so nothing overflows, and no np.where (slow on mixed signs)
-    data = x.data
+    data = x._data
     return np.exp(np.minimum(data, 0)) / (1 + np.exp(-np.abs(data))), vjp
 
 
@@ -418,8 +418,8 @@ def sigmoid_backward(grad, out):
             grad2 * grad * (1 - out * 2.0) if out_needs else None,
         )
 
-    y = out.data
-    return grad.data * (y * (1 - y)), vjp
+    y = out._data
+    return grad._data * (y * (1 - y)), vjp
 
 
 @op("relu", saves_out=True, rule="dL/dx = dL/dout * [out > 0]")
@@ -429,7 +429,7 @@ def relu(x):
     def vjp(grad, out):
         return relu_backward(grad, out)
 
-    return np.maximum(x.data, 0), vjp
+    return np.maximum(x._data, 0), vjp
 
 
 @op(
@@ -441,13 +441,13 @@ def relu_backward(grad, out):
     """0 where out <= 0, else grad (the gradient at 0 is 0, as PyTorch): relu's rule, one
     primitive for speed. Piecewise constant in `out`, so `out` gets no gradient."""
     # a NaN output passes the gradient (out <= 0 is false), as PyTorch's threshold_backward
-    blocked = out.data <= 0
+    blocked = out._data <= 0
     grad_needs = needs_grad(grad)
 
     def vjp(grad2):
         return (relu_backward(grad2, out) if grad_needs else None), None
 
-    return _zero_where(blocked, grad.data), vjp
+    return _zero_where(blocked, grad._data), vjp
 
 
 def _zero_where(blocked, grad):
@@ -466,7 +466,7 @@ def erf(x):
         # d erf = 2 / sqrt(pi) exp(-x^2)
         return grad * (exp(-(x * x)) * TWO_OVER_SQRT_PI)
 
-    data = x.data
+    data = x._data
     # through a list of floats: 1.5x faster than np.frompyfunc's object array
     values = np.fromiter(map(math.erf, data.ravel().tolist()), np.float64, data.size)
     return values.reshape(data.shape).astype(data.dtype, copy=False), vjp
@@ -493,7 +493,7 @@ def clamp(x, min=None, max=None):
 @op("clamp", rule="dL/dx = dL/dout * [min <= x <= max]")
 def clamp_by_numbers(x, min=None, max=None):
     """`clamp` with number bounds (or None): one mask, no broadcasting."""
-    data = x.data
+    data = x._data
     inside = np.ones(data.shape, dtype=bool)
     if min is not None:
         inside &= data >= min
@@ -571,16 +571,16 @@ def softplus(x, beta=1.0, threshold=20.0):
 
     A primitive for stability: logaddexp never overflows where the composite would.
     """
-    scaled = x.data * beta
+    scaled = x._data * beta
     # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows, 9x faster than np.logaddexp
     stable = (np.maximum(scaled, 0) + np.log1p(np.exp(-np.abs(scaled)))) / beta
-    out = np.where(scaled > threshold, x.data, stable)
+    out = np.where(scaled > threshold, x._data, stable)
 
     def vjp(grad):
         z = x * beta
         return grad * where(z > threshold, 1.0, sigmoid(z))
 
-    return out.astype(x.data.dtype, copy=False), vjp
+    return out.astype(x._data.dtype, copy=False), vjp
 
 
 def silu(x):
@@ -615,7 +615,7 @@ def rsqrt(x):
 def sign(x):
     """-1, 0 or 1 per element (0 for NaN, as PyTorch); the gradient is zero, and recorded, as
     PyTorch's, so a rule built on it (abs's) differentiates again to zeros."""
-    return sign_of(x.data), _zero_gradient
+    return sign_of(x._data), _zero_gradient
 
 
 def sign_of(data):
@@ -671,7 +671,7 @@ def atan2(y, x):
     def vjp(grad):
         # at the origin both are 0/0: taken as 0, as PyTorch
         squared = x * x + y * y
-        origin = as_tensor(squared).data == 0
+        origin = as_tensor(squared)._data == 0
         scale = where(origin, 0.0, grad / where(origin, 1.0, squared))
         return (scale * x if y_needs else None), (-(scale * y) if x_needs else None)
 
@@ -733,31 +733,31 @@ def atanh(x):
 
 
 def _zero_gradient(grad):
-    return as_tensor(np.zeros_like(grad.data))
+    return as_tensor(np.zeros_like(grad._data))
 
 
 @op("floor", rule="dL/dx = 0")
 def floor(x):
     """The largest integer <= x; the gradient is zero."""
-    return np.floor(x.data), _zero_gradient
+    return np.floor(x._data), _zero_gradient
 
 
 @op("ceil", rule="dL/dx = 0")
 def ceil(x):
     """The smallest integer >= x; the gradient is zero."""
-    return np.ceil(x.data), _zero_gradient
+    return np.ceil(x._data), _zero_gradient
 
 
 @op("trunc", rule="dL/dx = 0")
 def trunc(x):
     """x rounded toward zero; the gradient is zero."""
-    return np.trunc(x.data), _zero_gradient
+    return np.trunc(x._data), _zero_gradient
 
 
 @op("round", rule="dL/dx = 0")
 def round(x, decimals=0):
     """x rounded to `decimals` places, halves to even (as PyTorch and NumPy); zero gradient."""
-    return np.round(x.data, decimals), _zero_gradient
+    return np.round(x._data, decimals), _zero_gradient
 
 
 def frac(x):
@@ -908,7 +908,7 @@ def erfc(x):
     def vjp(grad):
         return grad * (exp(-(x * x)) * -TWO_OVER_SQRT_PI)
 
-    data = x.data
+    data = x._data
     values = np.fromiter(map(math.erfc, data.ravel().tolist()), np.float64, data.size)
     return values.reshape(data.shape).astype(data.dtype, copy=False), vjp
 
@@ -917,7 +917,7 @@ def erfc(x):
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced by numbers (by default 0 and the dtype's largest and
     smallest finite values); the gradient passes where x was finite, as PyTorch."""
-    data = x.data
+    data = x._data
     finite = np.isfinite(data)  # taken now: a later in-place change of x must not move it
 
     def vjp(grad):
@@ -943,7 +943,7 @@ def logit(x, eps=None):
 def logit_unclamped(x):
     """log(x / (1 - x)): d/dx = 1 / (x (1 - x)), infinite at 0 and 1 and NaN outside [0, 1],
     as PyTorch's (the composite's chain rule gave NaN at 0 and 1 and numbers outside)."""
-    data = x.data
+    data = x._data
     outside = (data < 0) | (data > 1)
 
     def vjp(grad):
@@ -978,7 +978,7 @@ def _in_float64(x):
     if type(x) in NUMBER_TYPES:
         return float(x)
     x = as_tensor(x)
-    return x if x.data.dtype == np.float64 else to(x, np.float64)
+    return x if x._data.dtype == np.float64 else to(x, np.float64)
 
 
 def subtract(x, y, *, alpha=1):
@@ -996,7 +996,7 @@ def divide(x, y, *, rounding_mode=None):
             f"{op_context('div')}: rounding_mode must be None, 'trunc' or 'floor', not "
             f"{rounding_mode!r}"
         )
-    x_data, y_data = (t if type(t) in NUMBER_TYPES else as_tensor(t).data for t in (x, y))
+    x_data, y_data = (t if type(t) in NUMBER_TYPES else as_tensor(t)._data for t in (x, y))
     if np.result_type(x_data, y_data).kind in "iub":
         # integers: not differentiable, and exact where a float quotient would round
         broadcast_shapes("div", np.shape(x_data), np.shape(y_data))
@@ -1023,7 +1023,7 @@ def sinc(x):
     """sin(pi x) / (pi x), 1 at 0 (its derivative there is 0), composed with a safe
     denominator so the masked branch sends no NaN back."""
     x = as_tensor(x)
-    zero = x.data == 0
+    zero = x._data == 0
     safe = where(zero, 1.0, x) * math.pi
     return where(zero, 1.0, sin(safe) / safe)
 
@@ -1057,7 +1057,7 @@ def copysign(x, y):
     def vjp(grad):
         return (
             grad * ratio if needs_grad(x) else None,
-            as_tensor(np.zeros_like(grad.data)) if needs_grad(y) else None,
+            as_tensor(np.zeros_like(grad._data)) if needs_grad(y) else None,
         )
 
     return out, vjp
@@ -1067,16 +1067,16 @@ def ldexp(x, other):
     """x * 2 ** other (other an integer tensor or number), in x's floating dtype."""
     x = as_tensor(x)
     scale = np.ldexp(
-        1.0, np.asarray(value(other) if type(other) in NUMBER_TYPES else as_tensor(other).data)
+        1.0, np.asarray(value(other) if type(other) in NUMBER_TYPES else as_tensor(other)._data)
     )
-    dtype = x.data.dtype if x.data.dtype.kind == "f" else np.float32
+    dtype = x._data.dtype if x._data.dtype.kind == "f" else np.float32
     return mul(x, as_tensor(np.asarray(scale, dtype=dtype)))
 
 
 def frexp(x):
     """(mantissa, exponent) with x = mantissa * 2 ** exponent, |mantissa| in [0.5, 1): plain
     tensors (exponent int32), as PyTorch."""
-    mantissa, exponent = np.frexp(as_tensor(x).data)
+    mantissa, exponent = np.frexp(as_tensor(x)._data)
     return frexp_result(as_tensor(mantissa), as_tensor(exponent.astype(np.int32)))
 
 

@@ -38,7 +38,7 @@ def linear(x, weight, bias):
     has none: PyTorch's addmm, one node where matmul and a broadcast add were three. Its rule
     is the seed derivation: dL/dx = grad @ weight, dL/dweight = grad^T @ x,
     dL/dbias = grad.sum(0) (over every leading dim)."""
-    data, w = x.data, weight.data
+    data, w = x._data, weight._data
     rows = data.reshape(-1, data.shape[-1]) if data.ndim != 2 else data
     product = rows @ w.T
     b = value(bias)
@@ -53,7 +53,7 @@ def linear(x, weight, bias):
             grad_w = batched_matmul(g, flat, True, False) if needs_grad(weight) else None
             grad_b = sum(g, 0) if needs_grad(bias) else None
             return grad_x, grad_w, grad_b
-        g = grad.data.reshape(-1, w.shape[0]) if grad.data.ndim != 2 else grad.data
+        g = grad._data.reshape(-1, w.shape[0]) if grad._data.ndim != 2 else grad._data
         return (
             wrap((g @ w).reshape(data.shape)) if needs_grad(x) else None,
             wrap(g.T @ rows) if needs_grad(weight) else None,
@@ -71,7 +71,7 @@ def linear(x, weight, bias):
 def embedding(weight, indices, padding_idx=None):
     """weight[indices]: the rows an integer array picks; repeated rows add their gradients,
     and the row at padding_idx gets none, as PyTorch's embedding."""
-    table = weight.data
+    table = weight._data
     out = table[indices]
 
     def vjp(grad):
@@ -82,8 +82,8 @@ def embedding(weight, indices, padding_idx=None):
             keep = np.ones((table.shape[0],) + (1,) * (table.ndim - 1), dtype=table.dtype)
             keep[padding_idx] = 0
             return grad_w * keep
-        summed = np.zeros(table.shape, dtype=grad.data.dtype)
-        add_at(summed, (indices,), grad.data)
+        summed = np.zeros(table.shape, dtype=grad._data.dtype)
+        add_at(summed, (indices,), grad._data)
         if padding_idx is not None:
             summed[padding_idx] = 0
         return wrap(summed)
@@ -107,7 +107,7 @@ def cross_entropy_loss(x, q, class_dim, denominator, reduction):
     never leaves it and its rule is one line:
     dL/dx = grad (softmax(x) sum_c q_c - q), dL/dq = -grad log_softmax(x).
     """
-    data, coefficients = x.data, q.data
+    data, coefficients = x._data, q._data
     shifted = data - np.maximum.reduce(data, axis=class_dim, keepdims=True)
     exps = np.exp(shifted)
     sums = _add(exps, class_dim, keepdims=True)
@@ -124,7 +124,7 @@ def cross_entropy_loss(x, q, class_dim, denominator, reduction):
             grad_x = (softmax(x, class_dim) * sum(q, class_dim, keepdim=True) - q) * spread
             grad_q = -log_softmax(x, class_dim) * spread if needs_grad(q) else None
             return grad_x, grad_q
-        g = grad.data * scale
+        g = grad._data * scale
         spread = np.expand_dims(g, class_dim) if reduction == "none" else g
         probabilities = exps / sums
         grad_x = probabilities * _add(coefficients, class_dim, keepdims=True) - coefficients
@@ -153,7 +153,7 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
     """(x - mean) / sqrt(var + eps) * weight + bias, mean and biased var over `dims`; weight and
     bias seen as `view_shape`, which broadcasts against x, and shared along `shared_axes`.
     batch_norm_train and layer_norm share it: their rule is one formula with other dims."""
-    data = x.data
+    data = x._data
     x_hat, inverse_std, mean_, variance, scale = _normalized(data, dims, eps)
     if stats is not None:
         stats.extend((mean_, variance))
@@ -166,7 +166,7 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
     def vjp(grad):
         if _recording():
             return _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps)
-        g = grad.data
+        g = grad._data
         g_hat = g * w_view
         grad_x = inverse_std * (
             g_hat
@@ -211,7 +211,7 @@ def batch_norm_train(x, weight, bias, eps=1e-5, stats=None):
     `stats`, a list, receives the batch mean and biased variance for the running estimates.
     Rule: dL/dx = (g_hat - mean(g_hat) - x_hat mean(g_hat x_hat)) / std, g_hat = grad weight;
     dL/dweight = sum(grad x_hat), dL/dbias = sum(grad)."""
-    data = x.data
+    data = x._data
     dims = (0,) + tuple(range(2, data.ndim))
     view_shape = (data.shape[1],) + (1,) * (data.ndim - 2)
     return _normalize_affine(x, weight, bias, dims, view_shape, dims, eps, stats)
@@ -228,7 +228,7 @@ def batch_norm_train(x, weight, bias, eps=1e-5, stats=None):
 def layer_norm(x, weight, bias, normalized_dims=1, eps=1e-5):
     """Layer normalisation over the last `normalized_dims` dims, with an elementwise weight and
     bias of those dims' shape (numbers where the layer has none); batch_norm_train's rule."""
-    data = x.data
+    data = x._data
     dims = tuple(range(data.ndim - normalized_dims, data.ndim))
     view_shape = data.shape[data.ndim - normalized_dims :]
     leading = tuple(range(data.ndim - normalized_dims))

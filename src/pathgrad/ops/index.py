@@ -29,7 +29,7 @@ def normalize_index(index) -> tuple[tuple, bool]:
                 "None, ..., or integer or bool tensors"
             )
         if hasattr(item, "grad_fn"):
-            item = item.data
+            item = item._data
         elif isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray):
@@ -89,7 +89,7 @@ def torch_order(index, ndim: int) -> tuple[tuple, tuple] | None:
 
 def _array_dims(item) -> int:
     """The dims an array index takes: 1 for integers, its own for a mask; 0 if no array."""
-    data = item.data if hasattr(item, "grad_fn") else item
+    data = item._data if hasattr(item, "grad_fn") else item
     if isinstance(data, list):
         data = np.asarray(data)
     if not isinstance(data, np.ndarray) or data.ndim == 0:
@@ -101,7 +101,7 @@ def getitem(x, index):
     """x[index] with ints, slices, None, ..., integer arrays or tensors and boolean masks, in
     PyTorch's order: integers first, then arrays (see torch_order)."""
     x = as_tensor(x)
-    split = None if isinstance(index, _Normalized) else torch_order(index, x.data.ndim)
+    split = None if isinstance(index, _Normalized) else torch_order(index, x._data.ndim)
     if split is None:
         return lookup(x, index)
     basic, arrays = split
@@ -125,8 +125,8 @@ def lookup(x, index):
     index, advanced = (
         index if isinstance(index, _Normalized) else _Normalized(*normalize_index(index))
     )
-    out = region(x.data, index, "getitem")
-    shape = x.data.shape
+    out = region(x._data, index, "getitem")
+    shape = x._data.shape
 
     def vjp(grad):
         return index_put_zeros(grad, shape, _Normalized(index, advanced))
@@ -145,11 +145,11 @@ class _Normalized(tuple):
 def index_put_zeros(values, shape, index):
     """Zeros of `shape` with `values` added at `index`: the VJP of getitem."""
     positions, advanced = index
-    out = np.zeros(shape, dtype=values.data.dtype)
+    out = np.zeros(shape, dtype=values._data.dtype)
     if advanced:
-        add_at(out, positions, values.data)
+        add_at(out, positions, values._data)
     else:
-        out[positions] = values.data
+        out[positions] = values._data
 
     def vjp(grad):
         return lookup(grad, index)
@@ -214,26 +214,26 @@ def _gather_positions(op_name, shape, dim, index):
 @op("gather", rule="dL/dx = zeros(x.shape).scatter_add(dim, index, dL/dout)")
 def gather(x, dim, index):
     """out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for other dims), as PyTorch."""
-    index = as_tensor(index).data
+    index = as_tensor(index)._data
     if index.dtype.kind not in "iu":
         raise IndexError(
             f"{op_context('gather')}: index must be an integer tensor, not {index.dtype}"
         )
-    shape = x.data.shape
+    shape = x._data.shape
     positions = _gather_positions("gather", shape, dim, index)
 
     def vjp(grad):
         return scatter_add_zeros(grad, dim, index, shape)
 
-    return x.data[positions], vjp
+    return x._data[positions], vjp
 
 
 @op("scatter_add_zeros", rule="dL/dsrc = dL/dout.gather(dim, index)")
 def scatter_add_zeros(src, dim, index, shape):
     """Zeros of `shape` with src[i][j] added at [index[i][j]][j] (dim 0): the VJP of gather."""
     positions = _gather_positions("scatter_add", shape, dim, index)
-    out = np.zeros(shape, dtype=src.data.dtype)
-    add_at(out, positions, src.data)
+    out = np.zeros(shape, dtype=src._data.dtype)
+    add_at(out, positions, src._data)
 
     def vjp(grad):
         return gather(grad, dim, index)
@@ -247,8 +247,8 @@ def scatter_zeros(src, dim, index, shape):
     index names a position twice, one of its values lands there and each gets the gradient of
     that position, as in PyTorch (whose docs leave the value undefined)."""
     positions = _gather_positions("scatter", shape, dim, index)
-    out = np.zeros(shape, dtype=src.data.dtype)
-    out[positions] = src.data
+    out = np.zeros(shape, dtype=src._data.dtype)
+    out[positions] = src._data
 
     def vjp(grad):
         return gather(grad, dim, index)
@@ -272,13 +272,13 @@ def scatter(x, dim, index, src=None, *, value=None, reduce=None):
     filled = src if value is None else value
     if isinstance(filled, NUMBER_TYPES):
         # the number takes the tensor's dtype, as PyTorch casts it
-        filled = as_tensor(np.asarray(filled, dtype=x.data.dtype))
+        filled = as_tensor(np.asarray(filled, dtype=x._data.dtype))
     else:
         filled = scatter_zeros(
-            _scatter_source("scatter", x, index, filled), dim, index.data, x.shape
+            _scatter_source("scatter", x, index, filled), dim, index._data, x.shape
         )
     hit = np.zeros(x.shape, dtype=bool)
-    hit[_gather_positions("scatter", x.shape, dim, index.data)] = True
+    hit[_gather_positions("scatter", x.shape, dim, index._data)] = True
     return where(hit, filled, x)
 
 
@@ -288,12 +288,12 @@ def scatter_add(x, dim, index, src):
     elements are used. x's gradient is grad; src's is grad gathered at index."""
     x, index = _scatter_index("scatter_add", x, index)
     src = _scatter_source("scatter_add", x, index, src)
-    return x + scatter_add_zeros(src, dim, index.data, x.shape)
+    return x + scatter_add_zeros(src, dim, index._data, x.shape)
 
 
 def _scatter_index(op_name, x, index):
     x, index = as_tensor(x), as_tensor(index)
-    if index.data.dtype.kind not in "iu":
+    if index._data.dtype.kind not in "iu":
         raise IndexError(f"{op_context(op_name)}: index must be integer, not {index.dtype}")
     return x, index
 
@@ -301,7 +301,7 @@ def _scatter_index(op_name, x, index):
 def _scatter_source(op_name, x, index, src):
     """src checked against x and index, cut to index's shape (PyTorch reads no more of it)."""
     src = as_tensor(src)
-    if src.data.dtype != x.data.dtype:
+    if src._data.dtype != x._data.dtype:
         raise TypeError(
             f"{op_context(op_name)}: src has dtype {src.dtype}, the tensor {x.dtype}; "
             "they must match, as in PyTorch"
@@ -321,12 +321,12 @@ def index_add(x, dim, index, source, alpha=1):
     PyTorch's index_add: repeated positions accumulate."""
     x, source, index = as_tensor(x), as_tensor(source), as_tensor(index)
     (axis,) = normalize_dims(dim, x.ndim, "index_add")
-    if index.ndim != 1 or index.data.dtype.kind not in "iu":
+    if index.ndim != 1 or index._data.dtype.kind not in "iu":
         raise IndexError(
             f"{op_context('index_add')}: index must be a 1-D integer tensor, got shape "
             f"{index.shape} and dtype {index.dtype}"
         )
-    spread = spread_index("index_add", x, axis, index.data, source)
+    spread = spread_index("index_add", x, axis, index._data, source)
     added = source if alpha == 1 else source * alpha
     return scatter_add(x, axis, spread, added)
 
@@ -350,7 +350,7 @@ def index_select(x, dim, index):
     x = as_tensor(x)
     (axis,) = normalize_dims(dim, x.ndim, "index_select")
     index = as_tensor(index)
-    positions = index.data.reshape(-1)
+    positions = index._data.reshape(-1)
     if index.ndim > 1 or positions.dtype.kind not in "iu":
         raise IndexError(
             f"{op_context('index_select')}: index must be a 1-D integer tensor, got shape "
@@ -370,7 +370,7 @@ def index_select(x, dim, index):
 @op("one_hot", differentiable=False)
 def one_hot(x, num_classes=-1):
     """Class indices to one-hot rows (int64), as PyTorch's F.one_hot."""
-    labels = x.data
+    labels = x._data
     if labels.dtype.kind not in "iu":  # dtype errors are RuntimeErrors in PyTorch
         raise RuntimeError(
             f"{op_context('one_hot')}: expects an integer tensor of class indices, "
@@ -398,13 +398,13 @@ def index_put(x, values, index):
         index if isinstance(index, _Normalized) else _Normalized(*normalize_index(index))
     )
     normalized = _Normalized(positions, advanced)
-    out = x.data.copy()
+    out = x._data.copy()
     try:
-        out[positions] = values if type(values) in (int, float, bool) else values.data
+        out[positions] = values if type(values) in (int, float, bool) else values._data
     except IndexError as error:
         raise IndexError(
             f"{op_context('setitem')}: index {_describe(positions)} does not fit a tensor of "
-            f"shape {x.data.shape}: {error}"
+            f"shape {x._data.shape}: {error}"
         ) from None
     values_need = type(values) not in (int, float, bool) and values._requires_grad
 
@@ -421,7 +421,7 @@ def index_put(x, values, index):
 def take(x, index):
     """x's elements at `index` in its flattened order; the result has index's shape."""
     x, index = as_tensor(x), as_tensor(index)
-    if index.data.dtype.kind not in "iu":
+    if index._data.dtype.kind not in "iu":
         raise IndexError(f"{op_context('take')}: index must be integer, not {index.dtype}")
     return getitem(reshape(x, -1), index)
 
@@ -431,7 +431,7 @@ def take_along_dim(x, indices, dim=None):
     flattened when dim is None), as PyTorch's take_along_dim and NumPy's take_along_axis."""
     x, indices = as_tensor(x), as_tensor(indices)
     if dim is None:
-        return gather(reshape(x, -1), 0, indices.data.reshape(-1))
+        return gather(reshape(x, -1), 0, indices._data.reshape(-1))
     (axis,) = normalize_dims(dim, x.ndim, "take_along_dim")
     if indices.ndim != x.ndim:
         raise IndexError(
@@ -447,24 +447,24 @@ def take_along_dim(x, indices, dim=None):
     index_shape = others[:axis] + (indices.shape[axis],) + others[axis + 1 :]
     if x.shape != x_shape:
         x = broadcast_to(x, x_shape)
-    return gather(x, axis, np.broadcast_to(indices.data, index_shape))
+    return gather(x, axis, np.broadcast_to(indices._data, index_shape))
 
 
 def masked_select(x, mask):
     """x's elements where `mask` holds (both broadcast), as a 1-D tensor in row-major order."""
     x, mask = as_tensor(x), as_tensor(mask)
-    if mask.data.dtype != bool:
+    if mask._data.dtype != bool:
         raise TypeError(f"{op_context('masked_select')}: mask must be boolean, not {mask.dtype}")
     shape = broadcast_shapes("masked_select", x.shape, mask.shape)
     if x.shape != shape:
         x = broadcast_to(x, shape)
-    return getitem(x, np.broadcast_to(mask.data, shape))
+    return getitem(x, np.broadcast_to(mask._data, shape))
 
 
 def nonzero(x, *, as_tuple=False):
     """Positions of the nonzero elements, not differentiable: an (n, ndim) int64 tensor, or
     with as_tuple one 1-D tensor per dim (a 0-d tensor counts as 1-D), as PyTorch's."""
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     positions = np.argwhere(data.reshape(1) if data.ndim == 0 and as_tuple else data)
     if not as_tuple:
         return as_tensor(positions.astype(np.int64, copy=False))
@@ -482,7 +482,7 @@ def repeat_interleave(x, repeats, dim=None, *, output_size=None):
     else:
         (axis,) = normalize_dims(dim, x.ndim, "repeat_interleave")
     size = x.shape[axis] if x.ndim else 1
-    counts = np.asarray(repeats.data if hasattr(repeats, "data") else repeats)
+    counts = np.asarray(repeats._data if hasattr(repeats, "_data") else repeats)
     if (
         counts.dtype.kind not in "iu"
         or counts.ndim > 1
@@ -512,7 +512,7 @@ def index_fill(x, dim, index, value):
     hit[positions] = True
     mask = hit.reshape((-1,) + (1,) * (x.ndim - axis - 1)) if x.ndim else hit.reshape(())
     if isinstance(value, NUMBER_TYPES):
-        value = as_tensor(np.asarray(value, dtype=x.data.dtype))  # the tensor's dtype, as PyTorch
+        value = as_tensor(np.asarray(value, dtype=x._data.dtype))  # the tensor's dtype, as PyTorch
     return where(np.broadcast_to(mask, x.shape), value, x)
 
 
@@ -527,7 +527,7 @@ def index_copy(x, dim, index, source):
 
 
 def _index_positions(op_name, x, axis, index):
-    positions = np.asarray(index.data if hasattr(index, "data") else index).reshape(-1)
+    positions = np.asarray(index._data if hasattr(index, "_data") else index).reshape(-1)
     if positions.dtype.kind not in "iu":
         raise IndexError(f"{op_context(op_name)}: index must be integer, not {positions.dtype}")
     size = x.shape[axis] if x.ndim else 1
@@ -553,7 +553,7 @@ def index_put_values(x, indices, values, accumulate=False):
     x = as_tensor(x)
     positions, advanced = normalize_index(tuple(indices))
     normalized = _Normalized(positions, advanced)
-    region_shape = region(x.data, positions, "index_put").shape
+    region_shape = region(x._data, positions, "index_put").shape
     values = as_tensor(values)
     if values.shape != region_shape:
         broadcast_shapes("index_put", values.shape, region_shape)  # names a misfit by its shapes
@@ -597,11 +597,11 @@ def combinations(x, r=2, with_replacement=False):
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = np.array(list(pick(range(x.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     if r == 0 or rows.size == 0:
-        return as_tensor(np.zeros((0,) if r == 0 else (0, r), x.data.dtype))
+        return as_tensor(np.zeros((0,) if r == 0 else (0, r), x._data.dtype))
     return getitem(x, rows)
 
 
 def unravel_index(indices, shape):
     """The coordinates in `shape` of flat indices: one int64 tensor per dim."""
-    flat = as_tensor(indices).data
+    flat = as_tensor(indices)._data
     return tuple(as_tensor(np.asarray(c, dtype=np.int64)) for c in np.unravel_index(flat, shape))

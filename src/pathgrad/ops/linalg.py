@@ -57,8 +57,8 @@ def batched_matmul(a, b, transpose_a=False, transpose_b=False):
             )
         return grad_a, grad_b
 
-    a_data = a.data.swapaxes(-2, -1) if transpose_a else a.data
-    b_data = b.data.swapaxes(-2, -1) if transpose_b else b.data
+    a_data = a._data.swapaxes(-2, -1) if transpose_a else a._data
+    b_data = b._data.swapaxes(-2, -1) if transpose_b else b._data
     return np.matmul(a_data, b_data), vjp
 
 
@@ -70,7 +70,7 @@ def matmul(a, b):
     """Matrix product with NumPy's rules: 1-D with 1-D (dot), 1-D with N-D, N-D with 1-D, and
     N-D batched with broadcast batch dims."""
     a, b = as_tensor(a), as_tensor(b)
-    a_data, b_data = a.data, b.data
+    a_data, b_data = a._data, b._data
     a_shape, b_shape = a_data.shape, b_data.shape
     if len(a_shape) == 2 and len(b_shape) == 2 and a_data.dtype == b_data.dtype:
         if a_shape[1] != b_shape[0]:
@@ -87,10 +87,10 @@ def matmul(a, b):
         _inner_mismatch(a_shape, b_shape)
     left = unsqueeze(a, 0) if len(a_shape) == 1 else a
     right = unsqueeze(b, 1) if len(b_shape) == 1 else b
-    batch = broadcast_shapes("matmul", left.data.shape[:-2], right.data.shape[:-2])
-    dtype = np.result_type(a.data.dtype, b.data.dtype)
+    batch = broadcast_shapes("matmul", left._data.shape[:-2], right._data.shape[:-2])
+    dtype = np.result_type(a._data.dtype, b._data.dtype)
     left, right = (
-        expand_as_needed(t, batch + t.data.shape[-2:], dtype) if needs_grad(t) else t
+        expand_as_needed(t, batch + t._data.shape[-2:], dtype) if needs_grad(t) else t
         for t in (left, right)
     )
     out = batched_matmul(left, right)
@@ -174,7 +174,7 @@ def einsum_explicit(tensors, equation):
     Its rule is an einsum too, so it differentiates to any order."""
     inputs, output = equation.split("->")
     terms = inputs.split(",")
-    arrays = [t.data for t in tensors]
+    arrays = [t._data for t in tensors]
     out = np.asarray(np.einsum(equation, *arrays, optimize=len(arrays) > 1))
     if any(np.may_share_memory(out, a) for a in arrays):
         out = (
@@ -204,7 +204,7 @@ def _einsum_operand_grad(grad, position, tensors, terms, output, sizes):
     subscripts = [output] + [s for i, s in enumerate(terms) if i != position]
     reachable = set("".join(subscripts))
     spare = iter(letter for letter in _LETTERS if letter not in sizes)
-    dtype = grad.data.dtype
+    dtype = grad._data.dtype
     target = []
     for letter in terms[position]:
         if letter in target:
@@ -264,7 +264,7 @@ def einsum(*args):
     output = output.replace("...", broadcast_letters)
     sizes = _einsum_sizes(terms, operands)
     operands = [
-        expand_as_needed(t, tuple(sizes[letter] for letter in term), t.data.dtype)
+        expand_as_needed(t, tuple(sizes[letter] for letter in term), t._data.dtype)
         if needs_grad(t)
         else t
         for term, t in zip(terms, operands)
@@ -487,7 +487,7 @@ def matrix_power(x, n):
         if n:
             square = matmul(square, square)
     if result is None:  # x^0: identity, constant
-        identity = np.broadcast_to(np.eye(x.shape[-1], dtype=x.data.dtype), x.shape)
+        identity = np.broadcast_to(np.eye(x.shape[-1], dtype=x._data.dtype), x.shape)
         return as_tensor(np.array(identity))
     return result
 
@@ -541,7 +541,7 @@ def block_diag(*tensors):
     if not blocks:
         return as_tensor(np.zeros((1, 0), np.float32))
     width = sum(b.shape[1] for b in blocks)
-    dtype = np.result_type(*(b.data.dtype for b in blocks))
+    dtype = np.result_type(*(b._data.dtype for b in blocks))
     rows, start = [], 0
     for b in blocks:
         before = as_tensor(np.zeros((b.shape[0], start), dtype))

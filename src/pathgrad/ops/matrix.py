@@ -26,7 +26,7 @@ lstsq_result = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_v
 def _matrices(op_name, A, square=False):
     """A's data, checked to be matrices (batched; square ones where asked) of a floating dtype,
     as the matrix functions need."""
-    data = A.data
+    data = A._data
     if data.ndim < 2 or (square and data.shape[-1] != data.shape[-2]):
         kind = "square matrices (..., n, n)" if square else "matrices (..., m, n)"
         raise ShapeError(f"{op_context(op_name)}: expects {kind}, got shape {data.shape}")
@@ -73,9 +73,9 @@ def det(A):
 
     def vjp(grad, out):
         scale = unsqueeze(unsqueeze(grad, -1), -1)
-        if np.all(out.data != 0):
+        if np.all(out._data != 0):
             return scale * unsqueeze(unsqueeze(out, -1), -1) * _mT(inv(A))
-        return scale * as_tensor(_adjugate_transposed(A.data))
+        return scale * as_tensor(_adjugate_transposed(A._data))
 
     return np.asarray(np.linalg.det(data)), vjp
 
@@ -118,7 +118,7 @@ def slogdet(A):
 def logdet(A):
     """log det A: NaN where det A < 0, -inf where it is 0, as PyTorch's logdet."""
     sign, value = slogdet(A)
-    return where(sign.data < 0, np.nan, value)  # a zero determinant's log |det| is -inf already
+    return where(sign._data < 0, np.nan, value)  # a zero determinant's log |det| is -inf already
 
 
 @op(
@@ -131,7 +131,7 @@ def solve_matrices(A, B):
     """X with A X = B, for A (..., n, n) and B (..., n, k) with one batch shape:
     dL/dB = A^-T G, dL/dA = -(A^-T G) X^T."""
     data = _square("solve", A)
-    out = _numpy_linalg("solve", lambda: np.linalg.solve(data, B.data), "A is singular")
+    out = _numpy_linalg("solve", lambda: np.linalg.solve(data, B._data), "A is singular")
     a_needs, b_needs = needs_grad(A), needs_grad(B)
 
     def vjp(grad, out):
@@ -159,7 +159,7 @@ def solve(A, B, *, left=True):
             f"{B.shape[:-1] if vector else B.shape} do not fit: B needs {n} rows"
         )
     batch = broadcast_shapes("solve", A.shape[:-2], B.shape[:-2])
-    dtype = np.result_type(A.data.dtype, B.data.dtype)
+    dtype = np.result_type(A._data.dtype, B._data.dtype)
     A = expand_as_needed(A, batch + (n, n), dtype)
     B = expand_as_needed(B, batch + B.shape[-2:], dtype)
     out = solve_matrices(A, B)
@@ -275,12 +275,12 @@ def svdvals(A):
 
 def _reduced(A, factors):
     """The differentiable thin factors U (m, k), S (k), Vh (k, n), k = min(m, n)."""
-    k = builtins.min(A.data.shape[-2:])
+    k = builtins.min(A._data.shape[-2:])
     U = singular_left(A, factors)
     Vh = singular_right(A, factors)
-    if U.data.shape[-1] != k:
+    if U._data.shape[-1] != k:
         U = narrow(U, -1, 0, k)
-    if Vh.data.shape[-2] != k:
+    if Vh._data.shape[-2] != k:
         Vh = narrow(Vh, -2, 0, k)
     return U, singular_values(A, factors), Vh
 
@@ -289,7 +289,7 @@ def _inverse_gaps(S):
     """1 / (s_j^2 - s_i^2) off the diagonal, 0 on it."""
     squares = S * S
     gaps = unsqueeze(squares, -2) - unsqueeze(squares, -1)
-    same = np.eye(S.data.shape[-1], dtype=bool)
+    same = np.eye(S._data.shape[-1], dtype=bool)
     return where(same, 0.0, 1.0 / where(same, 1.0, gaps))
 
 
@@ -314,13 +314,13 @@ def singular_left(A, factors):
 
     def vjp(grad):
         U, S, Vh = _reduced(A, factors)
-        k = S.data.shape[-1]
-        if grad.data.shape[-1] != k:
+        k = S._data.shape[-1]
+        if grad._data.shape[-1] != k:
             grad = narrow(grad, -1, 0, k)  # the extra columns of a full U: no gradient
         projected = matmul(_mT(U), grad)
         inner = (projected - _mT(projected)) * _inverse_gaps(S) * unsqueeze(S, -2)
         out = matmul(matmul(U, inner), Vh)
-        if A.data.shape[-2] > k:
+        if A._data.shape[-2] > k:
             scaled = grad / unsqueeze(S, -2)
             out = out + matmul(scaled - matmul(U, matmul(_mT(U), scaled)), Vh)
         return out
@@ -338,13 +338,13 @@ def singular_right(A, factors):
 
     def vjp(grad):
         U, S, Vh = _reduced(A, factors)
-        k = S.data.shape[-1]
-        if grad.data.shape[-2] != k:
+        k = S._data.shape[-1]
+        if grad._data.shape[-2] != k:
             grad = narrow(grad, -2, 0, k)  # the extra rows of a full Vh: no gradient
         projected = matmul(Vh, _mT(grad))  # V^T Gv
         inner = unsqueeze(S, -1) * ((projected - _mT(projected)) * _inverse_gaps(S))
         out = matmul(matmul(U, inner), Vh)
-        if A.data.shape[-1] > k:
+        if A._data.shape[-1] > k:
             scaled = grad / unsqueeze(S, -1)  # S^-1 Gv^T
             out = out + matmul(U, scaled - matmul(matmul(scaled, _mT(Vh)), Vh))
         return out
@@ -370,7 +370,7 @@ def _qr_grad(A, factors, grad_q, grad_r):
     M = R Gr^T - Gq^T Q and copyltu(M) M's lower triangle mirrored onto its upper. Where m < n,
     A = [X | Y] with X square: X's part by the same rule, Q's gradient taking Y R_Y^T along,
     and Y's gradient Q G_RY."""
-    m, n = A.data.shape[-2:]
+    m, n = A._data.shape[-2:]
     Q, R = orthonormal_factor(A, factors), triangular_factor(A, factors)
     if m < n:
         square = narrow(R, -1, 0, m)
@@ -382,7 +382,7 @@ def _qr_grad(A, factors, grad_q, grad_r):
         left = _qr_grad_square(Q, square, grad_q, grad_square)
         right = matmul(Q, grad_rest) if grad_rest is not None else _zeros_for_the_rest(A, m, n)
         return cat([left, right], -1)
-    if Q.data.shape[-1] != n:
+    if Q._data.shape[-1] != n:
         raise NotImplementedError(
             f"{op_context('qr')}: no gradient through mode='complete' with more rows than "
             "columns (the extra columns of Q are any basis); use mode='reduced'"
@@ -405,8 +405,8 @@ def _qr_grad_square(Q, R, grad_q, grad_r):
 
 
 def _zeros_for_the_rest(A, m, n):
-    shape = A.data.shape[:-1] + (n - m,)
-    return as_tensor(np.zeros(shape, A.data.dtype))
+    shape = A._data.shape[:-1] + (n - m,)
+    return as_tensor(np.zeros(shape, A._data.dtype))
 
 
 @op("qr_q", rule="dL/dA = (dL/dout + Q copyltu(M)) R^-T, M = R dL/dR^T - dL/dout^T Q")
@@ -434,15 +434,15 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     max(atol, rtol * largest) (rtol's default: eps * max(m, n), as PyTorch)."""
     A = as_tensor(A)
     U, S, Vh = svd(A, full_matrices=False)
-    largest = S.data.max(axis=-1, keepdims=True) if S.data.size else np.zeros(S.data.shape)
+    largest = S._data.max(axis=-1, keepdims=True) if S._data.size else np.zeros(S._data.shape)
     if rtol is None:
         rtol = (
             0.0
             if atol is not None and atol > 0
-            else np.finfo(A.data.dtype).eps * builtins.max(A.data.shape[-2:])
+            else np.finfo(A._data.dtype).eps * builtins.max(A._data.shape[-2:])
         )
     cutoff = np.maximum(0.0 if atol is None else atol, rtol * largest)
-    kept = S.data > cutoff
+    kept = S._data > cutoff
     inverse = where(kept, 1.0 / where(kept, S, 1.0), 0.0)
     return matmul(_mT(Vh) * unsqueeze(inverse, -2), _mT(U))
 
@@ -477,7 +477,7 @@ def cholesky_solve(B, L, upper=False):
 def cholesky_inverse(L, upper=False):
     """(L L^T)^-1 from the Cholesky factor L (or U^T U with upper=True)."""
     L = as_tensor(L)
-    identity = np.broadcast_to(np.eye(L.shape[-1], dtype=L.data.dtype), L.shape)
+    identity = np.broadcast_to(np.eye(L.shape[-1], dtype=L._data.dtype), L.shape)
     return cholesky_solve(as_tensor(np.array(identity)), L, upper)
 
 
@@ -495,7 +495,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
             "same number of rows"
         )
     solution = matmul(pinv(A, rtol=rcond), right)
-    empty = as_tensor(np.zeros((0,), A.data.dtype))
+    empty = as_tensor(np.zeros((0,), A._data.dtype))
     return lstsq_result(squeeze(solution, -1) if vector else solution, empty, matrix_rank(A), empty)
 
 
@@ -530,7 +530,7 @@ def matrix_exp(A):
     def vjp(grad):
         n = data.shape[-1]
         at = _mT(A)
-        zeros = as_tensor(np.zeros(data.shape, grad.data.dtype))
+        zeros = as_tensor(np.zeros(data.shape, grad._data.dtype))
         block = cat([cat([at, grad], -1), cat([zeros, at], -1)], -2)
         return narrow(narrow(matrix_exp(block), -2, 0, n), -1, n, n)
 
@@ -573,7 +573,7 @@ def matrix_rank(A, *, tol=None, hermitian=False):
     """How many singular values exceed the tolerance (NumPy's default): an int64 tensor, not
     differentiable."""
     A = as_tensor(A)
-    rank = np.linalg.matrix_rank(A.data, tol=tol, hermitian=hermitian)
+    rank = np.linalg.matrix_rank(A._data, tol=tol, hermitian=hermitian)
     return as_tensor(np.asarray(rank, dtype=np.int64))
 
 

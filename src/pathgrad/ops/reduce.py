@@ -56,9 +56,9 @@ def sum(x, dim=None, keepdim=False):
     >>> pg.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(0)
     tensor([4., 6.])
     """
-    shape = x.data.shape
+    shape = x._data.shape
     dims = normalize_dims(dim, len(shape), "sum")
-    data = x.data
+    data = x._data
     if data.dtype == np.float16:  # accumulated in float32, as PyTorch: no overflow midway
         out = np.add.reduce(data, axis=dims, keepdims=keepdim, dtype=np.float32).astype(data.dtype)
     else:
@@ -82,7 +82,7 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
     x = as_tensor(x)
     dims = normalize_dims(dim, x.ndim, "mean")
     count = math.prod([x.shape[d] for d in dims]) if dims else 1
-    if dtype is None and x.data.dtype == np.float16:
+    if dtype is None and x._data.dtype == np.float16:
         return to(sum(x, dims, keepdim, dtype=np.float32) / count, np.float16)
     return sum(x, dims, keepdim, dtype=dtype) / count
 
@@ -106,7 +106,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     made six) and for PyTorch's gradient, 2 (x - mean) / (n - correction), whose terms stay
     apart: the composite's path through the mean spread one infinite element's NaN over all."""
     dim, correction = _spread_arguments("var", dim, unbiased, correction)
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "var")
     count = math.prod([data.shape[d] for d in dims]) if dims else 1
     out = np.var(data, axis=dims, ddof=correction, keepdims=keepdim, dtype=_accumulator(data))
@@ -127,7 +127,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """sqrt(var). A primitive so that zero spread has a zero gradient, as PyTorch, where the
     composite sqrt(var) gives 0 * inf = NaN."""
     dim, correction = _spread_arguments("std", dim, unbiased, correction)
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "std")
     count = math.prod([data.shape[d] for d in dims]) if dims else 1
     out = np.std(data, axis=dims, ddof=correction, keepdims=keepdim, dtype=_accumulator(data))
@@ -137,7 +137,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
         # d std / dx = (x - mean) / ((n - correction) std), taken as 0 where std is 0
         shape = data.shape
         spread = unreduce(out, shape, dims, keepdim)
-        zero = spread.data == 0
+        zero = spread._data == 0
         safe = where(zero, 1.0, spread)
         centered = x - mean(x, dims, keepdim=True)
         scaled = where(zero, 0.0, unreduce(grad, shape, dims, keepdim))
@@ -172,7 +172,7 @@ def min_of_all(x):
 
 
 def _extreme(x, dim, keepdim, reducer, name, nans_share=False):
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, name)
     _refuse_empty(data.shape, dims, name, index_error=dim is not None)
     kept = reducer(data, axis=dims, keepdims=True)
@@ -204,7 +204,7 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def _arg_extreme(x, dim, keepdim, finder, name):
-    data = x.data
+    data = x._data
     if dim is not None:
         dim = single_dim(dim, name)
     if dim is None:
@@ -307,7 +307,7 @@ def prod(x, dim=None, keepdim=False):
     """Product over `dim`. Zeros are handled exactly to the second derivative: an element's
     gradient is the product of the others, as PyTorch, and Hessians are right with any number
     of zeros (third derivatives with three or more zeros in one product are not recovered)."""
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "prod")
     out = data.prod(axis=dims, keepdims=keepdim)
 
@@ -335,7 +335,7 @@ def prod(x, dim=None, keepdim=False):
 @op("logsumexp", saves_out=True, rule="dL/dx = dL/dout * exp(x - out)")
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) with the max taken out first, so it is finite for inputs up to +-1e4."""
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "logsumexp")
     shift = _finite_max(data, dims)
     out = np.log(np.exp(data - shift).sum(axis=dims, keepdims=True)) + shift
@@ -356,7 +356,7 @@ def logsumexp(x, dim, keepdim=False):
 def cumsum(x, dim):
     """Running sums along `dim`: input i reaches every output from i on, so its gradient is
     the incoming gradient summed from the end back to i."""
-    data = x.data
+    data = x._data
     if data.ndim == 0:  # PyTorch allows dim 0 of a 0-d tensor: the value itself
         normalize_dims(dim, 0, "cumsum")
         return data.copy(), lambda grad: grad
@@ -382,7 +382,7 @@ def _finite_max(data, dims):
 @op("softmax", saves_out=True, casts=True, rule="dL/dx = out * (dL/dout - sum(dL/dout * out, dim))")
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) over `dim`, shifted by the max so it never overflows."""
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "softmax")
     e = np.exp(data - _max_of(data, dims))
     out = e / e.sum(axis=dims, keepdims=True)
@@ -417,7 +417,7 @@ def softmax_backward(grad, out, dims):
             else None,
         )
 
-    g, y = grad.data, out.data
+    g, y = grad._data, out._data
     return y * (g - (g * y).sum(axis=dims, keepdims=True)), vjp
 
 
@@ -426,7 +426,7 @@ def softmax_backward(grad, out, dims):
 )
 def log_softmax(x, dim):
     """x - logsumexp(x): a fused primitive, stable where log(softmax(x)) underflows to -inf."""
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "log_softmax")
     shifted = data - _max_of(data, dims)
     out = shifted - np.log(np.exp(shifted).sum(axis=dims, keepdims=True))
@@ -459,14 +459,14 @@ def log_softmax_backward(grad, out, dims):
             -(grad2 * e * sum(grad, dims, keepdim=True)) if out_needs else None,
         )
 
-    g = grad.data
-    return g - np.exp(out.data) * g.sum(axis=dims, keepdims=True), vjp
+    g = grad._data
+    return g - np.exp(out._data) * g.sum(axis=dims, keepdims=True), vjp
 
 
 @op("norm_2", saves_out=True, rule="dL/dx = dL/dout * x / out")
 def norm_2(x, dim=None, keepdim=False):
     """The 2-norm; its gradient at the zero vector is 0, as PyTorch."""
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "norm")
     out = np.sqrt((data * data).sum(axis=dims, keepdims=keepdim))
 
@@ -474,7 +474,7 @@ def norm_2(x, dim=None, keepdim=False):
         # d |x| / dx = x / |x|
         shape = data.shape
         spread = unreduce(out, shape, dims, keepdim)
-        zero = spread.data == 0
+        zero = spread._data == 0
         scaled = where(zero, 0.0, unreduce(grad, shape, dims, keepdim))
         return x * (scaled / where(zero, 1.0, spread))
 
@@ -486,16 +486,16 @@ def norm_p(x, p, dim=None, keepdim=False):
     """(sum |x|^p)^(1/p) for p other than 1, 2 and inf. Its rule, x |x|^(p-2) / norm^(p-1), is
     taken as 0 where the norm is 0 and where x is 0, as PyTorch's (the composite's chain rule
     gave NaN there: 0 / 0, or 0 times the infinite |x|^(p-2) of p < 2)."""
-    data = x.data
+    data = x._data
     dims = normalize_dims(dim, data.ndim, "norm")
     out = (np.abs(data) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
 
     def vjp(grad, out):
         shape = data.shape
         spread = unreduce(out, shape, dims, keepdim)
-        skipped = (spread.data == 0) | (data == 0)
+        skipped = (spread._data == 0) | (data == 0)
         safe_x = where(data == 0, 1.0, x)
-        safe_norm = where(spread.data == 0, 1.0, spread)
+        safe_norm = where(spread._data == 0, 1.0, spread)
         rule = unreduce(grad, shape, dims, keepdim) * safe_x * absolute(safe_x) ** (p - 2)
         return where(skipped, 0.0, rule / safe_norm ** (p - 1))
 
@@ -528,7 +528,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     stable sort: ties keep their order, NaN sorts as the largest value, as PyTorch's stable=True
     (its default sort may order ties either way)."""
     x = as_tensor(x)
-    data = x.data
+    data = x._data
     if data.ndim == 0:
         normalize_dims(dim, 0, "argsort")
         return as_tensor(np.zeros((), np.int64))
@@ -549,7 +549,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     each element's gradient goes back to where it came from."""
     x = as_tensor(x)
     indices = argsort(x, dim, descending, stable)
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return sort_result(clone(x), indices)
     return sort_result(gather(x, dim, indices), indices)
 
@@ -558,15 +558,15 @@ def sort(x, dim=-1, descending=False, stable=False):
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The k largest (or smallest) values along `dim` and their positions, largest first."""
     x = as_tensor(x)
-    (axis,) = normalize_dims(dim, builtins.max(x.data.ndim, 1), "topk")
-    size = x.data.shape[axis] if x.data.ndim else 1
+    (axis,) = normalize_dims(dim, builtins.max(x._data.ndim, 1), "topk")
+    size = x._data.shape[axis] if x._data.ndim else 1
     if not 0 <= k <= size:
         raise RuntimeError(
             f"{op_context('topk')}: k ({k}) is out of range for a dim of size {size}"
         )
-    order = argsort(x, axis, descending=largest).data
-    indices = as_tensor(np.take(order, np.arange(k), axis=axis) if x.data.ndim else order)
-    if x.data.ndim == 0:
+    order = argsort(x, axis, descending=largest)._data
+    indices = as_tensor(np.take(order, np.arange(k), axis=axis) if x._data.ndim else order)
+    if x._data.ndim == 0:
         return topk_result(clone(x), indices)
     return topk_result(gather(x, axis, indices), indices)
 
@@ -584,7 +584,7 @@ cummin_result = namedtuple("cummin", ["values", "indices"])
 def nansum(x, dim=None, keepdim=False):
     """sum with NaNs counted as 0; they get no gradient."""
     x = as_tensor(x)
-    return sum(where(np.isnan(x.data), 0.0, x), dim, keepdim)
+    return sum(where(np.isnan(x._data), 0.0, x), dim, keepdim)
 
 
 @numpy_names
@@ -592,8 +592,8 @@ def nanmean(x, dim=None, keepdim=False):
     """mean of the elements that are not NaN (NaN where all are)."""
     x = as_tensor(x)
     dims = normalize_dims(dim, x.ndim, "nanmean")
-    counted = (~np.isnan(x.data)).sum(axis=dims, keepdims=keepdim)
-    return nansum(x, dims, keepdim) / as_tensor(counted.astype(x.data.dtype))
+    counted = (~np.isnan(x._data)).sum(axis=dims, keepdims=keepdim)
+    return nansum(x, dims, keepdim) / as_tensor(counted.astype(x._data.dtype))
 
 
 @numpy_names
@@ -607,7 +607,7 @@ def count_nonzero(x, dim=None):
     """How many elements are not zero, over `dim` (all by default): an int64 tensor."""
     x = as_tensor(x)
     dims = normalize_dims(dim, x.ndim, "count_nonzero")
-    return as_tensor(np.count_nonzero(x.data, axis=dims).astype(np.int64))
+    return as_tensor(np.count_nonzero(x._data, axis=dims).astype(np.int64))
 
 
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -634,14 +634,14 @@ def cumprod(x, dim):
     """Running products along `dim`. d out_j / d x_i = prod_{k <= j, k != i} x_k for i <= j:
     with no zero that is out_j / x_i, a reversed running sum; with zeros, the products are
     formed outright (n^2 per line), as PyTorch does, so zeros get exact gradients."""
-    data = x.data
+    data = x._data
     if data.ndim == 0:  # PyTorch allows dim 0 of a 0-d tensor: the value itself
         normalize_dims(dim, 0, "cumprod")
         return data.copy(), lambda grad, out: grad
     (axis,) = normalize_dims(dim, data.ndim, "cumprod")
 
     def vjp(grad, out):
-        if (x.data != 0).all():
+        if (x._data != 0).all():
             return _reversed_cumsum(grad * out, axis) / x
         return _cumprod_grad_with_zeros(grad, x, axis)
 
@@ -655,12 +655,12 @@ def _reversed_cumsum(t, axis):
 def _cumprod_grad_with_zeros(grad, x, axis):
     # row i of `others` is x with x_i replaced by 1, so its running product at j is
     # prod_{k <= j, k != i} x_k; only j >= i count
-    size = x.data.shape[axis]
+    size = x._data.shape[axis]
     last = movedim(x, axis, -1)
     eye = np.eye(size, dtype=bool)
     others = where(eye, 1.0, unsqueeze(last, -2))  # (..., i, j)
     products = cumprod(others, -1)
-    later = as_tensor(np.triu(np.ones((size, size), dtype=x.data.dtype)))  # j >= i
+    later = as_tensor(np.triu(np.ones((size, size), dtype=x._data.dtype)))  # j >= i
     weights = unsqueeze(movedim(grad, axis, -1), -2)
     return movedim(sum(products * later * weights, -1), -1, axis)
 
@@ -672,7 +672,7 @@ def logcumsumexp(x, dim):
     """log of the running sums of exp along `dim`, without overflow (NumPy's
     logaddexp.accumulate). d out_j / d x_i = exp(x_i - out_j) for i <= j; the gradient sums
     those in log space, split by the sign of the incoming gradient, as PyTorch does."""
-    data = x.data
+    data = x._data
     if data.ndim == 0:
         normalize_dims(dim, 0, "logcumsumexp")
         return data.copy(), lambda grad, out: grad
@@ -682,8 +682,8 @@ def logcumsumexp(x, dim):
         # sum_{j >= i} g_j exp(x_i - out_j) = exp(x_i + log sum_{j >= i} g_j exp(-out_j)); an
         # absent sign gets the lowest finite log, not -inf, whose differences are NaN in the
         # second derivative (PyTorch's choice too)
-        positive, negative = grad.data > 0, grad.data < 0
-        lowest = float(np.finfo(grad.data.dtype).min)
+        positive, negative = grad._data > 0, grad._data < 0
+        lowest = float(np.finfo(grad._data.dtype).min)
         log_positive = where(positive, log(where(positive, grad, 1.0)), lowest)
         log_negative = where(negative, log(where(negative, -grad, 1.0)), lowest)
         up = flip(logcumsumexp(flip(log_positive - out, (axis,)), axis), (axis,))
@@ -709,7 +709,7 @@ def cummin(x, dim):
 
 def _running_extreme(x, dim, ufunc, result, name):
     x = as_tensor(x)
-    data = x.data
+    data = x._data
     if data.ndim == 0:
         normalize_dims(dim, 0, name)
         return result(clone(x), as_tensor(np.zeros((), np.int64)))
@@ -761,22 +761,22 @@ def median(x, dim=None, keepdim=False):
 def _median_of_all(x, name, skip_nans):
     """The lower median of all elements (of those not NaN with skip_nans), its gradient shared
     among the elements equal to it, as max() shares; where the median is NaN, the NaNs share."""
-    data = x.data.reshape(-1)
+    data = x._data.reshape(-1)
     if data.size == 0:
         raise ValueError(f"{op_context(name)}: the median of no elements is undefined")
     nans = np.isnan(data)
     kept = data[~nans] if skip_nans else data
     if nans.any() and (not skip_nans or kept.size == 0):
-        hit = np.isnan(x.data)
+        hit = np.isnan(x._data)
     else:
-        hit = x.data == np.sort(kept, kind="stable")[(kept.size - 1) // 2]
+        hit = x._data == np.sort(kept, kind="stable")[(kept.size - 1) // 2]
     return sum(where(hit, x, 0.0)) / float(hit.sum())
 
 
 def _order_statistic(x, dim, keepdim, position, result, name):
     """The element at a sorted position along `dim` (position(n, NaN counts) -> index into the
     stable sort, NaN last), gathered, so it gets the gradient."""
-    data = x.data
+    data = x._data
     if data.ndim == 0:
         normalize_dims(dim, 0, name)
         return result(clone(x), as_tensor(np.zeros((), np.int64)))
@@ -815,7 +815,7 @@ def _quantile(x, q, dim, keepdim, interpolation, name):
         raise ValueError(
             f"{op_context(name)}: interpolation must be one of {methods}, not {interpolation!r}"
         )
-    q_values = np.asarray(q.data if hasattr(q, "data") else q, dtype=np.float64)
+    q_values = np.asarray(q._data if hasattr(q, "_data") else q, dtype=np.float64)
     if q_values.ndim > 1 or (q_values.size and (q_values.min() < 0 or q_values.max() > 1)):
         raise ValueError(
             f"{op_context(name)}: q must be a number or 1-D tensor in [0, 1], got "
@@ -828,7 +828,7 @@ def _quantile(x, q, dim, keepdim, interpolation, name):
         source = x if x.ndim else reshape(x, 1)
     _refuse_empty(source.shape, (axis,), name)
     ordered = sort(source, axis).values  # NaN last
-    nans = np.isnan(source.data)
+    nans = np.isnan(source._data)
     # how many values each line ranks: all of them (a NaN then makes the line NaN), or those
     # that are not NaN
     if name == "nanquantile":
@@ -848,7 +848,7 @@ def _quantile(x, q, dim, keepdim, interpolation, name):
             rank = np.round(rank)  # halves to even, as PyTorch
         below, above = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
         fraction = 0.5 * (above != below) if interpolation == "midpoint" else rank - below
-        fraction = fraction.astype(ordered.data.dtype)  # an array would promote float32
+        fraction = fraction.astype(ordered._data.dtype)  # an array would promote float32
         low = gather(ordered, axis, below)
         high = gather(ordered, axis, above)
         # where the rank is whole the neighbour takes no part (an infinite one would give NaN)
@@ -892,7 +892,7 @@ def nanmedian(x, dim=None, keepdim=False):
 def histc(x, bins=100, min=0, max=0):
     """Counts in `bins` equal bins over [min, max] (the data's range when both are 0); values
     outside are left out. Not differentiable."""
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     low, high = float(min), float(max)
     if not isinstance(bins, (int, np.integer)) or bins <= 0:
         raise RuntimeError(f"{op_context('histc')}: bins must be a positive integer, got {bins!r}")
@@ -911,9 +911,9 @@ histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
 
 def histogram(x, bins=100, *, range=None, weight=None, density=False):
     """(hist, bin_edges) as NumPy's histogram, in x's dtype (PyTorch's histogram)."""
-    data = as_tensor(x).data
-    weights = None if weight is None else as_tensor(weight).data
-    edges_in = as_tensor(bins).data if not isinstance(bins, int) else bins
+    data = as_tensor(x)._data
+    weights = None if weight is None else as_tensor(weight)._data
+    edges_in = as_tensor(bins)._data if not isinstance(bins, int) else bins
     hist, edges = np.histogram(data, bins=edges_in, range=range, weights=weights, density=density)
     dtype = data.dtype if data.dtype.kind == "f" else np.float32
     return histogram_result(as_tensor(hist.astype(dtype)), as_tensor(edges.astype(dtype)))
@@ -926,11 +926,13 @@ def searchsorted(sorted_sequence, values, *, right=False, side=None, sorter=None
     """Where each value would be inserted into the sorted last dim of `sorted_sequence` to keep
     it sorted (leftmost place, or rightmost with right=True / side="right"): int64, as
     PyTorch's searchsorted (1-D, or one sorted row per leading index)."""
-    sequence = as_tensor(sorted_sequence).data
-    targets = as_tensor(values).data if not isinstance(values, (int, float)) else np.asarray(values)
+    sequence = as_tensor(sorted_sequence)._data
+    targets = (
+        as_tensor(values)._data if not isinstance(values, (int, float)) else np.asarray(values)
+    )
     side = side or ("right" if right else "left")
     if sorter is not None:
-        sequence = np.take_along_axis(sequence, as_tensor(sorter).data, -1)
+        sequence = np.take_along_axis(sequence, as_tensor(sorter)._data, -1)
     if sequence.ndim <= 1:
         return as_tensor(np.searchsorted(sequence, targets, side=side).astype(np.int64))
     if sequence.shape[:-1] != targets.shape[:-1]:
@@ -953,7 +955,7 @@ def bucketize(input, boundaries, *, right=False):
 def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct elements (sorted), and where each element of x went and how often each
     occurs when asked, as PyTorch's unique; not differentiable."""
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     found = np.unique(data, return_inverse=True, return_counts=True, axis=dim)
     values, inverse, counts = (as_tensor(found[0]), found[1], found[2])
     inverse = as_tensor(inverse.reshape(data.shape if dim is None else (-1,)).astype(np.int64))
@@ -970,10 +972,10 @@ def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
 def bincount(x, weights=None, minlength=0):
     """How often each non-negative integer occurs in the 1-D x (summing `weights` instead when
     given), as PyTorch's bincount; not differentiable."""
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     if data.ndim != 1 or data.dtype.kind not in "iu" or (data.size and data.min() < 0):
         raise ValueError(f"{op_context('bincount')}: expects a 1-D tensor of non-negative integers")
-    weight_data = None if weights is None else as_tensor(weights).data
+    weight_data = None if weights is None else as_tensor(weights)._data
     counts = np.bincount(data, weight_data, minlength)
     if weight_data is None:
         return as_tensor(counts.astype(np.int64))
@@ -1056,36 +1058,36 @@ def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
         )
     x, index = _scatter_index("scatter_reduce", x, index)
     src = _scatter_source("scatter_reduce", x, index, src)
-    positions = _gather_positions("scatter_reduce", x.shape, dim, index.data)
+    positions = _gather_positions("scatter_reduce", x.shape, dim, index._data)
     hit = np.zeros(x.shape, dtype=bool)
     hit[positions] = True
     if reduce == "prod":
         return _scatter_prod(x, src, positions, hit, include_self)
     own = x if include_self else where(hit, 0.0, x)
     if reduce in ("sum", "mean"):
-        total = own + scatter_add_zeros(src, dim, index.data, x.shape)
+        total = own + scatter_add_zeros(src, dim, index._data, x.shape)
         if reduce == "sum":
             return total
         counts = np.zeros(x.shape, dtype=np.int64)
         np.add.at(counts, positions, 1)
         counts += include_self
-        divisor = np.where(hit, np.maximum(counts, 1), 1).astype(x.data.dtype)
+        divisor = np.where(hit, np.maximum(counts, 1), 1).astype(x._data.dtype)
         return total / as_tensor(divisor)
     extreme = np.maximum if reduce == "amax" else np.minimum
-    result = x.data.copy()
+    result = x._data.copy()
     if not include_self:
         result[hit] = -np.inf if reduce == "amax" else np.inf
-    extreme.at(result, positions, src.data)
+    extreme.at(result, positions, src._data)
     winner = np.isnan(result)  # a NaN wins, and NaNs share, as elsewhere
-    own_ties = hit & ((x.data == result) | (winner & np.isnan(x.data))) & include_self
-    src_ties = (src.data == result[positions]) | (winner[positions] & np.isnan(src.data))
+    own_ties = hit & ((x._data == result) | (winner & np.isnan(x._data))) & include_self
+    src_ties = (src._data == result[positions]) | (winner[positions] & np.isnan(src._data))
     ties = own_ties.astype(np.int64)
     np.add.at(ties, positions, src_ties.astype(np.int64))
-    dtype = x.data.dtype
+    dtype = x._data.dtype
     own_weight = np.where(hit, own_ties / np.maximum(ties, 1), 1.0).astype(dtype)
     src_weight = (src_ties / np.maximum(ties[positions], 1)).astype(dtype)
     weighted_src = src * as_tensor(src_weight)
-    return x * as_tensor(own_weight) + scatter_add_zeros(weighted_src, dim, index.data, x.shape)
+    return x * as_tensor(own_weight) + scatter_add_zeros(weighted_src, dim, index._data, x.shape)
 
 
 def _scatter_prod(x, src, positions, hit, include_self):
@@ -1120,7 +1122,7 @@ def index_reduce(x, dim, index, source, reduce, *, include_self=True):
     over source's other dims."""
     x, source = as_tensor(x), as_tensor(source)
     (axis,) = normalize_dims(dim, x.ndim, "index_reduce")
-    positions = np.asarray(index.data if hasattr(index, "data") else index)
+    positions = np.asarray(index._data if hasattr(index, "_data") else index)
     if positions.ndim != 1 or positions.dtype.kind not in "iu":
         raise IndexError(
             f"{op_context('index_reduce')}: index must be a 1-D integer tensor, got shape "
@@ -1140,7 +1142,7 @@ def renorm(x, p, dim, maxnorm):
     (axis,) = normalize_dims(dim, x.ndim, "renorm")
     others = tuple(d for d in range(x.ndim) if d != axis)
     norms = norm(x, p, others, keepdim=True)
-    over = norms.data > maxnorm
+    over = norms._data > maxnorm
     scale = where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0)
     return x * scale
 
@@ -1154,7 +1156,7 @@ def mode(x, dim=-1, keepdim=False):
     and the last place it stands, as PyTorch's mode; the values are gathered, so they get the
     gradient."""
     x = as_tensor(x)
-    data = x.data
+    data = x._data
     if data.ndim == 0:
         normalize_dims(dim, 0, "mode")
         return mode_result(clone(x), as_tensor(np.zeros((), np.int64)))
@@ -1184,7 +1186,7 @@ def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
             f"{op_context('unique_consecutive')}: dim= is not taken yet; pathgrad collapses the "
             "flattened tensor"
         )
-    data = as_tensor(x).data
+    data = as_tensor(x)._data
     flat = data.reshape(-1)
     starts = np.concatenate([[True], flat[1:] != flat[:-1]]) if flat.size else np.zeros(0, bool)
     values = as_tensor(flat[starts])
@@ -1223,11 +1225,11 @@ def _gradient_along(x, axis, step, edge_order):
             f"{op_context('gradient')}: dim {axis} has {n} samples; edge_order {edge_order} "
             f"needs at least {edge_order + 1}"
         )
-    dtype = x.data.dtype if x.data.dtype.kind == "f" else np.float64
+    dtype = x._data.dtype if x._data.dtype.kind == "f" else np.float64
     if isinstance(step, (int, float)):
         widths = np.full(n - 1, float(step))
     else:
-        coordinates = np.asarray(as_tensor(step).data, dtype=np.float64)
+        coordinates = np.asarray(as_tensor(step)._data, dtype=np.float64)
         widths = np.diff(coordinates)
 
     def shaped(values):  # constants along `axis`, broadcast over the other dims

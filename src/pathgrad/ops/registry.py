@@ -223,7 +223,7 @@ def wrap(array: np.ndarray) -> Any:
 
 def value(x: Any) -> Any:
     """The ndarray of a tensor, or a Python number as it is (numbers stay weak, as NEP 50 says)."""
-    return x if type(x) in NUMBER_TYPES else x.data
+    return x if type(x) in NUMBER_TYPES else x._data
 
 
 def normalize_dims(dim: Any, ndim: int, op_name: str) -> tuple[int, ...]:
@@ -256,7 +256,7 @@ def normalize_dims(dim: Any, ndim: int, op_name: str) -> tuple[int, ...]:
 def _cast_input(x: Any, dtype: Any) -> Any:
     x = as_tensor(x)
     dtype = np.dtype(dtype)
-    return x if x.data.dtype == dtype else engine.apply(REGISTRY["to"], (x, dtype), {})
+    return x if x._data.dtype == dtype else engine.apply(REGISTRY["to"], (x, dtype), {})
 
 
 def needs_grad(x: Any) -> bool:
@@ -267,7 +267,7 @@ def needs_grad(x: Any) -> bool:
 def floating(x: Any) -> np.ndarray:
     """x's values for a float op: integers and bools in the default float dtype, as PyTorch
     (NumPy would take float16 for 8-bit ones, and overflow e^20)."""
-    data = x.data
+    data = x._data
     return data.astype(default_float) if data.dtype.kind in "biu" else data
 
 
@@ -287,4 +287,4 @@ def float_result(out: Any, x: Any, y: Any) -> Any:
 
 
 def _floating_tensor(v: Any) -> bool:
-    return type(v) not in NUMBER_TYPES and v.data.dtype.kind == "f"
+    return type(v) not in NUMBER_TYPES and v._data.dtype.kind == "f"

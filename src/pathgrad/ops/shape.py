@@ -111,7 +111,7 @@ def resolve_shape(op_name: str, source: tuple[int, ...], shape: tuple) -> tuple[
 @op("reshape", view="maybe", rule="dL/dx = dL/dout.reshape(x.shape)")
 def reshape(x, *shape):
     """The same elements in a new shape (a view when NumPy can make one); -1 is inferred."""
-    source = x.data.shape
+    source = x._data.shape
     shape = sizes_argument(shape)
     if shape != source:
         shape = resolve_shape("reshape", source, shape)
@@ -119,7 +119,7 @@ def reshape(x, *shape):
     def vjp(grad):
         return reshape(grad, source)
 
-    return x.data.reshape(shape), vjp
+    return x._data.reshape(shape), vjp
 
 
 def memory_owner(array: np.ndarray) -> Any:
@@ -134,13 +134,13 @@ def view(x, *shape):
     """`reshape` that never copies, as PyTorch's view: a shape that the tensor's strides cannot
     give without copying is an error (reshape copies when it must)."""
     x = as_tensor(x)
-    source = x.data.shape
+    source = x._data.shape
     shape = sizes_argument(shape)
     if shape != source:
         shape = resolve_shape("view", source, shape)
-    viewed = x.data.reshape(shape)
-    if viewed.size and memory_owner(viewed) is not memory_owner(x.data):  # NumPy had to copy
-        strides = tuple(s // x.data.itemsize for s in x.data.strides)
+    viewed = x._data.reshape(shape)
+    if viewed.size and memory_owner(viewed) is not memory_owner(x._data):  # NumPy had to copy
+        strides = tuple(s // x._data.itemsize for s in x._data.strides)
         raise ShapeError(
             f"{op_context('view')}: a tensor of shape {source} with strides {strides} (a "
             f"transpose or a slice) cannot be viewed as {shape} without copying; use "
@@ -152,7 +152,7 @@ def view(x, *shape):
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one."""
     x = as_tensor(x)
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if ndim == 0:
         return reshape(x, (1,))
     if (
@@ -169,14 +169,14 @@ def flatten(x, start_dim=0, end_dim=-1):
         raise ValueError(
             f"{op_context('flatten')}: start_dim {start_dim} comes after end_dim {end_dim}"
         )
-    shape = x.data.shape
+    shape = x._data.shape
     return reshape(x, shape[:first] + (math.prod(shape[first : last + 1]),) + shape[last + 1 :])
 
 
 @op("transpose", view=True, rule="dL/dx = dL/dout.transpose(dim0, dim1)")
 def transpose(x, dim0, dim1):
     """Swap two dims (a view)."""
-    data = x.data
+    data = x._data
     rank = data.ndim or 1
     if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in (dim0, dim1)):
         raise TypeError(f"{op_context('transpose')}: dims must be integers, got {dim0!r}, {dim1!r}")
@@ -193,11 +193,11 @@ def transpose(x, dim0, dim1):
 def permute(x, *dims):
     """Reorder dims (a view); `dims` must name each dim once."""
     dims = sizes_argument(dims)
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if len(dims) != ndim:
         raise ShapeError(
             f"{op_context('permute')}: {len(dims)} dims {dims} given for a tensor of shape "
-            f"{x.data.shape}"
+            f"{x._data.shape}"
         )
     axes = tuple(d % ndim for d in dims) if ndim else ()
     if sorted(axes) != list(range(ndim)):
@@ -207,26 +207,26 @@ def permute(x, *dims):
     def vjp(grad):
         return permute(grad, inverse)
 
-    return np.transpose(x.data, axes), vjp
+    return np.transpose(x._data, axes), vjp
 
 
 @op("squeeze", view=True, rule="dL/dx = dL/dout.reshape(x.shape)")
 def squeeze(x, dim=None):
     """Drop size-1 dims (only those in `dim` when given; others are left, as PyTorch)."""
-    source = x.data.shape
+    source = x._data.shape
     dims = normalize_dims(dim, len(source), "squeeze")
     shape = tuple(s for axis, s in enumerate(source) if not (axis in dims and s == 1))
 
     def vjp(grad):
         return reshape(grad, source)
 
-    return x.data.reshape(shape), vjp
+    return x._data.reshape(shape), vjp
 
 
 @op("unsqueeze", view=True, rule="dL/dx = dL/dout.squeeze(dim)")
 def unsqueeze(x, dim):
     """Insert a size-1 dim at `dim` (from -ndim-1 to ndim)."""
-    source = x.data.shape
+    source = x._data.shape
     ndim = len(source)
     if not -ndim - 1 <= dim <= ndim:
         raise IndexError(
@@ -238,7 +238,7 @@ def unsqueeze(x, dim):
     def vjp(grad):
         return reshape(grad, source)
 
-    return np.expand_dims(x.data, axis), vjp
+    return np.expand_dims(x._data, axis), vjp
 
 
 def expand(x, *sizes):
@@ -264,19 +264,19 @@ def expand(x, *sizes):
 @op("flip", view=True, rule="dL/dx = dL/dout.flip(dims)")
 def flip(x, dims):
     """Reverse the order along `dims`."""
-    axes = normalize_dims(dims, x.data.ndim, "flip")
+    axes = normalize_dims(dims, x._data.ndim, "flip")
 
     def vjp(grad):
         return flip(grad, axes)
 
-    return np.flip(x.data, axes), vjp
+    return np.flip(x._data, axes), vjp
 
 
 @op("repeat", rule="dL/dx = dL/dout summed over the repeated tiles")
 def repeat(x, *sizes):
     """Tile the tensor `sizes[i]` times along dim i, as PyTorch's repeat (NumPy's tile)."""
     sizes = sizes_argument(sizes)
-    source = x.data.shape
+    source = x._data.shape
     if len(sizes) < len(source):
         raise ShapeError(
             f"{op_context('repeat')}: {len(sizes)} repeat counts for a tensor of shape "
@@ -290,13 +290,13 @@ def repeat(x, *sizes):
         copies = tuple(range(0, 2 * len(sizes), 2))
         return reshape(grad.reshape(interleaved).sum(copies), source)
 
-    return np.tile(x.data, sizes), vjp
+    return np.tile(x._data, sizes), vjp
 
 
 @op("cat", inputs="sequence", rule="dL/dtensors[i] = dL/dout.narrow(dim, offset_i, size_i)")
 def cat(tensors, dim=0):
     """Join tensors along an existing dim."""
-    arrays = [t.data for t in tensors]
+    arrays = [t._data for t in tensors]
     if not arrays:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     ndim = arrays[0].ndim
@@ -390,11 +390,11 @@ def chunk(x, chunks, dim=0):
 
 
 def _triangle(x, diagonal, op_name, keep_lower):
-    if x.data.ndim < 2:
+    if x._data.ndim < 2:
         raise ShapeError(
-            f"{op_context(op_name)}: needs a tensor of at least 2 dims, got shape {x.data.shape}"
+            f"{op_context(op_name)}: needs a tensor of at least 2 dims, got shape {x._data.shape}"
         )
-    return (np.tril if keep_lower else np.triu)(x.data, diagonal)
+    return (np.tril if keep_lower else np.triu)(x._data, diagonal)
 
 
 @op("tril", rule="dL/dx = dL/dout.tril(diagonal)")
@@ -422,7 +422,7 @@ def triu(x, diagonal=0):
 def roll(x, shifts, dims=None):
     """Elements shifted along `dims`, those pushed off one end coming back at the other (the
     whole tensor, flattened, when dims is None): the gradient is rolled back."""
-    data = x.data
+    data = x._data
     if dims is None:
         axes = None
     else:
@@ -456,7 +456,7 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
     """The diagonal of dims dim1 and dim2 (`offset` above it, or below if negative), as the last
     dim: a view, as PyTorch's, so writing into it writes into x. Its gradient is the incoming
     one put back on that diagonal of zeros."""
-    data = x.data
+    data = x._data
     first, second = _diagonal_axes("diagonal", data.ndim, dim1, dim2)
     out = np.diagonal(data, offset, first, second)
     if data.flags.writeable:
@@ -472,10 +472,10 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
 def diagonal_backward(grad, shape, offset, dim1, dim2):
     """Zeros of `shape` with `grad` on the diagonal that `diagonal` reads: diagonal's VJP, and
     `diag` of a vector. Its own gradient is that diagonal of the incoming one."""
-    out = np.zeros(shape, grad.data.dtype)
+    out = np.zeros(shape, grad._data.dtype)
     target = np.diagonal(out, offset, dim1, dim2)
     target.flags.writeable = True
-    target[...] = grad.data
+    target[...] = grad._data
 
     def vjp(incoming):
         return diagonal(incoming, offset, dim1, dim2)
@@ -488,7 +488,7 @@ def unfold(x, dimension, size, step):
     """Windows of `size` elements along `dimension`, `step` apart, as a new last dim (PyTorch's
     Tensor.unfold): a view, read-only where windows overlap, since one element then sits in
     several. Its gradient adds each window's gradient back where the window was read."""
-    data = x.data
+    data = x._data
     lead = data if data.ndim else data.reshape(1)  # a 0-d tensor has the one window of itself
     (axis,) = normalize_dims(dimension, lead.ndim, "unfold") if data.ndim else (0,)
     length = lead.shape[axis]
@@ -516,8 +516,8 @@ def unfold(x, dimension, size, step):
 def unfold_backward(grad, shape, axis, size, step):
     """Zeros of `shape` with each window's gradient added where `unfold` read it (overlaps add):
     unfold's VJP. Its own gradient is the unfold of the incoming one."""
-    out = np.zeros(shape or (1,), grad.data.dtype)
-    windows = grad.data if shape else grad.data.reshape(1, -1)
+    out = np.zeros(shape or (1,), grad._data.dtype)
+    windows = grad._data if shape else grad._data.reshape(1, -1)
     count = windows.shape[axis]
     for k in range(size):  # the k-th element of every window: one strided slice of the input
         spot = [slice(None)] * out.ndim
@@ -807,7 +807,7 @@ def constant_pad(x, pad, value=0.0):
     """`x` with `pad` = (left, right) pairs, last dim first (F.pad's order), filled with
     `value`; a negative amount crops. Its gradient is the pad undone: constant_pad of the
     incoming gradient by the negated amounts."""
-    data = x.data
+    data = x._data
     pairs = _pad_pairs(pad, data.ndim, "pad")
     crop = tuple(
         slice(max(-before, 0), size - max(-after, 0))

@@ -19,11 +19,11 @@ BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 
 
 
 def _float64(x):
-    return np.asarray(x.data, dtype=np.float64)
+    return np.asarray(x._data, dtype=np.float64)
 
 
 def _like(values, x):
-    return values.astype(x.data.dtype if x.data.dtype.kind == "f" else np.float64, copy=False)
+    return values.astype(x._data.dtype if x._data.dtype.kind == "f" else np.float64, copy=False)
 
 
 def _poles(values):

@@ -17,7 +17,7 @@ def _check(name: str, value: float, what: str, low: float = 0.0) -> None:
 
 
 def _zeros(p: Tensor) -> Tensor:
-    return Tensor(np.zeros_like(p.data))
+    return Tensor(np.zeros_like(p._data))
 
 
 def _new_step() -> Tensor:
@@ -71,7 +71,7 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                data = p.data
+                data = p._data
                 d = grad_of(p, maximize)
                 if decay:
                     d = d + decay * data
@@ -81,10 +81,10 @@ class SGD(Optimizer):
                     if buffer is None:
                         buffer = state["momentum_buffer"] = Tensor(np.array(d, copy=True))
                     else:
-                        buf = buffer.data
+                        buf = buffer._data
                         buf *= momentum
                         buf += (1 - dampening) * d
-                    d = d + momentum * buffer.data if nesterov else buffer.data
+                    d = d + momentum * buffer._data if nesterov else buffer._data
                 data -= lr * d
                 changed(p, "SGD.step")
         return loss
@@ -141,7 +141,7 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                data = p.data
+                data = p._data
                 g = grad_of(p, group["maximize"])
                 state = self.state[p]
                 if not state:
@@ -155,14 +155,14 @@ class Adam(Optimizer):
                         data *= 1 - lr * decay
                     else:
                         g = g + decay * data
-                exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
+                exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 exp_avg += (g - exp_avg) * (1 - beta1)  # lerp toward g, as PyTorch
                 exp_avg_sq *= beta2
                 exp_avg_sq += (1 - beta2) * (g * g)
                 bias_correction1 = 1 - beta1**step
                 bias_correction2_sqrt = math.sqrt(1 - beta2**step)
                 if amsgrad:
-                    peak = state["max_exp_avg_sq"].data
+                    peak = state["max_exp_avg_sq"]._data
                     np.maximum(peak, exp_avg_sq, out=peak)
                     denominator = np.sqrt(peak) / bias_correction2_sqrt + eps
                 else:
@@ -254,7 +254,7 @@ class RMSprop(Optimizer):
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                data = p.data
+                data = p._data
                 g = grad_of(p, group["maximize"])
                 state = self.state[p]
                 if not state:
@@ -267,17 +267,17 @@ class RMSprop(Optimizer):
                 step_tensor(state)
                 if decay:
                     g = g + decay * data
-                square_avg = state["square_avg"].data
+                square_avg = state["square_avg"]._data
                 square_avg *= alpha
                 square_avg += (1 - alpha) * (g * g)
                 if centered:
-                    grad_avg = state["grad_avg"].data
+                    grad_avg = state["grad_avg"]._data
                     grad_avg += (g - grad_avg) * (1 - alpha)
                     average = np.sqrt(square_avg - grad_avg * grad_avg) + eps
                 else:
                     average = np.sqrt(square_avg) + eps
                 if momentum > 0:
-                    buffer = state["momentum_buffer"].data
+                    buffer = state["momentum_buffer"]._data
                     buffer *= momentum
                     buffer += g / average
                     data -= lr * buffer
@@ -328,7 +328,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 state = self.state[p]
                 state["step"] = _new_step()
-                state["sum"] = Tensor(np.full_like(p.data, group["initial_accumulator_value"]))
+                state["sum"] = Tensor(np.full_like(p._data, group["initial_accumulator_value"]))
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
@@ -342,14 +342,14 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                data = p.data
+                data = p._data
                 g = grad_of(p, group["maximize"])
                 state = self.state[p]
                 step = step_tensor(state)
                 if decay:
                     g = g + decay * data
                 clr = lr / (1 + (step - 1) * lr_decay)
-                total = state["sum"].data
+                total = state["sum"]._data
                 total += g * g
                 data -= clr * (g / (np.sqrt(total) + eps))
                 changed(p, "Adagrad.step")

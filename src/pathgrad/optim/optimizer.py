@@ -1,6 +1,6 @@
 """Optimizer: parameter groups, per-parameter state and its state_dict, as torch.optim's.
 
-Steps change `p.data` in place with NumPy, unrecorded (PyTorch steps under no_grad), and count
+Steps change `p._data` in place with NumPy, unrecorded (PyTorch steps under no_grad), and count
 the change, so a graph that saved a parameter before the step refuses to run backward after it.
 """
 
@@ -88,7 +88,7 @@ class Optimizer:
                 if set_to_none:
                     p._grad = None
                 else:
-                    p._grad.data[...] = 0
+                    p._grad._data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
@@ -171,22 +171,22 @@ def _state_value(value: Any, p: Tensor, key: str) -> Any:
     """A loaded state value in the parameter's dtype (steps stay as they were saved)."""
     if value is None or isinstance(value, (int, float)):
         return value
-    array = np.array(value.data if type(value) is Tensor else value)
+    array = np.array(value._data if type(value) is Tensor else value)
     if key != "step" and array.dtype.kind == "f":
-        array = array.astype(p.data.dtype)
+        array = array.astype(p._data.dtype)
     return Tensor(array)
 
 
 def grad_of(p: Tensor, maximize: bool) -> np.ndarray:
-    g = p._grad.data
+    g = p._grad._data
     return -g if maximize else g
 
 
 def step_tensor(state: dict) -> float:
     """Advance and return the step count, kept as a 0-d float32 tensor as PyTorch keeps it."""
     step = state["step"]
-    step.data = step.data + np.float32(1)
-    return float(step.data)
+    step._data = step._data + np.float32(1)
+    return float(step._data)
 
 
 __all__ = ["Optimizer", "required"]

@@ -71,11 +71,11 @@ def to_dot(
     node_grads = _node_gradients(tensor, nodes, leaves)
     lines = ["digraph pathgrad {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=11];']
     for leaf in leaves:
-        grad = None if leaf.grad is None else leaf.grad.data
+        grad = None if leaf.grad is None else leaf.grad._data
         text = [labels.get(id(leaf), "leaf"), f"{tuple(leaf.shape)} {leaf.dtype}"]
         if grad is not None:
             text.append(f"|grad| = {float(np.linalg.norm(grad.astype(np.float64))):.4g}")
-        bad = not _finite(grad) or not _finite(leaf.data)
+        bad = not _finite(grad) or not _finite(leaf._data)
         color = ', color="red", fontcolor="red"' if bad else ""
         lines.append(f'  t{id(leaf)} [shape=ellipse, label="{_label(*text)}"{color}];')
     for node in nodes:
@@ -105,13 +105,13 @@ def _node_gradients(root: Tensor, nodes: list[Node], leaves: list[Tensor]) -> di
     from pathgrad.backward import wrap_saved_output
 
     backward_ran = any(leaf.grad is not None for leaf in leaves)
-    if not backward_ran or root.data.size != 1 or any(n.vjp is None for n in nodes):
+    if not backward_ran or root._data.size != 1 or any(n.vjp is None for n in nodes):
         return {}
-    seed = Tensor(np.ones(root.shape, dtype=root.data.dtype))
+    seed = Tensor(np.ones(root.shape, dtype=root._data.dtype))
     grads, _ = backprop(
         [root.grad_fn], [seed], wrap_saved_output, retain_graph=True, capture=frozenset(nodes)
     )
-    return {node: grads[node].data for node in nodes if node in grads}
+    return {node: grads[node]._data for node in nodes if node in grads}
 
 
 def _render(dot: str, format: str) -> bytes:

@@ -25,7 +25,7 @@ def clip_grad_norm_(
 ) -> Tensor:
     """Scale all gradients together so their joint norm is at most max_norm; returns the norm
     before clipping (a 0-d tensor), as PyTorch's (the scale is max_norm / (norm + 1e-6))."""
-    grads = [p.grad.data for p in _with_grads(parameters)]
+    grads = [p.grad._data for p in _with_grads(parameters)]
     if not grads:
         return Tensor(np.array(0.0, dtype=np.float32))
     norm_type = float(norm_type)
@@ -52,4 +52,4 @@ def clip_grad_norm_(
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) -> None:
     """Clamp every gradient element to [-clip_value, clip_value], in place."""
     for p in _with_grads(parameters):
-        np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+        np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)

@@ -21,14 +21,14 @@ def vector_to_parameters(vec: Any, parameters: Any) -> None:
         raise TypeError(f"vector_to_parameters: expects a 1-D vector, got shape {vector.shape}")
     start = 0
     for p in parameters:
-        size = p.data.size
-        if start + size > vector.data.size:
+        size = p._data.size
+        if start + size > vector._data.size:
             raise ValueError("vector_to_parameters: the vector is shorter than the parameters")
-        p.data[...] = vector.data[start : start + size].reshape(p.data.shape)
+        p._data[...] = vector._data[start : start + size].reshape(p._data.shape)
         versions.record_change(p._base if p._base is not None else p, "vector_to_parameters", None)
         start += size
-    if start != vector.data.size:
+    if start != vector._data.size:
         raise ValueError(
-            f"vector_to_parameters: the vector has {vector.data.size} elements, the parameters "
+            f"vector_to_parameters: the vector has {vector._data.size} elements, the parameters "
             f"{start}"
         )
