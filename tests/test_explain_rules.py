@@ -12,7 +12,7 @@ from op_cases import ALL_CASES, inputs_for
 from pathgrad.autodiff.grad_mode import use_variant
 from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.ops.registry import REGISTRY
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 sympy = pytest.importorskip("sympy", reason="the exact rule checks need SymPy (extra: explain)")
 from pathgrad.explain import symbolic  # noqa: E402  (needs SymPy)
@@ -61,7 +61,7 @@ def _check_node(node, rng) -> None:
     upstream = rng.standard_normal(node.shape)
     grad = pg.tensor(upstream)
     saved = node.saved_out
-    grads = node.vjp(grad) if saved is None else node.vjp(grad, Tensor(saved))
+    grads = node.vjp(grad) if saved is None else node.vjp(grad, from_array(saved))
     grads = grads if isinstance(grads, tuple) else (grads,)
     point = {}
     for symbols in replaced.values():

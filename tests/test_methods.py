@@ -127,8 +127,6 @@ LEADING = {
 }
 # these take more than a dim to mean anything; their parsers are PyTorch's C++ ones anyway
 NEEDS_MORE = {"index_select", "gather", "flip", "unsqueeze", "renorm", "movedim", "transpose"}
-# not yet: Tensor.size(axis=) (pathgrad's size is a plain method of the tensor itself)
-NOT_YET = {("size", "axis")}
 
 
 def _accepts(tensor, name, kwargs):
@@ -155,8 +153,6 @@ def test_numpy_names_are_taken_exactly_where_pytorch_takes_them():
         if not _accepts(theirs, name, {"dim": 0}):
             continue  # takes no dim: nothing for a NumPy name to stand for
         for kwargs in ({"axis": 0}, {"dim": 0, "keepdims": True}, {"axis": 0, "keepdims": True}):
-            if (name, next(iter(kwargs))) in NOT_YET:
-                continue
             if _accepts(ours, name, kwargs) != _accepts(theirs, name, kwargs):
                 differ.append((name, kwargs))
     assert differ == []

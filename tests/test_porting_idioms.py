@@ -72,3 +72,71 @@ def test_a_graph_that_saved_a_parameter_notices_a_change_through_data():
     q.data = pg.tensor([5.0, 5.0])
     with pytest.raises(RuntimeError, match="changed in place by data"):
         loss.backward()
+
+
+@pytest.mark.parametrize("L", LIBS, ids=IDS)
+@pytest.mark.parametrize(
+    "index, value_shape",
+    [(1, (1, 4)), (slice(0, 2), (1, 1, 4)), ((slice(None), 0), (1, 3)), (2, (4,)), (0, (1,))],
+)
+def test_assignment_by_index_broadcasts_the_value_with_its_gradient(L, index, value_shape):
+    rng = np.random.default_rng(0)
+    base = L.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    value = L.tensor(rng.standard_normal(value_shape), requires_grad=True)
+    x = base * 1.0
+    x[index] = value
+    (x * L.tensor(np.arange(12.0).reshape(3, 4))).sum().backward()
+    results = (x.detach().numpy(), base.grad.numpy(), value.grad.numpy())
+    if L is pg:
+        pytest.shared = results
+    else:
+        for ours, theirs in zip(pytest.shared, results):
+            np.testing.assert_allclose(ours, theirs)
+
+
+@pytest.mark.parametrize("L", LIBS, ids=IDS)
+def test_assignment_of_a_value_that_does_not_broadcast_is_refused(L):
+    x = L.zeros(3, 4)
+    with pytest.raises(RuntimeError):
+        x[1] = L.ones(2, 4)
+
+
+@pytest.mark.parametrize("L", LIBS, ids=IDS)
+@pytest.mark.parametrize(
+    "args",
+    [([2.0],), ([[1, 2], [3, 4]],), ((2.0, 3.0),), (2, 3), (4,), (), "size", "ndarray", "tensor"],
+)
+def test_the_legacy_constructor_makes_default_float_tensors(L, args):
+    key = repr(args)
+    if args == "size":
+        args = (L.Size([2, 3]),)
+    elif args == "ndarray":
+        args = (np.arange(3, dtype=np.float64),)
+    elif args == "tensor":
+        args = (L.tensor([1, 2]),)
+    t = L.Tensor(*args)
+    from_data = len(args) == 1 and not isinstance(args[0], (int, L.Size))
+    if from_data and isinstance(args[0], L.Tensor):  # an alias of the tensor, its dtype kept
+        assert t.dtype == L.int64 and t.tolist() == [1, 2]
+        return
+    assert t.dtype == L.float32 and not t.requires_grad
+    assert (t * 2).double().dtype == L.float64
+    made = (tuple(t.shape), t.tolist() if from_data else None)  # sized: uninitialised in torch
+    if L is pg:
+        _legacy[key] = made
+    else:
+        assert _legacy[key] == made
+
+
+_legacy: dict = {}
+
+
+@pytest.mark.parametrize("L", LIBS, ids=IDS)
+def test_shapes_are_sizes_with_numel(L):
+    x = L.zeros(3, 27)
+    assert x.shape == (3, 27) and x.size() == (3, 27) and isinstance(x.shape, tuple)
+    assert x.shape.numel() == 81 and x.shape[1:] == (27,) and x.shape[1:].numel() == 27
+    assert isinstance(x.shape[1:], L.Size) and isinstance(x.shape + (1,), L.Size)
+    assert hash(x.shape) == hash((3, 27)) and {x.shape: 1}[(3, 27)] == 1
+    assert L.zeros(x.shape).shape == x.shape and x.view(x.shape[0], -1).shape == (3, 27)
+    assert repr(x.shape).endswith("Size([3, 27])") and str(L.Size([])).endswith("Size([])")

@@ -51,6 +51,7 @@ from pathgrad.creation import (
     zeros,
     zeros_like,
 )
+from pathgrad.dtypes import dtype
 from pathgrad.errors import GradientShapeError, ShapeError
 from pathgrad.func import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from pathgrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -341,6 +342,7 @@ from pathgrad.ops.shape import (
 from pathgrad.ops.special import digamma, erfinv, lgamma, polygamma
 from pathgrad.random import get_rng_state, initial_seed, seed, set_rng_state
 from pathgrad.tensor import (
+    Size,
     Tensor,
     as_tensor,
     get_default_dtype,
@@ -395,7 +397,9 @@ __all__ = [
     "Generator",
     "GradientShapeError",
     "ShapeError",
+    "Size",
     "Tensor",
+    "dtype",
     "__version__",
     "abs",
     "absolute",

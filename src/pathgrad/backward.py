@@ -15,7 +15,7 @@ from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.node import Node
 from pathgrad.errors import Site, checked_hook_result, user_site
-from pathgrad.tensor import Tensor, as_tensor, plain_tensor
+from pathgrad.tensor import Tensor, as_tensor, from_array, plain_tensor
 
 
 def wrap_saved_output(data: np.ndarray, node: Node) -> Tensor:
@@ -65,7 +65,7 @@ def seed_for(output: Tensor, gradient: Any, op_name: str) -> Tensor:
         seed = (
             seed.to(output.dtype)
             if grad_mode.recording.get()
-            else Tensor(seed._data.astype(output.dtype))
+            else from_array(seed._data.astype(output.dtype))
         )
     return seed
 
@@ -175,7 +175,9 @@ def _references_to_data(t: Tensor) -> int:
 
 # the count for an array that nothing but its tensor holds, measured rather than assumed, as
 # interpreters differ in the references a call itself holds
-_ONLY_ITS_TENSOR_HOLDS_IT = 0 if _getrefcount is None else _references_to_data(Tensor(np.zeros(1)))
+_ONLY_ITS_TENSOR_HOLDS_IT = (
+    0 if _getrefcount is None else _references_to_data(from_array(np.zeros(1)))
+)
 
 
 def _add_into_grad(leaf: Tensor, data: np.ndarray, site: Site | None) -> None:

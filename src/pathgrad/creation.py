@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad import random
+from pathgrad import dtypes, random
 from pathgrad.ops.shape import checked_sizes, is_size
 from pathgrad.tensor import (
     DEFAULT_INT,
@@ -15,18 +15,19 @@ from pathgrad.tensor import (
     _cast,
     as_tensor,
     check_device,
+    from_array,
     get_default_dtype,
 )
 
-float16 = np.dtype(np.float16)
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-uint8 = np.dtype(np.uint8)
-int8 = np.dtype(np.int8)
-int16 = np.dtype(np.int16)
-int32 = np.dtype(np.int32)
-int64 = np.dtype(np.int64)
-bool_ = np.dtype(np.bool_)
+float16 = dtypes.float16
+float32 = dtypes.float32
+float64 = dtypes.float64
+uint8 = dtypes.uint8
+int8 = dtypes.int8
+int16 = dtypes.int16
+int32 = dtypes.int32
+int64 = dtypes.int64
+bool_ = dtypes.bool_
 # PyTorch's other names (pg.bool, pg.float and pg.int are set in __init__: here they would hide
 # the builtins this module uses)
 half = float16
@@ -41,7 +42,7 @@ Generator = random.Generator
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor(data)
+    t = from_array(data)
     t.requires_grad = requires_grad  # checked as an assignment is: a bool, floating data
     return t
 
@@ -287,7 +288,7 @@ def bernoulli(p, *, generator=None) -> Tensor:
     if probabilities.size and (probabilities.min() < 0 or probabilities.max() > 1):
         raise ValueError("bernoulli: probabilities must lie in [0, 1]")
     draws = random.rng(generator).random(probabilities.shape) < probabilities
-    return Tensor(draws.astype(probabilities.dtype))
+    return from_array(draws.astype(probabilities.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
@@ -313,7 +314,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None) -> Ten
             generator.choice(row.size, num_samples, replace=replacement, p=row / row.sum())
         )
     out = np.array(picks, dtype=np.int64).reshape(weights.shape[:-1] + (num_samples,))
-    return Tensor(out)
+    return from_array(out)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
@@ -327,14 +328,14 @@ def tril_indices(row, col, offset=0, *, dtype=None) -> Tensor:
     """The (2, n) positions of the lower triangle of a row x col matrix, row by row."""
     checked_sizes((row, col), "tril_indices")
     positions = np.tril_indices(row, offset, col)
-    return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
+    return from_array(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
 
 
 def triu_indices(row, col, offset=0, *, dtype=None) -> Tensor:
     """The (2, n) positions of the upper triangle of a row x col matrix, row by row."""
     checked_sizes((row, col), "triu_indices")
     positions = np.triu_indices(row, offset, col)
-    return Tensor(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
+    return from_array(np.array(positions, dtype=DEFAULT_INT if dtype is None else dtype))
 
 
 def poisson(rates, generator=None) -> Tensor:
@@ -343,4 +344,4 @@ def poisson(rates, generator=None) -> Tensor:
     if data.size and (data.min() < 0 or not np.isfinite(data).all()):
         raise ValueError("poisson: rates must be finite and >= 0")
     dtype = data.dtype if data.dtype.kind == "f" else get_default_dtype()
-    return Tensor(random.rng(generator).poisson(data).astype(dtype))
+    return from_array(random.rng(generator).poisson(data).astype(dtype))

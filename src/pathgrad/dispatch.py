@@ -19,7 +19,7 @@ from pathgrad.errors import OWN_FILES, USER_FILES, user_frame
 from pathgrad.ops import broadcast, registry
 from pathgrad.ops.registry import NUMBER_TYPES
 from pathgrad.ops.shape import memory_owner
-from pathgrad.tensor import Tensor, as_tensor
+from pathgrad.tensor import Tensor, as_tensor, from_array
 
 
 def _operand(x: Any, name: str = "") -> Any:
@@ -395,7 +395,7 @@ def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:
     broadcast.broadcast_shapes(op_name, *shapes)
 
 
-registry.bind_engine(apply, as_tensor, link_view, Tensor)
+registry.bind_engine(apply, as_tensor, link_view, Tensor, from_array)
 versions.tensor_type = Tensor
 
 __all__ = [

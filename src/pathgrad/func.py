@@ -18,7 +18,7 @@ from pathgrad import autograd
 from pathgrad.errors import ShapeError
 from pathgrad.modes import enable_grad, no_grad
 from pathgrad.ops.shape import reshape, stack
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 __all__ = ["grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "value_and_grad", "vjp"]
 
@@ -92,7 +92,7 @@ class _Arguments:
                 )
             if data.dtype.kind != "f":
                 raise TypeError(f"{transform}: cannot differentiate {type(value).__name__} values")
-        return Tensor(data, requires_grad=True)
+        return from_array(data, requires_grad=True)
 
     def per_argnum(self, flat: Sequence[Any]) -> list[Any]:
         """Flat per-leaf results regrouped as the differentiated arguments were."""
@@ -133,7 +133,7 @@ def _gradients(outputs: list, leaves: list, seeds: list | None, create_graph: bo
     """d outputs / d leaves, zeros for leaves the outputs do not use."""
     wanted = [o for o in outputs if o.requires_grad]
     if not wanted:
-        return [Tensor(np.zeros_like(leaf._data)) for leaf in leaves]
+        return [from_array(np.zeros_like(leaf._data)) for leaf in leaves]
     grads = autograd.grad(
         wanted,
         leaves,
@@ -144,7 +144,9 @@ def _gradients(outputs: list, leaves: list, seeds: list | None, create_graph: bo
         create_graph=create_graph,
         allow_unused=True,
     )
-    return [Tensor(np.zeros_like(leaf._data)) if g is None else g for g, leaf in zip(grads, leaves)]
+    return [
+        from_array(np.zeros_like(leaf._data)) if g is None else g for g, leaf in zip(grads, leaves)
+    ]
 
 
 def value_and_grad(
@@ -204,7 +206,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., tuple]
         if len(seeds) != len(outputs):
             raise ValueError(f"vjp: {len(seeds)} cotangents for {len(outputs)} outputs")
         seeds = [
-            s if type(s) is Tensor else Tensor(np.asarray(s, dtype=o.dtype))
+            s if type(s) is Tensor else from_array(np.asarray(s, dtype=o.dtype))
             for s, o in zip(seeds, outputs)
         ]
         with enable_grad():
@@ -222,7 +224,7 @@ def _tangent_leaves(tangents: Sequence[Any]) -> list[Tensor]:
     leaves = []
     for tangent in tangents:
         for value in _flatten(tangent)[0]:
-            leaves.append(value if type(value) is Tensor else Tensor(np.asarray(value)))
+            leaves.append(value if type(value) is Tensor else from_array(np.asarray(value)))
     return leaves
 
 
@@ -255,7 +257,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     with enable_grad():
         out = f(*arguments.args)
         outputs, out_spec = _flatten(out)
-        dummies = [Tensor(np.zeros_like(o._data), requires_grad=True) for o in outputs]
+        dummies = [from_array(np.zeros_like(o._data), requires_grad=True) for o in outputs]
         pulled = _gradients(outputs, arguments.leaves, dummies, create_graph=True)
         linear = [p for p in pulled if p.requires_grad]
         weights = [t.to(p.dtype) for p, t in zip(pulled, tangent_leaves) if p.requires_grad]
@@ -270,7 +272,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         else:
             pushed = [None] * len(dummies)
     tangent_out = [
-        Tensor(np.zeros_like(o._data)) if p is None else p for p, o in zip(pushed, outputs)
+        from_array(np.zeros_like(o._data)) if p is None else p for p, o in zip(pushed, outputs)
     ]
     value = [o if arguments.nested else o.detach() for o in outputs]
     return (
@@ -283,7 +285,7 @@ def _assemble(pieces: list[Tensor], out_shape: tuple, in_shape: tuple, axis: int
     """A Jacobian of shape out_shape + in_shape from one gradient per output element (rows,
     axis 0) or one forward product per input element (columns, axis 1)."""
     if not pieces:
-        return Tensor(np.zeros(out_shape + in_shape))
+        return from_array(np.zeros(out_shape + in_shape))
     return reshape(stack([p.reshape(-1) for p in pieces], axis), out_shape + in_shape)
 
 
@@ -345,7 +347,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
         arguments = _Arguments(args, _as_argnums(argnums), "jacobian")
         with enable_grad():
             outputs, out_spec = _tensor_outputs(f, arguments)
-            dummies = [Tensor(np.zeros_like(out._data), requires_grad=True) for out in outputs]
+            dummies = [from_array(np.zeros_like(out._data), requires_grad=True) for out in outputs]
             pulled = _gradients(outputs, arguments.leaves, dummies, create_graph=True)
             # columns[k][leaf] lists, for output k, J's columns for that leaf's elements
             columns = [[[] for _ in arguments.leaves] for _ in outputs]
@@ -358,13 +360,13 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
                         pushed = autograd.grad(
                             [p],
                             dummies,
-                            grad_outputs=[Tensor(basis.reshape(leaf.shape))],
+                            grad_outputs=[from_array(basis.reshape(leaf.shape))],
                             retain_graph=True,
                             allow_unused=True,
                             create_graph=arguments.nested,
                         )
                     for k, (column, out) in enumerate(zip(pushed, outputs)):
-                        zero = Tensor(np.zeros_like(out._data))
+                        zero = from_array(np.zeros_like(out._data))
                         columns[k][position].append(zero if column is None else column)
         return _jacobians_in_kind(outputs, out_spec, columns, 1, arguments, argnums)
 

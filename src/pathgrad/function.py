@@ -34,7 +34,7 @@ from pathgrad import dispatch, modes
 from pathgrad.autodiff import grad_mode
 from pathgrad.errors import FREED_GRAPH_MESSAGE
 from pathgrad.ops.registry import OpDefinition
-from pathgrad.tensor import Tensor, as_tensor
+from pathgrad.tensor import Tensor, as_tensor, from_array
 
 
 class FunctionCtx:
@@ -146,7 +146,7 @@ def once_differentiable(backward: Any) -> Any:
 def _refusing(name: str, grad: Tensor) -> Tensor:
     """`grad` on a node whose rule refuses: a second derivative through a once_differentiable
     backward is an error, as in PyTorch."""
-    refused = Tensor(grad._data)
+    refused = from_array(grad._data)
 
     def vjp(incoming, out=None):
         raise RuntimeError(
@@ -183,7 +183,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any) -> Any:
         if id(out) in inputs or out.grad_fn is not None or out._base is not None:
             # an input handed back, or a view: a new tensor of its own, so the input's record
             # and memory stay as they were
-            out = Tensor(out._data.copy())
+            out = from_array(out._data.copy())
             results[position] = out
         recorded.append((position, out))
     outputs_at = {id(out): position for position, out in recorded}
@@ -253,7 +253,7 @@ def _saved_output(nodes: dict, position: int, name: str) -> Tensor:
             f"backward through {name}: output {position}, which it saved, was changed in place "
             f"by {changed.op} after it was saved"
         )
-    return Tensor(node.saved_out, node)
+    return from_array(node.saved_out, node)
 
 
 def _input_grads(name: str, returned: Any, args: tuple, parents: tuple) -> tuple:

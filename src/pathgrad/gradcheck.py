@@ -18,7 +18,7 @@ from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.dispatch import apply
 from pathgrad.modes import enable_grad, no_grad
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 
 class GradcheckError(AssertionError):
@@ -34,7 +34,7 @@ def _float64_inputs(inputs: Sequence[Any]) -> list[Any]:
     for t in inputs:
         if type(t) is Tensor and t.dtype.kind == "f":
             converted.append(
-                Tensor(np.array(t._data, dtype=np.float64), requires_grad=t.requires_grad)
+                from_array(np.array(t._data, dtype=np.float64), requires_grad=t.requires_grad)
             )
         else:
             converted.append(t)
@@ -68,7 +68,7 @@ def find_mismatch(
         autograd.grad(
             wanted,
             [inputs[i] for i in checked],
-            grad_outputs=[Tensor(w.astype(o.dtype)) for w, o in zip(used, wanted)],
+            grad_outputs=[from_array(w.astype(o.dtype)) for w, o in zip(used, wanted)],
             allow_unused=True,
         )
         if wanted
@@ -192,16 +192,16 @@ def gradgradcheck(
         wanted = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
         leaves = [xs[i] for i in checked]
         if not wanted:
-            return tuple(Tensor(np.zeros_like(x._data)) for x in leaves)
+            return tuple(from_array(np.zeros_like(x._data)) for x in leaves)
         grads = autograd.grad(
             [o for o, _ in wanted],
             leaves,
-            grad_outputs=[Tensor(w) for _, w in wanted],
+            grad_outputs=[from_array(w) for _, w in wanted],
             create_graph=True,
             allow_unused=True,
         )
         return tuple(
-            Tensor(np.zeros_like(x._data)) if g is None else g for g, x in zip(grads, leaves)
+            from_array(np.zeros_like(x._data)) if g is None else g for g, x in zip(grads, leaves)
         )
 
     return gradcheck(first_gradients, inputs, eps, atol, rtol, raise_exception)

@@ -17,7 +17,7 @@ from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.node import Node
 from pathgrad.errors import ShapeError, Site, op_at, op_context, user_site
 from pathgrad.ops import elementwise
-from pathgrad.tensor import Tensor, as_tensor
+from pathgrad.tensor import Tensor, as_tensor, from_array
 
 
 def same_memory(a: np.ndarray, b: np.ndarray) -> bool:
@@ -58,7 +58,7 @@ def in_place(target: Tensor, op_name: str, compute: Any, keeps_old: bool = False
         _in_place_of_view(target, root, chain, compute, op_name)
     else:
         old = target._data.copy() if keeps_old and recording else target._data
-        stand_in = Tensor(old, target.grad_fn, target._requires_grad and recording)
+        stand_in = from_array(old, target.grad_fn, target._requires_grad and recording)
         new = compute(stand_in)
         if target._base is not None and not target._detached and new._requires_grad:
             raise RuntimeError(
@@ -186,7 +186,7 @@ def _in_place_of_view(
     view-shaped tensor back in place with zeros elsewhere. Gradients reach base_old outside the
     view and, through `compute`, inside it.
     """
-    base_old = Tensor(base._data.copy(), base.grad_fn, base._requires_grad)
+    base_old = from_array(base._data.copy(), base.grad_fn, base._requires_grad)
     view_old = _replay(base_old, chain)
     new = compute(view_old)
     new = new if type(new) is Tensor else as_tensor(new)
@@ -210,7 +210,7 @@ def _unview(delta: Tensor, chain: list[tuple], base_old: Tensor) -> Tensor:
     for definition, params, kwargs in chain:
         out, rule = definition.forward(t, *params, **kwargs)
         rules.append(rule)
-        t = Tensor(out)
+        t = from_array(out)
     for rule in reversed(rules):
         delta = rule(delta)
     return delta

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.errors import CheckpointError
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 __all__ = ["CheckpointError", "load", "save"]
 
@@ -220,7 +220,7 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True, **kwargs: 
             f"load: {name} is not a readable safetensors file ({error})"
         ) from None
     metadata = header.get("__metadata__") or {}
-    tensors = {key: Tensor(np.array(array, copy=True)) for key, array in arrays.items()}
+    tensors = {key: from_array(np.array(array, copy=True)) for key, array in arrays.items()}
     if OUTLINE_KEY not in metadata:
         return dict(sorted(tensors.items(), key=lambda item: header[item[0]]["data_offsets"]))
     try:

@@ -6,12 +6,13 @@ changes, `backward` is the shell over the reverse sweep that fills `.grad`.
 
 from __future__ import annotations
 
+import math
 import weakref
 from typing import Any
 
 import numpy as np
 
-from pathgrad import numpy_protocol
+from pathgrad import dtypes, numpy_protocol
 from pathgrad.autodiff import grad_mode, versions
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
@@ -24,15 +25,52 @@ from pathgrad.ops import (
 )
 from pathgrad.ops.shape import checked_sizes
 
+
+class Size(tuple):
+    """A shape, as PyTorch's `torch.Size`: a tuple (equal to one, and hashed as one) with
+    `numel()`, whose slices and sums are Sizes too."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+    def __getitem__(self, key: Any) -> Any:
+        item = tuple.__getitem__(self, key)
+        return _new_size(Size, item) if type(key) is slice else item
+
+    def __add__(self, other: Any) -> Any:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _new_size(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other: Any) -> Any:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _new_size(Size, tuple.__add__(other, self))
+
+    def __repr__(self) -> str:
+        return f"pathgrad.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        # in f-strings a tuple, as pathgrad's error messages write shapes ("of shape (2, 3)")
+        return format(tuple(self), spec)
+
+
+_new_size = tuple.__new__
+_dtype_of = dtypes.of
+
 DEFAULT_INT = np.dtype(np.int64)
 # the dtype Python floats and the float factories take (float32, as PyTorch, until
 # set_default_dtype changes it, process-wide) lives in ops/registry.py, where the ops read it
 FLOATING_DEFAULTS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
-def get_default_dtype() -> np.dtype:
+def get_default_dtype() -> dtypes.dtype:
     """The dtype of Python floats and of zeros, rand, ... without dtype= (float32 at start)."""
-    return registry.default_float
+    return dtypes.of(registry.default_float)
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -97,10 +135,22 @@ class Tensor:
             return func(*_arrays_in(args), **_arrays_in(kwargs))
         return result
 
-    def __init__(self, data: np.ndarray, grad_fn: Node | None = None, requires_grad: bool = False):
-        self._data = data
-        self.grad_fn = grad_fn
-        self._requires_grad = requires_grad or grad_fn is not None
+    def __init__(self, *args: Any, device: Any = None) -> None:
+        """PyTorch's legacy constructor: `Tensor(data)` (a sequence or an ndarray, as the
+        default float dtype; a tensor's alias) or `Tensor(*sizes)` / `Tensor(pg.Size(...))`
+        (zeros, where PyTorch leaves the memory uninitialised). Prefer `pg.tensor(data)`; inside
+        pathgrad, tensors are made around an array by `from_array`."""
+        check_device(device, "Tensor")
+        dtype = registry.default_float
+        if len(args) == 1 and type(args[0]) is Tensor:
+            self._data = args[0]._data  # an alias, its dtype kept, as PyTorch's
+        elif len(args) == 1 and not _is_size(args[0]):
+            self._data = np.array(as_tensor(args[0])._data, dtype=dtype)
+        else:
+            sizes = args[0] if len(args) == 1 and type(args[0]) is Size else args or (0,)
+            self._data = np.zeros(checked_sizes(sizes, "Tensor"), dtype=dtype)
+        self.grad_fn = None
+        self._requires_grad = False
 
     @property
     def grad(self) -> Tensor | None:
@@ -137,7 +187,7 @@ class Tensor:
     def __reduce_ex__(self, protocol: int):
         # pickle and copy.copy keep the values and requires_grad, not the graph: a non-leaf
         # comes back as a leaf, as in PyTorch (its rule's closure is no state to save)
-        return Tensor, (self._data, None, self._requires_grad)
+        return from_array, (self._data, None, self._requires_grad)
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         if self.grad_fn is not None:
@@ -145,7 +195,7 @@ class Tensor:
                 "deepcopy: only leaf tensors can be deep-copied, as in PyTorch; deep-copy "
                 "t.detach() for the values without the graph"
             )
-        copied = Tensor(self._data.copy(), None, self._requires_grad)
+        copied = from_array(self._data.copy(), None, self._requires_grad)
         memo[id(self)] = copied
         if self._grad is not None:
             copied._grad = self._grad.__deepcopy__(memo)
@@ -194,16 +244,16 @@ class Tensor:
     # properties
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return _new_size(Size, self._data.shape)
 
     @property
     def ndim(self) -> int:
         return self._data.ndim
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> dtypes.dtype:
+        return _dtype_of(self._data.dtype)
 
     @property
     def _version(self) -> int:
@@ -223,8 +273,13 @@ class Tensor:
     def mT(self) -> Tensor:
         return shape.transpose(self, -2, -1)
 
-    def size(self, dim: int | None = None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+    def size(self, dim: int | None = None, *, axis: int | None = None):
+        """The shape (a Size), or the size of dim `dim` (`axis=` too, as PyTorch takes it)."""
+        if axis is not None:
+            if dim is not None:
+                raise TypeError("size() got both dim= and axis=; give one")
+            dim = axis
+        return _new_size(Size, self._data.shape) if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -269,12 +324,12 @@ class Tensor:
 
     def new_tensor(self, data, dtype=None, requires_grad=False) -> Tensor:
         """A copy of `data` in this tensor's dtype unless `dtype` says otherwise."""
-        made = Tensor(np.array(as_tensor(data)._data, dtype=dtype or self._data.dtype))
+        made = from_array(np.array(as_tensor(data)._data, dtype=dtype or self._data.dtype))
         made.requires_grad = requires_grad
         return made
 
     def _new(self, fill, size, dtype, requires_grad, name) -> Tensor:
-        made = Tensor(fill(checked_sizes(size, name), dtype or self._data.dtype))
+        made = from_array(fill(checked_sizes(size, name), dtype or self._data.dtype))
         made.requires_grad = requires_grad
         return made
 
@@ -294,7 +349,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (it shares the version counter, as PyTorch's)."""
-        detached = Tensor(self._data)
+        detached = from_array(self._data)
         detached._base = self._base if self._base is not None else self
         detached._detached = True
         return detached
@@ -401,7 +456,7 @@ class Tensor:
                 tensor._grad = grad if tensor._grad is None else tensor._grad + grad
             else:  # a copy: the sweep may hand the same array to other inputs
                 previous = tensor._grad
-                tensor._grad = Tensor(
+                tensor._grad = from_array(
                     grad._data.copy() if previous is None else previous._data + grad._data
                 )
 
@@ -571,6 +626,23 @@ def numel(x: Any) -> int:
     return as_tensor(x).numel()
 
 
+def from_array(
+    data: np.ndarray, grad_fn: Node | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor around `data` (not copied), the result of `grad_fn` where given: how pathgrad
+    makes its tensors (`Tensor(...)` is PyTorch's legacy constructor, for users)."""
+    t = _new_tensor(Tensor)
+    t._data = data
+    t.grad_fn = grad_fn
+    t._requires_grad = requires_grad or grad_fn is not None
+    return t
+
+
+def _is_size(arg: Any) -> bool:
+    """Whether `Tensor(arg)` names a shape: an int or a Size (a plain tuple or list is data)."""
+    return isinstance(arg, (int, np.integer, Size)) and not isinstance(arg, bool)
+
+
 def plain_tensor(data: np.ndarray) -> Tensor:
     """Tensor(data), a constant, made without calling __init__: a class call costs a trip
     through C, on each gradient the engine hands out."""
@@ -597,7 +669,7 @@ def as_tensor(x: Any, dtype: Any = None) -> Tensor:
         _check_kind(data, type(x).__name__)
     else:
         data = _from_python(x, dtype)
-    return Tensor(data)
+    return from_array(data)
 
 
 def _from_python(x: Any, dtype: Any) -> np.ndarray:

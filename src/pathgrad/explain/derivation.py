@@ -26,7 +26,7 @@ from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.errors import PathgradError
 from pathgrad.explain import symbolic
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 # the most elements of one tensor the derivation prints, and the most ops it walks
 MAX_ELEMENTS = 36
@@ -474,7 +474,7 @@ class _Graph:
         from pathgrad import autograd
 
         targets = self.naming.wrt or [t for _, t in leaf_names.values()]
-        seed = None if upstream_values is None else Tensor(upstream_values.astype(np.float64))
+        seed = None if upstream_values is None else from_array(upstream_values.astype(np.float64))
         grads = autograd.grad(
             self.output, targets, grad_outputs=seed, retain_graph=True, allow_unused=True
         )

@@ -418,11 +418,11 @@ def symbolic_forward(definition: Any, args: tuple, kwargs: dict) -> np.ndarray:
 
 def _numeric(args: tuple) -> list:
     """The arguments with each symbolic tensor replaced by a tensor of its values."""
-    from pathgrad.tensor import Tensor
+    from pathgrad.tensor import from_array
 
     def numeric(a):
         if isinstance(a, SymbolicTensor):
-            return Tensor(values(a._data))
+            return from_array(values(a._data))
         if isinstance(a, (list, tuple)) and any(isinstance(t, SymbolicTensor) for t in a):
             return [numeric(t) for t in a]
         return a

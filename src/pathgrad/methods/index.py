@@ -22,7 +22,17 @@ def __setitem__(self, key, value) -> None:
     if type(value) is Tensor and inplace.same_memory(value._data, region):
         return  # `x[i] *= 2` ends by storing the changed view into itself: nothing to do
     if type(value) not in NUMBER_TYPES:
-        value = broadcast.broadcast_to(as_tensor(value), region.shape)
+        value = as_tensor(value)
+        extra = value._data.ndim - region.ndim
+        if extra > 0 and not any(size != 1 for size in value._data.shape[:extra]):
+            # leading 1s drop, as NumPy's and PyTorch's assignment drops them: x[i] = v[None]
+            value = value.reshape(value._data.shape[extra:])
+        if not broadcast.broadcasts_to(value._data.shape, region.shape):
+            raise RuntimeError(
+                f"setitem: a value of shape {value._data.shape} cannot be broadcast to the "
+                f"indexed part, of shape {region.shape} (as in PyTorch, a RuntimeError)"
+            )
+        value = broadcast.broadcast_to(value, region.shape)
     inplace.in_place(self, "setitem", lambda old: index.index_put(old, value, positions))
 
 

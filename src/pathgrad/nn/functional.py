@@ -38,7 +38,7 @@ from pathgrad.ops.reduce import log_softmax as _log_softmax
 from pathgrad.ops.reduce import mean, norm, sum
 from pathgrad.ops.reduce import softmax as _softmax
 from pathgrad.ops.shape import constant_pad, reshape, transpose, unsqueeze
-from pathgrad.tensor import Tensor, as_tensor
+from pathgrad.tensor import Tensor, as_tensor, from_array
 
 __all__ = [
     "batch_norm",
@@ -84,7 +84,7 @@ def linear(input, weight, bias=None):
     node, PyTorch's addmm.
 
     >>> F.linear(pg.ones(2, 3), pg.ones(4, 3)).shape
-    (2, 4)
+    pathgrad.Size([2, 4])
     """
     x, w = as_tensor(input), as_tensor(weight)
     if w._data.ndim != 2 or x._data.ndim == 0 or x._data.shape[-1] != w._data.shape[1]:
@@ -291,7 +291,7 @@ def cross_entropy(
         q, denominator, class_dim = _class_coefficients(
             "cross_entropy", x._data.shape, t, w, ignore_index, label_smoothing, x._data.dtype
         )
-        q = Tensor(q)
+        q = from_array(q)
     elif t._data.dtype.kind == "f":
         if t._data.shape != x._data.shape:
             raise ShapeError(
@@ -325,7 +325,7 @@ def nll_loss(
     q, denominator, class_dim = _class_coefficients(
         "nll_loss", x._data.shape, t, w, ignore_index, 0.0, x._data.dtype
     )
-    per_sample = -sum(x * Tensor(q), class_dim)
+    per_sample = -sum(x * from_array(q), class_dim)
     if reduction == "none":
         return per_sample
     total = sum(per_sample)
@@ -632,7 +632,7 @@ def pad(input, pad, mode="constant", value=None):
                 f"{size}"
             )
         positions = np.pad(np.arange(size), (before, after), mode=numpy_mode)
-        x = index_select(x, axis, Tensor(positions))
+        x = index_select(x, axis, from_array(positions))
     return x
 
 

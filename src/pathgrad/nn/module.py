@@ -15,7 +15,7 @@ import numpy as np
 
 from pathgrad import modes
 from pathgrad.autodiff import versions
-from pathgrad.tensor import Tensor, as_tensor
+from pathgrad.tensor import Tensor, as_tensor, from_array
 
 
 class _ParameterType(type):
@@ -42,7 +42,7 @@ class Parameter(metaclass=_ParameterType):
             array = data._data
         else:
             array = as_tensor(data)._data
-        parameter = Tensor(array)
+        parameter = from_array(array)
         parameter.requires_grad = requires_grad
         parameter._is_parameter = True
         return parameter
@@ -387,7 +387,7 @@ class Module:
                     if tensor._data.dtype != dtype:
                         tensor._data = tensor._data.astype(dtype)
                         if tensor._grad is not None:
-                            tensor._grad = Tensor(tensor._grad._data.astype(dtype))
+                            tensor._grad = from_array(tensor._grad._data.astype(dtype))
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:

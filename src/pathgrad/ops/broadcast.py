@@ -43,6 +43,12 @@ def broadcast_shapes(op_name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(result)
 
 
+def broadcasts_to(source: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether NumPy broadcasts an array of shape `source` to `shape`."""
+    lead = len(shape) - len(source)
+    return lead >= 0 and all(s == t or s == 1 for s, t in zip(source, shape[lead:]))
+
+
 def broadcast_view(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A read-only view of `array` broadcast to `shape`: np.broadcast_to's result, made with a
     stride-0 ndarray directly, which costs a tenth of it on small arrays."""
@@ -81,13 +87,8 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     source = x._data.shape
     lead = len(shape) - len(source)
-    if (
-        lead < 0
-        or (
-            shape[lead:] != source  # the common case, a bias: only leading dims are added
-            and not all(s == t or s == 1 for s, t in zip(source, shape[lead:]))
-        )
-    ):
+    # the common case first, a bias: only leading dims are added
+    if lead < 0 or (shape[lead:] != source and not broadcasts_to(source, shape)):
         raise ShapeError(
             f"{op_context('broadcast_to')}: a tensor of shape {source} cannot be broadcast to "
             f"{shape}"

@@ -85,15 +85,16 @@ def bind_engine(
     as_tensor: Callable[[Any], Any],
     link_view: Callable[..., None] | None = None,
     tensor_type: type | None = None,
+    from_array: Callable[[Any], Any] | None = None,
 ) -> None:
-    """Install the engine: how to run an op, make a tensor, tie a view to its base, and the
-    tensor class itself."""
-    global _as_tensor, _link_view, _tensor_type
+    """Install the engine: how to run an op, make a tensor of any value and around an array,
+    tie a view to its base, and the tensor class itself."""
+    global _as_tensor, _link_view, _tensor_type, _from_array
     engine.apply, _as_tensor = apply, as_tensor
     if link_view is not None:
         _link_view = link_view
     if tensor_type is not None:
-        _tensor_type = tensor_type
+        _tensor_type, _from_array = tensor_type, from_array
 
 
 class _EngineNotBound:
@@ -101,6 +102,7 @@ class _EngineNotBound:
 
 
 _tensor_type: type = _EngineNotBound
+_from_array: Callable[[Any], Any] = _unbound
 
 
 def as_tensor(x: Any) -> Any:
@@ -218,7 +220,7 @@ def torch_names(kwargs: dict, names: dict[str, str], op_name: str) -> dict:
 def wrap(array: np.ndarray) -> Any:
     """A plain tensor around a fresh floating array a rule computed (no checks: the engine
     checks each gradient's shape and dtype after the rule)."""
-    return _tensor_type(array)
+    return _from_array(array)
 
 
 def value(x: Any) -> Any:

@@ -326,7 +326,7 @@ def stack(tensors, dim=0):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
-    shapes = {t.shape for t in tensors}
+    shapes = {t._data.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"{op_context('stack')}: all tensors need one shape, got {sorted(shapes)}")
     return cat([unsqueeze(t, dim) for t in tensors], dim)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from pathgrad.optim.optimizer import Optimizer, changed, grad_of, required, step_tensor
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 
 def _check(name: str, value: float, what: str, low: float = 0.0) -> None:
@@ -17,11 +17,11 @@ def _check(name: str, value: float, what: str, low: float = 0.0) -> None:
 
 
 def _zeros(p: Tensor) -> Tensor:
-    return Tensor(np.zeros_like(p._data))
+    return from_array(np.zeros_like(p._data))
 
 
 def _new_step() -> Tensor:
-    return Tensor(np.array(0.0, dtype=np.float32))
+    return from_array(np.array(0.0, dtype=np.float32))
 
 
 class SGD(Optimizer):
@@ -79,7 +79,7 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buffer = state.get("momentum_buffer")
                     if buffer is None:
-                        buffer = state["momentum_buffer"] = Tensor(np.array(d, copy=True))
+                        buffer = state["momentum_buffer"] = from_array(np.array(d, copy=True))
                     else:
                         buf = buffer._data
                         buf *= momentum
@@ -328,7 +328,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 state = self.state[p]
                 state["step"] = _new_step()
-                state["sum"] = Tensor(np.full_like(p._data, group["initial_accumulator_value"]))
+                state["sum"] = from_array(np.full_like(p._data, group["initial_accumulator_value"]))
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)

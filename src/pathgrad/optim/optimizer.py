@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff import versions
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 
 class _RequiredParameter:
@@ -174,7 +174,7 @@ def _state_value(value: Any, p: Tensor, key: str) -> Any:
     array = np.array(value._data if type(value) is Tensor else value)
     if key != "step" and array.dtype.kind == "f":
         array = array.astype(p._data.dtype)
-    return Tensor(array)
+    return from_array(array)
 
 
 def grad_of(p: Tensor, maximize: bool) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
 from pathgrad.errors import PathgradError
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 MAX_NODES = 200
 INSTALL_HINT = (
@@ -107,7 +107,7 @@ def _node_gradients(root: Tensor, nodes: list[Node], leaves: list[Tensor]) -> di
     backward_ran = any(leaf.grad is not None for leaf in leaves)
     if not backward_ran or root._data.size != 1 or any(n.vjp is None for n in nodes):
         return {}
-    seed = Tensor(np.ones(root.shape, dtype=root._data.dtype))
+    seed = from_array(np.ones(root.shape, dtype=root._data.dtype))
     grads, _ = backprop(
         [root.grad_fn], [seed], wrap_saved_output, retain_graph=True, capture=frozenset(nodes)
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 
 
 def _with_grads(parameters: Any) -> list[Tensor]:
@@ -27,7 +27,7 @@ def clip_grad_norm_(
     before clipping (a 0-d tensor), as PyTorch's (the scale is max_norm / (norm + 1e-6))."""
     grads = [p.grad._data for p in _with_grads(parameters)]
     if not grads:
-        return Tensor(np.array(0.0, dtype=np.float32))
+        return from_array(np.array(0.0, dtype=np.float32))
     norm_type = float(norm_type)
     if math.isinf(norm_type):
         norms = [np.abs(g).max() if g.size else 0.0 for g in grads]
@@ -46,7 +46,7 @@ def clip_grad_norm_(
     if scale < 1.0:
         for g in grads:
             g *= np.asarray(scale, dtype=g.dtype)
-    return Tensor(total)
+    return from_array(total)
 
 
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) -> None:

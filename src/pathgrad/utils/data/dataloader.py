@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.ops.shape import stack
-from pathgrad.tensor import Tensor
+from pathgrad.tensor import Tensor, from_array
 from pathgrad.utils.data.dataset import IterableDataset, TensorDataset
 from pathgrad.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -23,15 +23,15 @@ def default_collate(batch: list[Any]) -> Any:
     if isinstance(first, np.ndarray):
         if first.dtype.kind in "USO":
             raise TypeError(f"default_collate: cannot batch arrays of dtype {first.dtype}")
-        return Tensor(np.stack(batch))
+        return from_array(np.stack(batch))
     if isinstance(first, np.generic):
-        return Tensor(np.array(batch))
+        return from_array(np.array(batch))
     if isinstance(first, bool):
-        return Tensor(np.array(batch, dtype=bool))
+        return from_array(np.array(batch, dtype=bool))
     if isinstance(first, float):
-        return Tensor(np.array(batch, dtype=np.float64))
+        return from_array(np.array(batch, dtype=np.float64))
     if isinstance(first, int):
-        return Tensor(np.array(batch, dtype=np.int64))
+        return from_array(np.array(batch, dtype=np.int64))
     if isinstance(first, (str, bytes)):
         return list(batch)
     if isinstance(first, Mapping):
