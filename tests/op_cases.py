@@ -463,6 +463,15 @@ CASES: list[Case] = [
         [(3, 4)],
         torch=False,
     ),
+    Case(
+        "nansum",
+        lambda L, x: L.nansum(
+            L.where(x.abs() > 1.0, L.tensor(float("nan"), dtype=L.float64), x), 1
+        ),
+        [(2, 4)],
+        id="nansum with NaNs",
+    ),
+    Case("nansum", lambda L, x: L.nansum(x, (0, 2), keepdim=True) * L.nansum(x), [(2, 3, 2)]),
 ]
 
 # Compositions of primitives: no rules of their own, checked all the same.
@@ -577,13 +586,6 @@ COMPOSITE_CASES: list[Case] = [
         lambda L, b, x, y: b.addcdiv(x, y, value=-2.0),
         [(2, 3), (2, 3), (3,)],
         domain=POSITIVE,
-    ),
-    Case(
-        "nansum",
-        lambda L, x: L.nansum(
-            L.where(x.abs() > 1.0, L.tensor(float("nan"), dtype=L.float64), x), 1
-        ),
-        [(2, 4)],
     ),
     Case(
         "nanmean",

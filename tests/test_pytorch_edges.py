@@ -133,6 +133,24 @@ GRADIENTS_AT_THE_EDGE = [
     ("atan2 at the origin", lambda L, x: L.atan2(x, x * 1), [0.0, 1.0]),
     ("logit at 0, 1 and outside", lambda L, x: L.logit(x), [0.0, 1.0, 1.5, -0.5, 0.5]),
     ("logit with eps", lambda L, x: L.logit(x, eps=0.1), [0.0, 1.0, 0.05, 0.5]),
+    ("nanmean of an all-NaN row", lambda L, x: x.reshape(2, 2).nanmean(1), [NAN, NAN, 1.0, 2.0]),
+    ("nansum with inf and NaN", lambda L, x: L.nansum(x * 2), [1.0, float("inf"), NAN]),
+    ("quantile of a line with a NaN", lambda L, x: L.quantile(x, 0.5), [1.0, NAN, 3.0, 2.0]),
+    (
+        "quantiles of a line with NaNs",
+        lambda L, x: L.quantile(x.reshape(2, 3), L.tensor([0.0, 0.3, 1.0], dtype=x.dtype), 1),
+        [NAN, 5.0, NAN, 1.0, 2.0, 3.0],
+    ),
+    (
+        "midpoint quantile of a line with a NaN",
+        lambda L, x: L.quantile(x.reshape(2, 2), 0.5, dim=1, interpolation="midpoint"),
+        [NAN, 5.0, 1.0, 2.0],
+    ),
+    (
+        "nanquantile of an all-NaN row",
+        lambda L, x: L.nanquantile(x.reshape(2, 2), 0.5, dim=1),
+        [NAN, NAN, 1.0, 2.0],
+    ),
 ]
 
 

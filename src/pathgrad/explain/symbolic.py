@@ -296,6 +296,9 @@ def _override_table() -> dict:
         "logcumsumexp": lambda x, dim: np.log(np.cumsum(np.exp(x._data), axis=dim)),
         "max": lambda x: np.array(max(x._data.reshape(-1), key=lambda d: dual(d).value)),
         "min": lambda x: np.array(min(x._data.reshape(-1), key=lambda d: dual(d).value)),
+        "nansum": lambda x, dim=None, keepdim=False: np.where(
+            np.vectorize(lambda d: np.isnan(dual(d).value), otypes=[bool])(x._data), 0, x._data
+        ).sum(axis=_dims(dim, x.ndim, "nansum"), keepdims=keepdim),
         "logaddexp": lambda x, y: np.log(np.exp(_data(x)) + np.exp(_data(y))),
         "logaddexp2": lambda x, y: np.log2(2 ** _data(x) + 2 ** _data(y)),
         "xlogy": lambda x, y: _data(x) * np.log(_data(y)),

@@ -580,11 +580,27 @@ cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
 
 
-@numpy_names
+@op(
+    "nansum",
+    casts=True,
+    rule="dL/dx = broadcast_to(dL/dout, x.shape) * [x is not NaN]",
+)
 def nansum(x, dim=None, keepdim=False):
-    """sum with NaNs counted as 0; they get no gradient."""
-    x = as_tensor(x)
-    return sum(where(np.isnan(x._data), 0.0, x), dim, keepdim)
+    """sum with NaNs counted as 0. A primitive, not a sum of where(), for PyTorch's gradient: the
+    upstream gradient times the not-NaN mask, so NaN where that gradient is infinite (nanmean
+    of an all-NaN line, whose count is 0), where a where() would give 0."""
+    shape = x._data.shape
+    dims = normalize_dims(dim, len(shape), "nansum")
+    data = x._data
+    kept = ~np.isnan(data)
+    clean = np.where(kept, data, 0).astype(data.dtype, copy=False)
+    out = np.add.reduce(clean, axis=dims, keepdims=keepdim, dtype=_accumulator(data))
+    out = out.astype(data.dtype, copy=False)
+
+    def vjp(grad):
+        return unreduce(grad, shape, dims, keepdim) * as_tensor(kept.astype(grad._data.dtype))
+
+    return out, vjp
 
 
 @numpy_names
@@ -837,6 +853,8 @@ def _quantile(x, q, dim, keepdim, interpolation, name):
     else:
         counts = np.full(nans.any(axis=axis, keepdims=True).shape, source.shape[axis])
         void = nans.any(axis=axis, keepdims=True)
+    # a line with nothing to rank takes, as PyTorch's, the NaN at its last rank (quantile) or
+    # first (nanquantile, whose count is 0): the value is NaN and the gradient reaches it
     picks = []
     for share in q_values.reshape(-1):
         rank = share * np.maximum(counts - 1, 0)
@@ -846,6 +864,8 @@ def _quantile(x, q, dim, keepdim, interpolation, name):
             rank = np.ceil(rank)
         elif interpolation == "nearest":
             rank = np.round(rank)  # halves to even, as PyTorch
+        if name == "quantile":
+            rank = np.where(void, counts - 1, rank)
         below, above = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
         fraction = 0.5 * (above != below) if interpolation == "midpoint" else rank - below
         fraction = fraction.astype(ordered._data.dtype)  # an array would promote float32
@@ -854,8 +874,6 @@ def _quantile(x, q, dim, keepdim, interpolation, name):
         # where the rank is whole the neighbour takes no part (an infinite one would give NaN)
         picks.append(where(fraction == 0, low, low + (high - low) * fraction))
     out = cat(picks, axis) if picks else narrow(ordered, axis, 0, 0)
-    if void.any():
-        out = where(np.broadcast_to(void, out.shape), math.nan, out)
     out = movedim(out, axis, 0)  # one row per q, as PyTorch puts q's dim first
     if keepdim:
         if dim is None:
