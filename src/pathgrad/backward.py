@@ -19,16 +19,8 @@ from pathgrad.tensor import Tensor, as_tensor, from_array, plain_tensor
 
 
 def wrap_saved_output(data: np.ndarray, node: Node) -> Tensor:
-    """The output a rule sees as `out`: made at backward time, so the graph holds no cycle
-    (without a call to __init__: a class call costs a trip through C, on every such rule)."""
-    out = _new_tensor(Tensor)
-    out._data = data
-    out.grad_fn = node
-    out._requires_grad = True
-    return out
-
-
-_new_tensor = object.__new__
+    """The output a rule sees as `out`: made at backward time, so the graph holds no cycle."""
+    return from_array(data, node)
 
 
 def root_of(t: Tensor) -> Any:

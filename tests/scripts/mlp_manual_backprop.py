@@ -51,6 +51,16 @@ def cmp(s, dt, t):
     print(f"{s:15s} | approximate: {str(app):5s} | small: {maxdiff < 1e-5}")
 
 
+def embedding_backward(Xb, demb):
+    """dC: each looked-up row of C gets the gradient of every place it was used."""
+    dC = torch.zeros_like(C)
+    for k in range(Xb.shape[0]):
+        for j in range(Xb.shape[1]):
+            ix = Xb[k, j]
+            dC[ix] += demb[k, j]
+    return dC
+
+
 def randn(*shape):
     return torch.tensor(rng.standard_normal(shape), dtype=torch.float32)
 
@@ -137,11 +147,7 @@ dembcat = dhprebn @ W1.T
 dW1 = embcat.T @ dhprebn
 db1 = dhprebn.sum(0)
 demb = dembcat.view(emb.shape)
-dC = torch.zeros_like(C)
-for k in range(Xb.shape[0]):
-    for j in range(Xb.shape[1]):
-        ix = Xb[k, j]
-        dC[ix] += demb[k, j]
+dC = embedding_backward(Xb, demb)
 
 cmp("logprobs", dlogprobs, logprobs)
 cmp("probs", dprobs, probs)
@@ -229,12 +235,7 @@ with torch.no_grad():
         dembcat = dhprebn @ W1.T
         dW1 = embcat.T @ dhprebn
         db1 = dhprebn.sum(0)
-        demb = dembcat.view(emb.shape)
-        dC = torch.zeros_like(C)
-        for k in range(Xb.shape[0]):
-            for j in range(Xb.shape[1]):
-                ix = Xb[k, j]
-                dC[ix] += demb[k, j]
+        dC = embedding_backward(Xb, dembcat.view(emb.shape))
         grads = [dC, dW1, db1, dW2, db2, dbngain, dbnbias]
 
         lr = 0.1 if i < steps // 2 else 0.01
