@@ -67,3 +67,73 @@ def test_the_saved_output_error_names_both_versions():
     y.add_(1)
     with pytest.raises(RuntimeError, match="version 0 when saved, version 2 now"):
         y.sum().backward()
+
+
+def _tensors_in(value) -> list:
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return [i for i in items if isinstance(i, pg.Tensor)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id or c.op for c in CASES])
+def test_every_saved_tensor_is_stated_and_no_rule_keeps_an_input_s_raw_memory(case):
+    """Saved tensors are stated, not discovered (issue 16, item 3): each tensor a rule closes
+    over is named in its op's `saves`, each name there is one of the rule's variables, and no
+    rule closes over an input's memory as a raw array unless that input is saved (so the
+    version check watches it)."""
+    from pathgrad.autodiff import versions
+    from pathgrad.autodiff.grad_mode import use_variant
+    from pathgrad.autodiff.toposort import reverse_topological_order
+
+    previous = use_variant(keep_inputs=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xs = [pg.tensor(a, requires_grad=True) for a in inputs_for(case)]
+            out = case.fn(pg, *xs)
+    finally:
+        use_variant(**previous)
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    roots = [o.grad_fn for o in outs if isinstance(o, pg.Tensor) and o.grad_fn is not None]
+    for node in reverse_topological_order(roots)[0]:
+        names = node.vjp.__code__.co_freevars
+        assert set(node.definition.saves) <= set(names), (node.name, node.definition.saves)
+        args, kwargs = node.inputs
+        watched = [id(t) for t in versions.saved_tensors(node)]
+        inputs = [
+            t
+            for a in list(args) + list(kwargs.values())
+            for t in _tensors_in(a)
+            if id(t) not in watched
+        ]
+        for name, cell in zip(names, node.vjp.__closure__ or ()):
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if _tensors_in(value):
+                assert name in node.definition.saves, f"{node.name} keeps {name!r} unstated"
+            for array in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(array, np.ndarray):
+                    assert not any(np.shares_memory(array, t._data) for t in inputs), (
+                        f"{node.name} keeps the raw memory of an unsaved input in {name!r}"
+                    )
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda x, i: x[i],
+        lambda x, i: x.gather(0, i),
+        lambda x, i: pg.nn.functional.embedding(i, x),
+    ],
+    ids=["getitem", "gather", "embedding"],
+)
+def test_an_index_changed_in_place_after_the_forward_leaves_the_gradient_right(use):
+    x = pg.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    index = pg.tensor([[0, 1, 2], [1, 1, 3]])
+    out = use(x, index)
+    index.add_(1)  # the rule read the positions before this
+    out.sum().backward()
+    expected = pg.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    use(expected, pg.tensor([[0, 1, 2], [1, 1, 3]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), expected.grad.numpy())

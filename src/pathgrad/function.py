@@ -166,7 +166,11 @@ def _definition(cls: type) -> OpDefinition:
     """One op definition per Function class (not registered: it is the user's, not pathgrad's)."""
     definition = _DEFINITIONS.get(cls)
     if definition is None:
-        definition = OpDefinition(f"{cls.__name__}", None, "sequence", False, False, True)
+        # its saved tensors are what forward gave ctx.save_for_backward (the rule's
+        # saved_inputs; saved outputs are checked as outputs), as PyTorch checks them
+        definition = OpDefinition(
+            f"{cls.__name__}", None, "sequence", False, False, True, saves=("saved_inputs",)
+        )
         _DEFINITIONS[cls] = definition
     return definition
 

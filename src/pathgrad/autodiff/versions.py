@@ -45,18 +45,20 @@ def record_change(base: Any, op: str, site: Any) -> int:
 tensor_type: Any = None
 
 
-def _saved_tensors(node: Any) -> list:
-    """The tensors a node's rule closed over: what it saved for its backward."""
+def saved_tensors(node: Any) -> list:
+    """The tensors a node's rule saved: the closure variables its op names in `saves`, each a
+    tensor or a list of them (or of (slot, tensor) pairs, as a Function keeps them)."""
+    vjp = node.vjp
+    cells = dict(zip(vjp.__code__.co_freevars, vjp.__closure__ or ()))
     found = []
-    for cell in node.vjp.__closure__ or ():
-        try:
-            value = cell.cell_contents
-        except ValueError:  # a cell not yet filled
-            continue
-        if type(value) is tensor_type:
-            found.append(value)
-        elif isinstance(value, (tuple, list)):
-            found.extend(item for item in value if type(item) is tensor_type)
+    for name in node.definition.saves:
+        value = cells[name].cell_contents
+        items = value if isinstance(value, (tuple, list)) else (value,)
+        for item in items:
+            if type(item) is tuple and len(item) == 2:
+                item = item[1]
+            if type(item) is tensor_type:
+                found.append(item)
     return found
 
 
@@ -68,7 +70,7 @@ def check_saved(node: Any) -> None:
         now = changed_output.version if base is None else base._version_count
         text = f": version {changed_output.version - 1} when saved, version {now} now"
         raise saved_tensor_changed_error(node, node.shape, changed_output, text)
-    for tensor in _saved_tensors(node):
+    for tensor in saved_tensors(node):
         base = tensor._base if tensor._base is not None else tensor
         changes = base.__dict__.get("_changes")
         if not changes or changes[-1].epoch <= node.epoch:

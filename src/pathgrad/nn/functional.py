@@ -147,7 +147,9 @@ def embedding(
         _renormalize_rows(w, indices._data, max_norm, norm_type)
     if padding_idx is not None:
         padding_idx = _padding_index(padding_idx, rows)
-    return fused.embedding(w, indices._data, padding_idx)
+    # a copy, as getitem's index: the rule keeps the rows it read, whatever later happens to
+    # the index tensor in place
+    return fused.embedding(w, indices._data.copy(), padding_idx)
 
 
 def _padding_index(padding_idx, rows):

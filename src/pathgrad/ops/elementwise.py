@@ -57,7 +57,13 @@ def sub(x, y):
     return float_result(out, x, y), vjp
 
 
-@op("mul", inputs=2, broadcast=True, rule="dL/dx = dL/dout * y; dL/dy = dL/dout * x")
+@op(
+    "mul",
+    saves=("kept_x", "kept_y"),
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * y; dL/dy = dL/dout * x",
+)
 def mul(x, y):
     """x * y, broadcast: d/dx = y, d/dy = x."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
@@ -73,7 +79,13 @@ def mul(x, y):
     return float_result((x if x_number else x._data) * (y if y_number else y._data), x, y), vjp
 
 
-@op("div", inputs=2, broadcast=True, rule="dL/dx = dL/dout / y; dL/dy = -dL/dout * x / y^2")
+@op(
+    "div",
+    saves=("kept_x", "y"),
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout / y; dL/dy = -dL/dout * x / y^2",
+)
 def div(x, y):
     """x / y, broadcast: d/dx = 1 / y, d/dy = -x / y^2."""
     x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
@@ -90,6 +102,7 @@ def div(x, y):
 
 @op(
     "pow",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     saves_out=True,
@@ -136,6 +149,7 @@ def _pow_grad_exponent(grad, x, y, out):
 
 @op(
     "maximum",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x > y]; dL/dy = dL/dout * [y > x] (ties: half each)",
@@ -159,6 +173,7 @@ def maximum(x, y):
 
 @op(
     "minimum",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x < y]; dL/dy = dL/dout * [y < x] (ties: half each)",
@@ -230,7 +245,7 @@ def neg(x):
     return np.negative(x._data), vjp
 
 
-@op("abs", rule="dL/dx = dL/dout * sign(x)")
+@op("abs", saves=("x",), rule="dL/dx = dL/dout * sign(x)")
 def abs(x):
     """|x|: d/dx = sign(x), 0 at 0 and at NaN, as PyTorch."""
 
@@ -252,7 +267,7 @@ def exp(x):
     return np.exp(floating(x)), vjp
 
 
-@op("log", rule="dL/dx = dL/dout / x")
+@op("log", saves=("x",), rule="dL/dx = dL/dout / x")
 def log(x):
     """Natural log: d/dx = 1 / x."""
 
@@ -262,7 +277,7 @@ def log(x):
     return np.log(floating(x)), vjp
 
 
-@op("log1p", rule="dL/dx = dL/dout / (1 + x)")
+@op("log1p", saves=("x",), rule="dL/dx = dL/dout / (1 + x)")
 def log1p(x):
     """log(1 + x), accurate for small x: d/dx = 1 / (1 + x)."""
 
@@ -282,7 +297,7 @@ def sqrt(x):
     return np.sqrt(floating(x)), vjp
 
 
-@op("sin", rule="dL/dx = dL/dout * cos(x)")
+@op("sin", saves=("x",), rule="dL/dx = dL/dout * cos(x)")
 def sin(x):
     """Sine: d/dx = cos x."""
 
@@ -292,7 +307,7 @@ def sin(x):
     return np.sin(floating(x)), vjp
 
 
-@op("cos", rule="dL/dx = -dL/dout * sin(x)")
+@op("cos", saves=("x",), rule="dL/dx = -dL/dout * sin(x)")
 def cos(x):
     """Cosine: d/dx = -sin x."""
 
@@ -322,7 +337,7 @@ def expm1(x):
     return np.expm1(floating(x)), vjp
 
 
-@op("log2", rule="dL/dx = dL/dout / (x * log(2))")
+@op("log2", saves=("x",), rule="dL/dx = dL/dout / (x * log(2))")
 def log2(x):
     """Base-2 logarithm: d/dx = 1 / (x ln 2)."""
 
@@ -332,7 +347,7 @@ def log2(x):
     return np.log2(floating(x)), vjp
 
 
-@op("log10", rule="dL/dx = dL/dout / (x * log(10))")
+@op("log10", saves=("x",), rule="dL/dx = dL/dout / (x * log(10))")
 def log10(x):
     """Base-10 logarithm: d/dx = 1 / (x ln 10)."""
 
@@ -364,6 +379,7 @@ def tanh(x):
 
 @op(
     "tanh_backward",
+    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = grad * (1 - out^2); dL/dgrad = dL/dr * (1 - out^2); dL/dout = -2 * dL/dr * grad * out"
@@ -400,6 +416,7 @@ def sigmoid(x):
 
 @op(
     "sigmoid_backward",
+    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = grad * out * (1 - out); dL/dgrad = dL/dr * out * (1 - out); "
@@ -434,6 +451,7 @@ def relu(x):
 
 @op(
     "relu_backward",
+    saves=("out",),
     inputs=2,
     rule="r = grad * [out > 0]; dL/dgrad = dL/dr * [out > 0]; dL/dout = 0",
 )
@@ -458,7 +476,7 @@ def _zero_where(blocked, grad):
     return np.where(blocked, 0, grad).astype(grad.dtype, copy=False)
 
 
-@op("erf", rule="dL/dx = dL/dout * 2 / sqrt(pi) * exp(-x^2)")
+@op("erf", saves=("x",), rule="dL/dx = dL/dout * 2 / sqrt(pi) * exp(-x^2)")
 def erf(x):
     """The error function, exact to double precision (math.erf per element)."""
 
@@ -508,6 +526,7 @@ def clamp_by_numbers(x, min=None, max=None):
 
 @op(
     "clamp_tensor",
+    saves=("x", "min", "max"),
     inputs=3,
     broadcast=True,
     rule=(
@@ -537,7 +556,13 @@ def clamp_by_tensors(x, min, max):
     return out, vjp
 
 
-@op("remainder", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = -dL/dout * floor(x / y)")
+@op(
+    "remainder",
+    saves=("x", "y"),
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout; dL/dy = -dL/dout * floor(x / y)",
+)
 def remainder(x, y):
     """x - floor(x / y) * y, with the sign of y: Python's %, PyTorch's remainder."""
     y_needs = needs_grad(y)
@@ -565,7 +590,7 @@ def floor_divide(x, y):
     return np.floor_divide(value(x), _integer_divisor(x, y, "floor_divide")), None
 
 
-@op("softplus", rule="dL/dx = dL/dout * sigmoid(beta * x) (dL/dout above threshold)")
+@op("softplus", saves=("x",), rule="dL/dx = dL/dout * sigmoid(beta * x) (dL/dout above threshold)")
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta; linear above `threshold`, as PyTorch.
 
@@ -627,7 +652,7 @@ def sign_of(data):
 # Inverse trigonometric and hyperbolic functions: each rule is the textbook derivative.
 
 
-@op("asin", rule="dL/dx = dL/dout / sqrt(1 - x^2)")
+@op("asin", saves=("x",), rule="dL/dx = dL/dout / sqrt(1 - x^2)")
 def asin(x):
     """Inverse sine on [-1, 1]: d/dx = 1 / sqrt(1 - x^2)."""
 
@@ -637,7 +662,7 @@ def asin(x):
     return np.arcsin(floating(x)), vjp
 
 
-@op("acos", rule="dL/dx = -dL/dout / sqrt(1 - x^2)")
+@op("acos", saves=("x",), rule="dL/dx = -dL/dout / sqrt(1 - x^2)")
 def acos(x):
     """Inverse cosine on [-1, 1]: d/dx = -1 / sqrt(1 - x^2)."""
 
@@ -647,7 +672,7 @@ def acos(x):
     return np.arccos(floating(x)), vjp
 
 
-@op("atan", rule="dL/dx = dL/dout / (1 + x^2)")
+@op("atan", saves=("x",), rule="dL/dx = dL/dout / (1 + x^2)")
 def atan(x):
     """Inverse tangent: d/dx = 1 / (1 + x^2)."""
 
@@ -659,6 +684,7 @@ def atan(x):
 
 @op(
     "atan2",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dy = dL/dout * x / (x^2 + y^2); dL/dx = -dL/dout * y / (x^2 + y^2)",
@@ -678,7 +704,7 @@ def atan2(y, x):
     return np.arctan2(value(y), value(x)), vjp
 
 
-@op("sinh", rule="dL/dx = dL/dout * cosh(x)")
+@op("sinh", saves=("x",), rule="dL/dx = dL/dout * cosh(x)")
 def sinh(x):
     """Hyperbolic sine: d/dx = cosh x."""
 
@@ -688,7 +714,7 @@ def sinh(x):
     return np.sinh(floating(x)), vjp
 
 
-@op("cosh", rule="dL/dx = dL/dout * sinh(x)")
+@op("cosh", saves=("x",), rule="dL/dx = dL/dout * sinh(x)")
 def cosh(x):
     """Hyperbolic cosine: d/dx = sinh x."""
 
@@ -698,7 +724,7 @@ def cosh(x):
     return np.cosh(floating(x)), vjp
 
 
-@op("asinh", rule="dL/dx = dL/dout / sqrt(x^2 + 1)")
+@op("asinh", saves=("x",), rule="dL/dx = dL/dout / sqrt(x^2 + 1)")
 def asinh(x):
     """Inverse hyperbolic sine: d/dx = 1 / sqrt(x^2 + 1)."""
 
@@ -708,7 +734,7 @@ def asinh(x):
     return np.arcsinh(floating(x)), vjp
 
 
-@op("acosh", rule="dL/dx = dL/dout / sqrt(x^2 - 1)")
+@op("acosh", saves=("x",), rule="dL/dx = dL/dout / sqrt(x^2 - 1)")
 def acosh(x):
     """Inverse hyperbolic cosine on [1, inf): d/dx = 1 / sqrt(x^2 - 1)."""
 
@@ -718,7 +744,7 @@ def acosh(x):
     return np.arccosh(floating(x)), vjp
 
 
-@op("atanh", rule="dL/dx = dL/dout / (1 - x^2)")
+@op("atanh", saves=("x",), rule="dL/dx = dL/dout / (1 - x^2)")
 def atanh(x):
     """Inverse hyperbolic tangent on (-1, 1): d/dx = 1 / (1 - x^2)."""
 
@@ -768,7 +794,13 @@ def frac(x):
 # Functions of two tensors, and stable compositions PyTorch offers as one call.
 
 
-@op("fmod", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = -dL/dout * trunc(x / y)")
+@op(
+    "fmod",
+    saves=("x", "y"),
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout; dL/dy = -dL/dout * trunc(x / y)",
+)
 def fmod(x, y):
     """x - trunc(x / y) * y, with the sign of x (C's fmod): d/dx = 1, d/dy = -trunc(x / y)."""
     y_needs = needs_grad(y)
@@ -781,6 +813,7 @@ def fmod(x, y):
 
 @op(
     "hypot",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     saves_out=True,
@@ -798,6 +831,7 @@ def hypot(x, y):
 
 @op(
     "logaddexp",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * sigmoid(x - y); dL/dy = dL/dout * sigmoid(y - x)",
@@ -818,6 +852,7 @@ def logaddexp(x, y):
 
 @op(
     "logaddexp2",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * 2^(x - out); dL/dy = dL/dout * 2^(y - out)",
@@ -835,7 +870,13 @@ def logaddexp2(x, y):
     return np.logaddexp2(value(x), value(y)), vjp
 
 
-@op("xlogy", inputs=2, broadcast=True, rule="dL/dx = dL/dout * log(y); dL/dy = dL/dout * x / y")
+@op(
+    "xlogy",
+    saves=("x", "y"),
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * log(y); dL/dy = dL/dout * x / y",
+)
 def xlogy(x, y):
     """x log(y), and 0 where x is 0 (even where y is 0), NaN where y is NaN, as PyTorch:
     d/dx = log(y), taken as 0 where x is 0 and y <= 0 (the log is not finite there; PyTorch's
@@ -859,6 +900,7 @@ def xlogy(x, y):
 
 @op(
     "fmax",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x >= y or y is NaN]; dL/dy = dL/dout * [y > x or x is NaN]",
@@ -881,6 +923,7 @@ def fmax(x, y):
 
 @op(
     "fmin",
+    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x <= y or y is NaN]; dL/dy = dL/dout * [y < x or x is NaN]",
@@ -900,7 +943,7 @@ def fmin(x, y):
     return out, vjp
 
 
-@op("erfc", rule="dL/dx = -dL/dout * 2 / sqrt(pi) * exp(-x^2)")
+@op("erfc", saves=("x",), rule="dL/dx = -dL/dout * 2 / sqrt(pi) * exp(-x^2)")
 def erfc(x):
     """1 - erf(x), accurate where erf is near 1 (math.erfc per element):
     d/dx = -2 / sqrt(pi) e^(-x^2)."""
@@ -939,7 +982,7 @@ def logit(x, eps=None):
     return logit_unclamped(x)
 
 
-@op("logit", rule="dL/dx = dL/dout / (x * (1 - x))")
+@op("logit", saves=("x",), rule="dL/dx = dL/dout / (x * (1 - x))")
 def logit_unclamped(x):
     """log(x / (1 - x)): d/dx = 1 / (x (1 - x)), infinite at 0 and 1 and NaN outside [0, 1],
     as PyTorch's (the composite's chain rule gave NaN at 0 and 1 and numbers outside)."""
@@ -1045,7 +1088,13 @@ def check_mask(x, mask, name: str) -> None:
         )
 
 
-@op("copysign", inputs=2, broadcast=True, rule="dL/dx = dL/dout * sign(x) * sign(out); dL/dy = 0")
+@op(
+    "copysign",
+    saves=("x", "y"),
+    inputs=2,
+    broadcast=True,
+    rule="dL/dx = dL/dout * sign(x) * sign(out); dL/dy = 0",
+)
 def copysign(x, y):
     """|x| with the sign of y (its sign bit: -0.0 counts as negative): d/dx = out / x, taken as
     0 at x = 0, and y gets a zero gradient, as PyTorch."""

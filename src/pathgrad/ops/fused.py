@@ -27,6 +27,7 @@ _add = np.add.reduce  # array.sum() less numpy's Python-level wrapper, on every 
 
 @op(
     "linear",
+    saves=("x", "weight", "bias"),
     inputs=3,
     rule=(
         "dL/dx = dL/dout @ weight; dL/dweight = dL/dout^T @ x; "
@@ -71,18 +72,18 @@ def linear(x, weight, bias):
 def embedding(weight, indices, padding_idx=None):
     """weight[indices]: the rows an integer array picks; repeated rows add their gradients,
     and the row at padding_idx gets none, as PyTorch's embedding."""
-    table = weight._data
-    out = table[indices]
+    out = weight._data[indices]
+    shape, dtype = weight._data.shape, weight._data.dtype  # not the table: no raw input memory
 
     def vjp(grad):
         if _recording():
-            grad_w = index_put_zeros(grad, table.shape, _Normalized((indices,), True))
+            grad_w = index_put_zeros(grad, shape, _Normalized((indices,), True))
             if padding_idx is None:
                 return grad_w
-            keep = np.ones((table.shape[0],) + (1,) * (table.ndim - 1), dtype=table.dtype)
+            keep = np.ones((shape[0],) + (1,) * (len(shape) - 1), dtype=dtype)
             keep[padding_idx] = 0
             return grad_w * keep
-        summed = np.zeros(table.shape, dtype=grad._data.dtype)
+        summed = np.zeros(shape, dtype=grad._data.dtype)
         add_at(summed, (indices,), grad._data)
         if padding_idx is not None:
             summed[padding_idx] = 0
@@ -93,6 +94,7 @@ def embedding(weight, indices, padding_idx=None):
 
 @op(
     "cross_entropy_loss",
+    saves=("x", "q"),
     inputs=2,
     rule=(
         "dL/dx = (softmax(x) * sum(q) - q) * dL/dout / denominator; "
@@ -199,6 +201,7 @@ def _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps):
 
 @op(
     "batch_norm_train",
+    saves=("x", "weight", "bias"),
     inputs=3,
     rule=(
         "dL/dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, g = dL/dout * weight; "
@@ -219,6 +222,7 @@ def batch_norm_train(x, weight, bias, eps=1e-5, stats=None):
 
 @op(
     "layer_norm",
+    saves=("x", "weight", "bias"),
     inputs=3,
     rule=(
         "dL/dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, g = dL/dout * weight; "

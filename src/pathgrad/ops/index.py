@@ -29,7 +29,9 @@ def normalize_index(index) -> tuple[tuple, bool]:
                 "None, ..., or integer or bool tensors"
             )
         if hasattr(item, "grad_fn"):
-            item = item._data
+            # a copy: a rule keeps the positions it read, so a later in-place change of the
+            # index tensor cannot move the gradient (PyTorch saves it and refuses instead)
+            item = item._data.copy()
         elif isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray):
@@ -214,7 +216,8 @@ def _gather_positions(op_name, shape, dim, index):
 @op("gather", rule="dL/dx = zeros(x.shape).scatter_add(dim, index, dL/dout)")
 def gather(x, dim, index):
     """out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for other dims), as PyTorch."""
-    index = as_tensor(index)._data
+    # a user's index tensor is copied, as getitem's: the rule keeps the positions it read
+    index = index._data.copy() if hasattr(index, "grad_fn") else as_tensor(index)._data
     if index.dtype.kind not in "iu":
         raise IndexError(
             f"{op_context('gather')}: index must be an integer tensor, not {index.dtype}"

@@ -28,7 +28,12 @@ from pathgrad.ops.shape import (
 )
 
 
-@op("matmul", inputs=2, rule="dL/da = dL/dout @ b^T; dL/db = a^T @ dL/dout")
+@op(
+    "matmul",
+    saves=("kept_a", "kept_b"),
+    inputs=2,
+    rule="dL/da = dL/dout @ b^T; dL/db = a^T @ dL/dout",
+)
 def batched_matmul(a, b, transpose_a=False, transpose_b=False):
     """a @ b for a (..., n, k) and b (..., k, m), either taken transposed in its last two dims.
     Every operand that needs a gradient already has the full batch shape, so no rule reduces;
@@ -165,6 +170,7 @@ _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
 @op(
     "einsum",
+    saves=("tensors",),
     inputs="sequence",
     rule="dL/dtensors[i] = einsum of dL/dout with the other operands, into tensors[i]'s indices",
 )

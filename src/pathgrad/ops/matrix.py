@@ -65,7 +65,7 @@ def inv(A):
     return out, vjp
 
 
-@op("det", saves_out=True, rule="dL/dA = dL/dout * out * inv(A)^T")
+@op("det", saves=("A",), saves_out=True, rule="dL/dA = dL/dout * out * inv(A)^T")
 def det(A):
     """det A: d det = det(A) tr(A^-1 dA), so dL/dA = g det(A) A^-T = g adj(A)^T; where A is
     singular, adj(A) comes from the SVD, as PyTorch's gradient there (first order only)."""
@@ -90,7 +90,7 @@ def _adjugate_transposed(data):
     return (sign[..., None, None] * (u * others[..., None, :])) @ vh
 
 
-@op("logabsdet", rule="dL/dA = dL/dout * inv(A)^T")
+@op("logabsdet", saves=("A",), rule="dL/dA = dL/dout * inv(A)^T")
 def logabsdet(A):
     """log |det A|: dL/dA = g A^-T; where A is singular, adj(A)^T / 0, infinite, as PyTorch."""
     data = _square("slogdet", A)
@@ -123,6 +123,7 @@ def logdet(A):
 
 @op(
     "solve",
+    saves=("A",),
     inputs=2,
     saves_out=True,
     rule="dL/dA = -solve(A^T, dL/dout) @ out^T; dL/dB = solve(A^T, dL/dout)",
@@ -219,7 +220,7 @@ def eigvalsh(A, UPLO="L"):
     return eigh(A, UPLO).eigenvalues
 
 
-@op("eigh_values", rule="dL/dA = V @ diag(dL/dout) @ V^T")
+@op("eigh_values", saves=("A",), rule="dL/dA = V @ diag(dL/dout) @ V^T")
 def eigenvalues(A, values, vectors):
     """eigh's eigenvalues (computed once by eigh): d lambda_i = v_i^T dA v_i, so
     dL/dA = V diag(g) V^T."""
@@ -232,7 +233,9 @@ def eigenvalues(A, values, vectors):
 
 
 @op(
-    "eigh_vectors", rule="dL/dA = V @ (F * (V^T @ dL/dout)) @ V^T, F_ij = 1 / (lambda_j - lambda_i)"
+    "eigh_vectors",
+    saves=("A",),
+    rule="dL/dA = V @ (F * (V^T @ dL/dout)) @ V^T, F_ij = 1 / (lambda_j - lambda_i)",
 )
 def eigenvectors(A, values, vectors):
     """eigh's eigenvectors: dL/dA = V (skew(V^T G) / E) V^T, E_ij = lambda_j - lambda_i, with
@@ -293,7 +296,7 @@ def _inverse_gaps(S):
     return where(same, 0.0, 1.0 / where(same, 1.0, gaps))
 
 
-@op("svd_values", rule="dL/dA = U @ diag(dL/dout) @ V^T")
+@op("svd_values", saves=("A",), rule="dL/dA = U @ diag(dL/dout) @ V^T")
 def singular_values(A, factors):
     """svd's S: d s_i = u_i^T dA v_i, so dL/dA = U diag(g) Vh."""
 
@@ -306,6 +309,7 @@ def singular_values(A, factors):
 
 @op(
     "svd_left",
+    saves=("A",),
     rule="dL/dA = (U (F * (U^T dL/dout - dL/dout^T U)) S + (I - U U^T) dL/dout S^-1) V^T",
 )
 def singular_left(A, factors):
@@ -330,6 +334,7 @@ def singular_left(A, factors):
 
 @op(
     "svd_right",
+    saves=("A",),
     rule="dL/dA = U (S (F * (V^T dL/dout - dL/dout^T V)) V^T + S^-1 dL/dout^T (I - V V^T))",
 )
 def singular_right(A, factors):
@@ -409,7 +414,7 @@ def _zeros_for_the_rest(A, m, n):
     return as_tensor(np.zeros(shape, A._data.dtype))
 
 
-@op("qr_q", rule="dL/dA = (dL/dout + Q copyltu(M)) R^-T, M = R dL/dR^T - dL/dout^T Q")
+@op("qr_q", saves=("A",), rule="dL/dA = (dL/dout + Q copyltu(M)) R^-T, M = R dL/dR^T - dL/dout^T Q")
 def orthonormal_factor(A, factors):
     """qr's Q; its rule is _qr_grad's part for Q."""
 
@@ -419,7 +424,7 @@ def orthonormal_factor(A, factors):
     return factors[0].copy(), vjp
 
 
-@op("qr_r", rule="dL/dA = Q (dL/dout + copyltu(M) R^-T), M = R dL/dout^T")
+@op("qr_r", saves=("A",), rule="dL/dA = Q (dL/dout + copyltu(M) R^-T), M = R dL/dout^T")
 def triangular_factor(A, factors):
     """qr's R; its rule is _qr_grad's part for R."""
 
@@ -520,7 +525,11 @@ PADE_13 = (
 THETA_13 = 5.371920351148152
 
 
-@op("matrix_exp", rule="dL/dA = upper right block of matrix_exp([[A^T, dL/dout], [0, A^T]])")
+@op(
+    "matrix_exp",
+    saves=("A",),
+    rule="dL/dA = upper right block of matrix_exp([[A^T, dL/dout], [0, A^T]])",
+)
 def matrix_exp(A):
     """e^A of square matrices (batched), by scaling and squaring with Higham's Pade(13). The
     rule is the Frechet derivative's adjoint: for G, the top-right block of

@@ -99,7 +99,7 @@ def _spread_arguments(op_name: str, dim, unbiased, correction) -> tuple:
     return dim, 1 if correction is None else correction
 
 
-@op("var", rule="dL/dx = dL/dout * 2 * (x - mean(x)) / (n - correction)")
+@op("var", saves=("x",), rule="dL/dx = dL/dout * 2 * (x - mean(x)) / (n - correction)")
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default, as PyTorch; two passes, so a large offset
     (1e8 + small noise) loses no accuracy. A primitive for speed (one node where the composite
@@ -122,7 +122,12 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return out, vjp
 
 
-@op("std", saves_out=True, rule="dL/dx = dL/dout * (x - mean(x)) / ((n - correction) * out)")
+@op(
+    "std",
+    saves=("x",),
+    saves_out=True,
+    rule="dL/dx = dL/dout * (x - mean(x)) / ((n - correction) * out)",
+)
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """sqrt(var). A primitive so that zero spread has a zero gradient, as PyTorch, where the
     composite sqrt(var) gives 0 * inf = NaN."""
@@ -180,9 +185,10 @@ def _extreme(x, dim, keepdim, reducer, name, nans_share=False):
     if nans_share:
         hit |= np.isnan(data) & np.isnan(kept)
     share = (hit / hit.sum(axis=dims, keepdims=True)).astype(data.dtype)
+    shape = data.shape
 
     def vjp(grad):
-        return unreduce(grad, data.shape, dims, keepdim) * share
+        return unreduce(grad, shape, dims, keepdim) * share
 
     return (kept if keepdim else _squeeze(kept, dims)), vjp
 
@@ -299,6 +305,7 @@ def _reduce_with_indices(x, dim, keepdim, finder, result, name):
 
 @op(
     "prod",
+    saves=("x",),
     saves_out=True,
     casts=True,
     rule="dL/dx = dL/dout * out / x (the product of the others where x is 0)",
@@ -332,7 +339,7 @@ def prod(x, dim=None, keepdim=False):
     return out, vjp
 
 
-@op("logsumexp", saves_out=True, rule="dL/dx = dL/dout * exp(x - out)")
+@op("logsumexp", saves=("x",), saves_out=True, rule="dL/dx = dL/dout * exp(x - out)")
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) with the max taken out first, so it is finite for inputs up to +-1e4."""
     data = x._data
@@ -395,6 +402,7 @@ def softmax(x, dim):
 
 @op(
     "softmax_backward",
+    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = out * (grad - sum(grad * out)); dL/dgrad = out * (dL/dr - sum(dL/dr * out)); "
@@ -439,6 +447,7 @@ def log_softmax(x, dim):
 
 @op(
     "log_softmax_backward",
+    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = grad - exp(out) * sum(grad); dL/dgrad = dL/dr - sum(dL/dr * exp(out)); "
@@ -463,7 +472,7 @@ def log_softmax_backward(grad, out, dims):
     return g - np.exp(out._data) * g.sum(axis=dims, keepdims=True), vjp
 
 
-@op("norm_2", saves_out=True, rule="dL/dx = dL/dout * x / out")
+@op("norm_2", saves=("x",), saves_out=True, rule="dL/dx = dL/dout * x / out")
 def norm_2(x, dim=None, keepdim=False):
     """The 2-norm; its gradient at the zero vector is 0, as PyTorch."""
     data = x._data
@@ -481,7 +490,7 @@ def norm_2(x, dim=None, keepdim=False):
     return out, vjp
 
 
-@op("norm_p", saves_out=True, rule="dL/dx = dL/dout * x * |x|^(p - 2) / out^(p - 1)")
+@op("norm_p", saves=("x",), saves_out=True, rule="dL/dx = dL/dout * x * |x|^(p - 2) / out^(p - 1)")
 def norm_p(x, p, dim=None, keepdim=False):
     """(sum |x|^p)^(1/p) for p other than 1, 2 and inf. Its rule, x |x|^(p-2) / norm^(p-1), is
     taken as 0 where the norm is 0 and where x is 0, as PyTorch's (the composite's chain rule
@@ -642,6 +651,7 @@ def _mean_for(x, dim, keepdim):
 
 @op(
     "cumprod",
+    saves=("x",),
     saves_out=True,
     casts=True,
     rule="dL/dx_i = sum over j >= i of dL/dout_j * out_j / x_i",
@@ -682,7 +692,10 @@ def _cumprod_grad_with_zeros(grad, x, axis):
 
 
 @op(
-    "logcumsumexp", saves_out=True, rule="dL/dx_i = sum over j >= i of dL/dout_j * exp(x_i - out_j)"
+    "logcumsumexp",
+    saves=("x",),
+    saves_out=True,
+    rule="dL/dx_i = sum over j >= i of dL/dout_j * exp(x_i - out_j)",
 )
 def logcumsumexp(x, dim):
     """log of the running sums of exp along `dim`, without overflow (NumPy's

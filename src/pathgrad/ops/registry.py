@@ -37,6 +37,7 @@ class OpDefinition:
         "inputs",
         "broadcast",
         "saves_out",
+        "saves",
         "differentiable",
         "view",
         "rule",
@@ -52,9 +53,11 @@ class OpDefinition:
         differentiable: bool,
         view: bool | str = False,
         rule: str = "",
+        saves: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.rule = rule
+        self.saves = saves
         self.forward = forward
         self.inputs = inputs
         self.broadcast = broadcast
@@ -116,6 +119,7 @@ def op(
     inputs: int | str = 1,
     broadcast: bool = False,
     saves_out: bool = False,
+    saves: tuple[str, ...] = (),
     differentiable: bool = True,
     view: bool | str = False,
     casts: bool = False,
@@ -133,6 +137,10 @@ def op(
     `rule` is the VJP as a person writes it, one statement per differentiable input in order
     (`"dL/da = dL/dout @ b^T; dL/db = a^T @ dL/dout"`), named after the forward's parameters;
     `pathgrad.explain` prints it and the registry test requires it of every differentiable op.
+    `saves` names the tensors the rule keeps, as PyTorch's save_for_backward states them: the
+    names of its closure's variables that hold them (a tensor, or a list of tensors). The version
+    check reads those and no others, and a test requires every tensor a rule closes over to be
+    named, and no rule to close over an input's raw memory.
     """
 
     def register(forward: Callable[..., Any]) -> Callable[..., Any]:
@@ -140,7 +148,7 @@ def op(
             raise ValueError(f"op {name!r} is registered twice")
         stated = rule or ("" if differentiable else NO_GRADIENT)
         definition = OpDefinition(
-            name, forward, inputs, broadcast, saves_out, differentiable, view, stated
+            name, forward, inputs, broadcast, saves_out, differentiable, view, stated, saves
         )
         REGISTRY[name] = definition
 

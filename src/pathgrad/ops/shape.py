@@ -462,8 +462,10 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
     if data.flags.writeable:
         out.flags.writeable = True  # NumPy hands it out read-only; PyTorch's view is writable
 
+    shape = data.shape  # the shape, not the array: a rule keeps no raw input memory
+
     def vjp(grad):
-        return diagonal_backward(grad, data.shape, offset, first, second)
+        return diagonal_backward(grad, shape, offset, first, second)
 
     return out, vjp
 
@@ -506,8 +508,10 @@ def unfold(x, dimension, size, step):
         writeable=data.flags.writeable and step >= size,
     )
 
+    shape = data.shape
+
     def vjp(grad):
-        return unfold_backward(grad, data.shape, axis, size, step)
+        return unfold_backward(grad, shape, axis, size, step)
 
     return (out if data.ndim else out[0]), vjp
 

@@ -30,7 +30,7 @@ def _poles(values):
     return (values <= 0) & (values == np.floor(values))
 
 
-@op("lgamma", rule="dL/dx = dL/dout * digamma(x)")
+@op("lgamma", saves=("x",), rule="dL/dx = dL/dout * digamma(x)")
 def lgamma(x):
     """log |Gamma(x)| (inf at 0 and the negative integers, as PyTorch): d/dx = digamma(x)."""
 
@@ -47,7 +47,7 @@ def lgamma(x):
     return _like(np.where(np.isnan(values), np.nan, out), x), vjp
 
 
-@op("digamma", rule="dL/dx = dL/dout * polygamma(1, x)")
+@op("digamma", saves=("x",), rule="dL/dx = dL/dout * polygamma(1, x)")
 def digamma(x):
     """d/dx log Gamma(x) (-inf at 0, NaN at the negative integers, as PyTorch):
     d/dx = polygamma(1, x)."""
@@ -84,7 +84,7 @@ def digamma_values(values):
     return np.where(np.isnan(values) | (values == -np.inf), np.nan, total)
 
 
-@op("polygamma", rule="dL/dx = dL/dout * polygamma(n + 1, x)")
+@op("polygamma", saves=("x",), rule="dL/dx = dL/dout * polygamma(n + 1, x)")
 def polygamma_of(x, n):
     """The n-th derivative of digamma (n >= 1), x first as the registry reads inputs:
     d/dx = polygamma(n + 1, x)."""
