@@ -191,13 +191,12 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any) -> Any:
             results[position] = out
         recorded.append((position, out))
     outputs_at = {id(out): position for position, out in recorded}
-    saved_inputs = []  # (slot, tensor): saved tensors that are not outputs
-    saved_outputs = {}  # slot -> output position
+    saved_inputs = list(ctx._to_save)  # per slot: a saved tensor that is not an output
+    saved_outputs = {}  # slot -> output position (None in saved_inputs, filled at backward)
     for slot, t in enumerate(ctx._to_save):
         if t is not None and id(t) in outputs_at:
             saved_outputs[slot] = outputs_at[id(t)]
-        else:
-            saved_inputs.append((slot, t))
+            saved_inputs[slot] = None
     ctx._to_save = ()
     parents = tuple(
         (a.grad_fn or a) if needs else None for a, needs in zip(args, ctx.needs_input_grad)
@@ -227,10 +226,7 @@ def _rule(cls, ctx, args, parents, position, count, results, saved_inputs, saved
             for k, meta in enumerate(shapes):
                 if grads[k] is None and meta is not None and meta[1].kind == "f":
                     grads[k] = as_tensor(np.zeros(meta[0], meta[1]))
-        slots = len(saved_inputs) + len(saved_outputs)
-        saved: list = [None] * slots
-        for slot, t in saved_inputs:  # a closure cell: the engine checks their versions
-            saved[slot] = t
+        saved = list(saved_inputs)  # a closure cell: the engine checks their versions
         for slot, k in saved_outputs.items():
             saved[slot] = out if k == position else _saved_output(nodes, k, name)
         ctx._saved_now = tuple(saved)

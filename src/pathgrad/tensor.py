@@ -643,14 +643,7 @@ def _is_size(arg: Any) -> bool:
     return isinstance(arg, (int, np.integer, Size)) and not isinstance(arg, bool)
 
 
-def plain_tensor(data: np.ndarray) -> Tensor:
-    """Tensor(data), a constant, made without calling __init__: a class call costs a trip
-    through C, on each gradient the engine hands out."""
-    t = _new_tensor(Tensor)
-    t._data = data
-    t.grad_fn = None
-    t._requires_grad = False
-    return t
+plain_tensor = from_array  # a constant around `data`: each gradient the engine hands out
 
 
 _new_tensor = object.__new__

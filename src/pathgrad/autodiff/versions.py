@@ -47,7 +47,7 @@ tensor_type: Any = None
 
 def saved_tensors(node: Any) -> list:
     """The tensors a node's rule saved: the closure variables its op names in `saves`, each a
-    tensor or a list of them (or of (slot, tensor) pairs, as a Function keeps them)."""
+    tensor or a list of them."""
     vjp = node.vjp
     cells = dict(zip(vjp.__code__.co_freevars, vjp.__closure__ or ()))
     found = []
@@ -55,8 +55,6 @@ def saved_tensors(node: Any) -> list:
         value = cells[name].cell_contents
         items = value if isinstance(value, (tuple, list)) else (value,)
         for item in items:
-            if type(item) is tuple and len(item) == 2:
-                item = item[1]
             if type(item) is tensor_type:
                 found.append(item)
     return found
