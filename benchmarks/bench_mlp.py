@@ -33,20 +33,27 @@ def make_model(L):
     )
 
 
-def library_step(L, model, batches):
-    """One training step per call, over a fixed cycle of batches."""
+def library_step(L, model, batches, compiled=False):
+    """One training step per call, over a fixed cycle of batches (the step traced once and
+    replayed where `compiled`)."""
     optimizer = L.optim.SGD(model.parameters(), lr=LR)
     F = L.nn.functional
     state = {"i": 0}
 
-    def run():
-        x, y = batches[state["i"] % len(batches)]
-        state["i"] += 1
+    def step(x, y):
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         return loss
+
+    if compiled:
+        step = L.compile(step)
+
+    def run():
+        x, y = batches[state["i"] % len(batches)]
+        state["i"] += 1
+        return step(x, y)
 
     return run
 
@@ -130,9 +137,12 @@ def main() -> None:
     pg.manual_seed(0)
     ours = make_model(pg)
     weights = [p.detach().numpy().copy() for p in ours.parameters()]
+    pg_batches = [(pg.tensor(x), pg.tensor(y)) for x, y in raw]
+    pg.manual_seed(0)
     runs = {
         "numpy": numpy_step(weights, raw),
-        "pathgrad": library_step(pg, ours, [(pg.tensor(x), pg.tensor(y)) for x, y in raw]),
+        "pathgrad": library_step(pg, ours, pg_batches),
+        "compiled": library_step(pg, make_model(pg), pg_batches, compiled=True),
     }
     if torch is not None:
         theirs = make_model(torch)
@@ -145,11 +155,10 @@ def main() -> None:
     medians = interleaved_medians(runs, 20 if quick else 2000)
     for name, seconds in medians.items():
         print(f"{name:9s} {seconds * 1e6:8.1f} us/step  {1 / seconds:8.0f} steps/s")
-    print(f"pathgrad / hand-written NumPy time: {medians['pathgrad'] / medians['numpy']:.2f}x")
-    if torch is not None:
-        print(
-            f"pathgrad steps/s over PyTorch eager's: {medians['torch'] / medians['pathgrad']:.2f}x"
-        )
+    for name in ("pathgrad", "compiled"):
+        print(f"{name} / hand-written NumPy time: {medians[name] / medians['numpy']:.2f}x")
+        if torch is not None:
+            print(f"{name} steps/s over PyTorch eager's: {medians['torch'] / medians[name]:.2f}x")
     steps = 300 if quick else 2000
     early, end, peak = memory_over_steps(steps, [(pg.tensor(x), pg.tensor(y)) for x, y in raw])
     print(

@@ -12,6 +12,7 @@ PACKAGE = pathlib.Path(pg.__file__).parent
 
 ABOVE_TENSOR = (
     "pathgrad.autograd",
+    "pathgrad.compiled",
     "pathgrad.anomaly",
     "pathgrad.creation",
     "pathgrad.func",
@@ -63,6 +64,8 @@ FORBIDDEN = {
     # show-the-work sits beside the training tools: it reads graphs, and only the CLI reads it
     "pathgrad.explain": ("pathgrad.cli", "pathgrad.optim", "pathgrad.utils"),
     "pathgrad.viz": ("pathgrad.cli", "pathgrad.optim", "pathgrad.utils"),
+    # compiled steps trace whatever a step runs (modules, optimisers); only the CLI is above
+    "pathgrad.compiled": ("pathgrad.cli", "pathgrad.explain", "pathgrad.viz"),
 }
 # optional extras: only these modules may import them, and only inside a function, so that
 # `import pathgrad` needs NumPy alone and a missing extra is a message when the feature is used

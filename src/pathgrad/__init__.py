@@ -374,12 +374,15 @@ from pathgrad import (  # noqa: E402
     utils,
     viz,  # noqa: E402
 )
+from pathgrad.compiled import CompileError, compile  # noqa: E402
 from pathgrad.explain import check_grad, check_grads, explain  # noqa: E402
 from pathgrad.serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "compile",
+    "CompileError",
     "load",
     "viz",
     "explain",

@@ -43,7 +43,7 @@ def linear(x, weight, bias):
     rows = data.reshape(-1, data.shape[-1]) if data.ndim != 2 else data
     product = rows @ w.T
     b = value(bias)
-    out = product if type(b) is not np.ndarray else product + b
+    out = product if not isinstance(b, np.ndarray) else product + b
     out_shape = data.shape[:-1] + (w.shape[0],)
 
     def vjp(grad):
@@ -160,10 +160,10 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
     if stats is not None:
         stats.extend((mean_, variance))
     w = value(weight)
-    w_view = w.reshape(view_shape) if type(w) is np.ndarray else w
+    w_view = w.reshape(view_shape) if isinstance(w, np.ndarray) else w
     b = value(bias)
     out = x_hat * w_view
-    out += b.reshape(view_shape) if type(b) is np.ndarray else b  # in place: one array less
+    out += b.reshape(view_shape) if isinstance(b, np.ndarray) else b  # in place: one array less
 
     def vjp(grad):
         if _recording():

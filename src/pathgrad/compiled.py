@@ -1,0 +1,1127 @@
+"""`pg.compile`: run a step once while recording every NumPy call it makes, then replay that
+record, a flat plan of NumPy calls, on later calls with the same signature.
+
+Tracing is an eager run. The arrays of the tensors the step can reach (its arguments, its
+modules' parameters and buffers, its optimisers' state, the parameters' `.grad`) are swapped
+for `Traced` views of the same memory; every NumPy call that touches one (a ufunc, a NumPy
+function, an ndarray method, an index) computes as usual and is written down as one step over
+numbered slots. Nothing in the engine knows: nodes, versions and the sweep run as ever, and
+only the NumPy calls they make end up in the plan. The plan is then pruned (calls whose
+results nothing uses), folded (calls on constants become constants), broadcasts before an
+elementwise call are left to NumPy, and it is written out as one Python function whose lines
+are the NumPy calls, which is what a later call runs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import operator
+import sys
+import types
+import warnings
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from pathgrad import random as pg_random
+from pathgrad.autodiff import grad_mode, versions
+from pathgrad.nn.module import Module
+from pathgrad.optim.optimizer import Optimizer
+from pathgrad.tensor import Tensor, from_array
+
+PACKAGE_DIR = __file__.rsplit("/", 1)[0]
+NUMPY_DIR = np.__file__.rsplit("/", 1)[0]
+
+# NumPy's own converters, kept: tracing patches np.asarray and kin (see _MAKERS)
+_asarray = np.asarray
+
+_active: _Trace | None = None  # the trace being recorded, if any (tracing is one at a time)
+
+
+class CompileError(RuntimeError):
+    """A step that cannot be replayed as a plan: a tensor's value was read into Python."""
+
+
+# ---------------------------------------------------------------- the traced array
+
+
+class Traced(np.ndarray):
+    """An ndarray that, while a step is traced, writes each NumPy call on it into the plan.
+    Outside a trace it computes as a plain ndarray would."""
+
+    slot: int = -1
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        call = ufunc if method == "__call__" else getattr(ufunc, method)
+        return _record(call, inputs, kwargs, ufunc_method=method)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _record(func, args, kwargs)
+
+    def __getitem__(self, key):
+        return _record(operator.getitem, (self, key), {})
+
+    def __setitem__(self, key, value):
+        _record(operator.setitem, (self, key, value), {}, writes=0)
+
+    @property
+    def T(self):  # noqa: N802 (NumPy's name)
+        return _record(np.ndarray.transpose, (self,), {})
+
+    @property
+    def mT(self):  # noqa: N802
+        return _record(np.matrix_transpose, (self,), {})
+
+    # a value read into Python: the plan could not replay it
+    def __float__(self):
+        return _read_value(self, float, "float()")
+
+    def __int__(self):
+        return _read_value(self, int, "int()")
+
+    def __bool__(self):
+        return _read_value(self, bool, "bool()")
+
+    def __index__(self):
+        return _read_value(self, operator.index, "an index")
+
+    def __complex__(self):
+        return _read_value(self, complex, "complex()")
+
+    def item(self, *args):
+        return _read_value(self, lambda a: np.ndarray.item(a, *args), ".item()")
+
+    def tolist(self):
+        return _read_value(self, np.ndarray.tolist, ".tolist()")
+
+    def tobytes(self, order="C"):
+        return _read_value(self, lambda a: np.ndarray.tobytes(a, order), ".tobytes()")
+
+    def __repr__(self):
+        return repr(np.ndarray.view(self, np.ndarray))
+
+    def __reduce__(self):
+        return np.ndarray.view(self, np.ndarray).__reduce__()
+
+
+# methods that return a value computed from the array (or change it): each is recorded as a
+# call of the unbound ndarray method on the slot; None-returning ones change it in place
+_RECORDED_METHODS = (
+    "all any argmax argmin argpartition argsort astype byteswap choose clip compress conj "
+    "conjugate copy cumprod cumsum diagonal dot fill flatten max mean min nonzero partition "
+    "prod put ravel repeat reshape round searchsorted sort squeeze std sum swapaxes take trace "
+    "transpose var view"
+).split()
+_IN_PLACE_METHODS = frozenset(("fill", "put", "sort", "partition"))
+
+
+def _recorded_method(name: str) -> Any:
+    unbound = getattr(np.ndarray, name)
+    writes = 0 if name in _IN_PLACE_METHODS else None
+
+    def method(self, *args, **kwargs):
+        return _record(unbound, (self,) + args, kwargs, writes=writes)
+
+    method.__name__ = name
+    return method
+
+
+for _name in _RECORDED_METHODS:
+    setattr(Traced, _name, _recorded_method(_name))
+
+
+def _unwrap(value: Any) -> Any:
+    """`value` with every Traced array as a plain view of it (nested in tuples, lists, dicts)."""
+    kind = type(value)
+    if kind is Traced:
+        return np.ndarray.view(value, np.ndarray)
+    if kind is tuple or kind is list:
+        return kind(_unwrap(v) for v in value)
+    if kind is dict:
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+def _contains_traced(value: Any) -> bool:
+    kind = type(value)
+    if kind is Traced:
+        return True
+    if kind is tuple or kind is list:
+        return any(_contains_traced(v) for v in value)
+    if kind is dict:
+        return any(_contains_traced(v) for v in value.values())
+    return False
+
+
+# ---------------------------------------------------------------- recording
+
+
+class Slot(NamedTuple):
+    """Where a step reads or writes: slot number `n` of the plan."""
+
+    n: int
+
+
+class Step:
+    """One recorded call: `call(*args, **kwargs)` with Slot markers for arrays, its result's
+    slots (`out`: a slot, a tuple of them, or None), the slot it writes in place (`writes`),
+    and how its result is taken (`as_array`: a NumPy scalar result made a 0-d array)."""
+
+    __slots__ = ("call", "args", "kwargs", "out", "writes", "as_array", "kind", "site")
+
+    def __init__(self, call, args, kwargs, out, writes=None, as_array=False, kind="call"):
+        self.call, self.args, self.kwargs, self.out = call, args, kwargs, out
+        self.writes, self.as_array, self.kind, self.site = writes, as_array, kind, None
+
+
+# NumPy functions whose Python-number result says nothing about the values (so not a read)
+_METADATA_FUNCTIONS = frozenset(
+    (np.shape, np.ndim, np.size, np.result_type, np.can_cast, np.min_scalar_type)
+    + (np.shares_memory, np.may_share_memory, np.iscomplexobj, np.isrealobj)
+)
+
+
+def _record(call, args, kwargs, ufunc_method=None, writes=None):
+    """Run `call` on plain arrays and, inside a trace, write it into the plan."""
+    result = call(*_unwrap(args), **_unwrap(kwargs))
+    trace = _active
+    if trace is None:
+        return result
+    return trace.record(call, args, kwargs, result, ufunc_method, writes)
+
+
+def _read_value(array: Traced, convert: Any, what: str) -> Any:
+    value = convert(np.ndarray.view(array, np.ndarray))
+    trace = _active
+    if trace is not None:
+        trace.value_read(array, convert, what, value)
+    return value
+
+
+class _Trace:
+    """The plan being recorded: its steps, its slots' trace-time arrays, inputs and constants."""
+
+    def __init__(self, name: str, fallback: str | None) -> None:
+        self.name, self.fallback = name, fallback
+        self.steps: list[Step] = []
+        self.arrays: list[Any] = []  # each slot's array as traced (kept alive: ids stay unique)
+        self.inputs: dict[int, tuple] = {}  # slot -> (how to read it, tensor)
+        self.constants: dict[int, Any] = {}  # slot -> its value
+        self.raw_slots: dict[int, int] = {}  # id(raw ndarray) -> its constant slot
+        self.varying: set[int] = set()  # slots whose value depends on inputs or draws
+        self.unreplayable: str | None = None  # why not, where fallback="eager" let it run on
+
+    def new_slot(self, array: Any) -> Traced:
+        traced = np.ndarray.view(array, Traced)
+        traced.slot = len(self.arrays)
+        self.arrays.append(traced)
+        return traced
+
+    def add_input(self, tensor: Tensor, reader: Any) -> None:
+        data = tensor._data
+        if type(data) is Traced:
+            return
+        traced = self.new_slot(data)
+        self.inputs[traced.slot] = (reader, tensor, data)
+        self.varying.add(traced.slot)
+        tensor._data = traced
+
+    def constant(self, array: np.ndarray) -> Traced:
+        """A new array made in the step from no input (np.zeros): the same at every replay."""
+        traced = self.new_slot(array)
+        self.constants[traced.slot] = array.copy()
+        self.steps.append(Step(None, (), {}, traced.slot, kind="constant"))
+        return traced
+
+    def template(self, value: Any) -> Any:
+        """`value` with arrays as Slot markers: a raw ndarray (made outside the trace's view:
+        np.zeros, np.arange, a tensor the step does not own) becomes a constant slot."""
+        kind = type(value)
+        if kind is Traced:
+            if (
+                value.slot < 0
+                or value.slot >= len(self.arrays)
+                or self.arrays[value.slot] is not value
+            ):
+                return self.template(np.ndarray.view(value, np.ndarray))  # another trace's
+            return Slot(value.slot)
+        if kind is np.ndarray:
+            slot = self.raw_slots.get(id(value))
+            if slot is None:
+                traced = self.new_slot(value)
+                slot = traced.slot
+                self.constants[slot] = value.copy()
+                self.raw_slots[id(value)] = slot
+                self.steps.append(Step(None, (), {}, slot, kind="constant"))
+            return Slot(slot)
+        if kind is tuple or kind is list:
+            return kind(self.template(v) for v in value)
+        if kind is dict:
+            return {k: self.template(v) for k, v in value.items()}
+        return value
+
+    def record(self, call, args, kwargs, result, ufunc_method, writes):
+        arg_t, kwarg_t = self.template(args), self.template(kwargs)
+        slots = _slots_in((arg_t, kwarg_t))
+        varying = any(s.n in self.varying for s in slots)
+        out_arg = kwargs.get("out") if ufunc_method is not None else None
+        if ufunc_method == "at":
+            writes = 0
+        if writes is not None or out_arg is not None:
+            if out_arg is not None:
+                outs = out_arg if type(out_arg) is tuple else (out_arg,)
+                targets = [t.n for t in _slots_in(self.template(outs))]
+            else:
+                targets = [arg_t[writes].n]
+            step = Step(call, arg_t, kwarg_t, None, writes=tuple(targets))
+            self.steps.append(step)
+            self.varying.update(targets)
+            if out_arg is None:
+                return result
+            # NumPy returns the out= array itself (a tuple of them for several outputs)
+            return out_arg if type(out_arg) is tuple and len(out_arg) > 1 else outs[0]
+        if isinstance(result, np.ndarray):
+            traced = self.new_slot(result)
+            out = traced.slot
+            wrapped: Any = traced
+        elif isinstance(result, np.generic):
+            traced = self.new_slot(_asarray(result))
+            out = traced.slot
+            wrapped = traced
+        elif (
+            isinstance(result, tuple)
+            and result
+            and all(isinstance(r, (np.ndarray, np.generic)) for r in result)
+        ):
+            items = [self.new_slot(_asarray(r)) for r in result]
+            out = tuple(t.slot for t in items)
+            wrapped = type(result)(*items) if hasattr(result, "_fields") else tuple(items)
+        elif result is None or call in _METADATA_FUNCTIONS or not slots:
+            return result
+        elif isinstance(result, (bool, int, float, complex)):
+            # a value computed from the arrays reached Python (np.allclose, np.array_equal)
+            self.value_read_result(call, result)
+            return result
+        else:
+            return result
+        as_array = isinstance(result, np.generic)
+        outs = out if type(out) is tuple else (out,)
+        if varying:
+            self.steps.append(Step(call, arg_t, kwarg_t, out, as_array=as_array))
+            self.varying.update(outs)
+        else:  # only constants went in: the result is a constant too (folded)
+            for n in outs:
+                self.constants[n] = _unwrap(self.arrays[n]).copy()
+                self.steps.append(Step(None, (), {}, n, kind="constant"))
+        return wrapped
+
+    def draw(self, generator: Any, method: str, args: tuple, kwargs: dict) -> Any:
+        """A random draw: made now from the real stream and again at every replay, in order."""
+        result = getattr(generator.numpy, method)(*_unwrap(args), **_unwrap(kwargs))
+        arg_t, kwarg_t = self.template(args), self.template(kwargs)
+        traced = self.new_slot(_asarray(result))
+        step = Step(functools.partial(_draw, generator, method), arg_t, kwarg_t, traced.slot)
+        step.kind, step.as_array = "draw", not isinstance(result, np.ndarray)
+        self.steps.append(step)
+        self.varying.add(traced.slot)
+        return traced
+
+    def value_read(self, array: Traced, convert: Any, what: str, value: Any) -> None:
+        caller = _reading_frame()
+        site = _site(caller)
+        if caller is not None and not _own_file(caller.f_code.co_filename):
+            self._refuse(what, site)
+            return
+        if caller is not None and caller.f_code.co_filename.endswith("pathgrad/tensor.py"):
+            self._refuse(what, _site(_user_frame()))
+            return
+        # pathgrad's own code read a value (a check of an index's range, a loop's length):
+        # the plan checks at each replay that it reads the same, and refuses to go on if not
+        slot = self.template(array)
+        if slot.n not in self.varying:
+            return  # a constant's value: always the same
+        step = Step(_guard, (slot, convert, value, site), {}, None, kind="guard")
+        self.steps.append(step)
+
+    def value_read_result(self, call: Any, value: Any) -> None:
+        frame = _user_frame()
+        self._refuse(f"{getattr(call, '__name__', call)}()", _site(frame))
+
+    def _refuse(self, what: str, site: str) -> None:
+        reason = (
+            f"{what} at {site or 'an unknown line'} reads a tensor's value into Python while "
+            f"pg.compile traces {self.name}: the plan replays NumPy calls only, so the value "
+            "would be frozen at this call's. Read it outside the compiled function, keep it "
+            "a tensor (pg.where for an if), or compile with fallback='eager'"
+        )
+        if self.fallback == "eager":
+            if self.unreplayable is None:
+                self.unreplayable = reason
+            return
+        raise CompileError(reason)
+
+
+def _draw(generator: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    return getattr(generator.numpy, method)(*args, **kwargs)
+
+
+def _guard(array: Any, convert: Any, expected: Any, site: str) -> None:
+    now = convert(array)
+    if now != expected and not (now != now and expected != expected):  # NaN reads the same
+        raise CompileError(
+            f"pg.compile: a check inside pathgrad at {site} read {expected!r} when the step was "
+            f"traced and reads {now!r} now, so the plan does not hold for these inputs; run "
+            "this call eagerly (the function's .eager) to see what the check says"
+        )
+
+
+class _RecordingStream:
+    """Stands for a generator's NumPy stream while tracing: each draw is recorded."""
+
+    def __init__(self, generator: Any, stream: Any) -> None:
+        self._generator, self._stream = generator, stream
+
+    def __getattr__(self, method: str) -> Any:
+        trace = _active
+
+        def draw(*args: Any, **kwargs: Any) -> Any:
+            self._generator.numpy = self._stream  # the real stream draws, then we stand in again
+            try:
+                return trace.draw(self._generator, method, args, kwargs)
+            finally:
+                self._generator.numpy = self
+
+        return draw
+
+
+def _slots_in(template: Any) -> list:
+    found: list = []
+    stack = [template]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is Slot:
+            found.append(value)
+        elif kind is tuple or kind is list:
+            stack.extend(value)
+        elif kind is dict:
+            stack.extend(value.values())
+    return found
+
+
+def _own_file(filename: str) -> bool:
+    return filename.startswith(PACKAGE_DIR) or filename.startswith(NUMPY_DIR)
+
+
+def _reading_frame() -> Any:
+    """The frame that asked for the value (past the Traced method and _read_value)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame
+
+
+def _user_frame() -> Any:
+    frame = sys._getframe(1)
+    while frame is not None and _own_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def _site(frame: Any) -> str:
+    if frame is None:
+        return ""
+    return f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"
+
+
+# NumPy's makers of arrays, patched while tracing: a converter would hand back a plain array
+# (a copy or a view) of a Traced one, which the plan could not follow; a new array (np.zeros
+# filled in by an index later) is made a Traced constant, so that what is written into it
+# afterwards is recorded too
+_MAKERS = (
+    "array asarray asanyarray ascontiguousarray zeros ones empty full zeros_like ones_like "
+    "empty_like full_like arange eye identity linspace"
+).split()
+_CONVERTERS = frozenset(("array", "asarray", "asanyarray", "ascontiguousarray"))
+
+
+def _traced_maker(name: str, original: Any) -> Any:
+    copies = name == "array"  # np.array copies unless told not to
+
+    def passes_through(array: Traced, kwargs: dict) -> bool:
+        if copies and kwargs.get("copy", True) is not False and kwargs.get("copy") is not None:
+            return False
+        dtype = kwargs.get("dtype")
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            return False
+        if name == "ascontiguousarray" and not array.flags.c_contiguous:
+            return False
+        return all(k in ("dtype", "copy", "order") for k in kwargs)
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        trace = _active
+        if trace is None:
+            return original(*args, **kwargs)
+        if _contains_traced(args) or _contains_traced(kwargs):
+            if name in _CONVERTERS and type(args[0]) is Traced and passes_through(args[0], kwargs):
+                return args[0]  # already an array of the kind asked: NumPy returns it as it is
+            return _record(original, args, kwargs)
+        result = original(*args, **kwargs)
+        if type(result) is np.ndarray and not (args and result is args[0]):
+            return trace.constant(result)
+        return result
+
+    return make
+
+
+# ---------------------------------------------------------------- what the step reaches
+
+
+class _World:
+    """The modules, optimisers and generators a step reaches through its closure and globals."""
+
+    def __init__(self, fn: Any) -> None:
+        self.modules: list = []
+        self.optimizers: list = []
+        self.generators: list = [pg_random.default_generator]
+        seen: set = set()
+        roots = list(_reachable_roots(fn))
+        for root in roots:
+            self._visit(root, seen, 0)
+
+    def _visit(self, value: Any, seen: set, depth: int) -> None:
+        if id(value) in seen or depth > 4:
+            return
+        seen.add(id(value))
+        if isinstance(value, Module):
+            for module in value.modules():
+                if id(module) not in seen:
+                    seen.add(id(module))
+                self.modules.append(module) if module not in self.modules else None
+            return
+        if isinstance(value, Optimizer):
+            self.optimizers.append(value)
+            return
+        if isinstance(value, pg_random.Generator):
+            if value not in self.generators:
+                self.generators.append(value)
+            return
+        if isinstance(value, (list, tuple, set, frozenset)):
+            for item in list(value)[:1000]:
+                self._visit(item, seen, depth + 1)
+        elif isinstance(value, dict):
+            for item in list(value.values())[:1000]:
+                self._visit(item, seen, depth + 1)
+        elif isinstance(value, (types.FunctionType, types.MethodType)):
+            for root in _reachable_roots(value):
+                self._visit(root, seen, depth + 1)
+        elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, Tensor)):
+            for item in list(vars(value).values()):
+                self._visit(item, seen, depth + 1)
+
+    @property
+    def groups(self) -> list:
+        return [g for optimizer in self.optimizers for g in optimizer.param_groups]
+
+    def freeze(self) -> None:
+        """The parameters whose .grad the signature watches, found once."""
+        found: dict = {}
+        for group in self.groups:
+            for p in group["params"]:
+                found[id(p)] = p
+        for module in self.modules:
+            for p in module._parameters.values():
+                if p is not None:
+                    found[id(p)] = p
+        self.params = list(found.values())
+
+    def tensors(self) -> list:
+        """Every tensor whose memory the step may read or change: parameters, buffers, their
+        `.grad`, optimiser state."""
+        found: dict = {}
+        for module in self.modules:
+            for t in list(module._parameters.values()) + list(module._buffers.values()):
+                if t is not None:
+                    found[id(t)] = t
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    found[id(p)] = p
+            for state in optimizer.state.values():
+                for value in state.values():
+                    if type(value) is Tensor:
+                        found[id(value)] = value
+        for t in list(found.values()):
+            if t._grad is not None:
+                found[id(t._grad)] = t._grad
+        return list(found.values())
+
+
+def _reachable_roots(fn: Any) -> Any:
+    if isinstance(fn, types.MethodType):
+        yield fn.__self__
+        fn = fn.__func__
+    if isinstance(fn, functools.partial):
+        yield from fn.args
+        yield from fn.keywords.values()
+        fn = fn.func
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        if hasattr(fn, "__dict__"):
+            yield fn
+        return
+    for cell in fn.__closure__ or ():
+        try:
+            yield cell.cell_contents
+        except ValueError:
+            continue
+    names = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    module_globals = getattr(fn, "__globals__", {})
+    for name in names:
+        if name in module_globals:
+            yield module_globals[name]
+
+
+# ---------------------------------------------------------------- the compiled function
+
+
+class CacheEntry(NamedTuple):
+    """One trace: its signature, why it was made, and its plan (None: runs eagerly)."""
+
+    signature: Any
+    reason: str
+    plan: Any
+    steps: int
+
+
+class CacheInfo(NamedTuple):
+    traces: int
+    replays: int
+    eager_calls: int
+    entries: list
+
+
+class CompiledFunction:
+    """What `pg.compile(fn)` returns: `fn`, traced on a new signature and replayed after."""
+
+    def __init__(self, fn: Any, fallback: str | None, max_cache: int) -> None:
+        if fallback not in (None, "eager"):
+            raise ValueError(f"pg.compile: fallback must be None or 'eager', not {fallback!r}")
+        functools.update_wrapper(self, fn)
+        self.eager = fn
+        self.fallback = fallback
+        self.max_cache = max_cache
+        self._cache: OrderedDict = OrderedDict()
+        self._world: _World | None = None
+        self._traces = self._replays = self._eager_calls = 0
+        self._warned = False
+        self._history: list = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _active is not None:  # called from inside another trace: part of that one
+            return self.eager(*args, **kwargs)
+        if self._world is None:
+            self._world = _World(self.eager)
+            self._world.freeze()
+        signature = self._signature(args, kwargs)
+        entry = self._cache.get(signature)
+        if entry is not None:
+            self._cache.move_to_end(signature)
+            if entry.plan is None:
+                self._eager_calls += 1
+                return self.eager(*args, **kwargs)
+            self._replays += 1
+            return entry.plan(args, kwargs)
+        return self._trace(signature, args, kwargs)
+
+    def _reason(self, signature: Any) -> str:
+        if not self._cache:
+            return "first call"
+        last = next(reversed(self._cache))
+        names = ("arguments", "grad mode", "modules' training flags", "optimisers' settings")
+        names += ("optimisers' state", "which parameters hold a .grad")
+        changed = [n for n, a, b in zip(names, signature, last) if a != b]
+        return "new " + ", ".join(changed) if changed else "new signature"
+
+    def _signature(self, args: tuple, kwargs: dict) -> tuple:
+        """What a plan depends on besides the values of its tensors (written for speed: every
+        call computes it)."""
+        world = self._world
+        return (
+            _describe(args) + _describe(kwargs) if kwargs else _describe(args),
+            grad_mode.recording.get(),
+            tuple([m.training for m in world.modules]),
+            tuple([_settings(group) for group in world.groups]),
+            tuple([_state_keys(optimizer.state) for optimizer in world.optimizers]),
+            tuple([p._grad is None for p in world.params]),
+        )
+
+    def _trace(self, signature: Any, args: tuple, kwargs: dict) -> Any:
+        global _active
+        trace = _Trace(getattr(self.eager, "__qualname__", "the function"), self.fallback)
+        world = self._world
+        reason = self._reason(signature)
+        restore: list = []
+        saved_streams = [(g, g.numpy) for g in world.generators]
+        saved_makers = [(name, getattr(np, name)) for name in _MAKERS]
+        arg_tensors = _tensors_in((args, kwargs))
+        live = world.tensors()
+        start_versions = {}
+        for t in live + arg_tensors:
+            base = t if t._base is None else t._base
+            start_versions[id(base)] = (base, base._version_count)
+        start_grads = {id(t): t._grad for t in live}
+        try:
+            for path, t in arg_tensors_paths((args, kwargs)):
+                restore.append((t, t._data))
+                trace.add_input(t, ("argument", path))
+            for t in live:
+                if type(t._data) is not Traced:
+                    restore.append((t, t._data))
+                    trace.add_input(t, ("tensor", t))
+            for g, stream in saved_streams:
+                g.numpy = _RecordingStream(g, stream)
+            for name, original in saved_makers:
+                setattr(np, name, _traced_maker(name, original))
+            _active = trace
+            result = self.eager(*args, **kwargs)
+        finally:
+            _active = None
+            for name, original in saved_makers:
+                setattr(np, name, original)
+            for g, stream in saved_streams:
+                if isinstance(g.numpy, _RecordingStream):
+                    g.numpy = stream
+            # tensors read at the start: their memory back as a plain array (changed in place
+            # through the view), unless the step gave them other memory
+            ends = {}
+            for t, original in restore:
+                data = t._data
+                ends[id(t)] = data
+                if type(data) is Traced:
+                    if trace.inputs.get(data.slot, (None, None, None))[2] is original:
+                        t._data = original
+                    else:
+                        t._data = np.ndarray.view(data, np.ndarray)
+        self._traces += 1
+        if trace.unreplayable is not None:
+            self._history.append(reason)
+            self._remember(
+                CacheEntry(
+                    signature, reason + " (runs eagerly: " + trace.unreplayable + ")", None, 0
+                )
+            )
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"pg.compile: {trace.unreplayable}; it runs eagerly", stacklevel=3)
+            return _plain(result)
+        writes = _write_back(trace, world, live, start_grads, ends)
+        bumps = [
+            (base, base._version_count - count)
+            for base, count in start_versions.values()
+            if base._version_count != count
+        ]
+        output = trace.template(_tensor_arrays(result))
+        plan, count = _build_plan(trace, output, writes, bumps)
+        self._remember(CacheEntry(signature, reason, plan, count))
+        return _plain(result)
+
+    def _remember(self, entry: CacheEntry) -> None:
+        self._cache[entry.signature] = entry
+        while len(self._cache) > self.max_cache:
+            self._cache.popitem(last=False)
+
+    def cache_info(self) -> CacheInfo:
+        """How many traces were made and why, how many calls replayed one, and the plans kept."""
+        entries = [
+            {"reason": e.reason, "steps": e.steps, "eager": e.plan is None}
+            for e in self._cache.values()
+        ]
+        return CacheInfo(self._traces, self._replays, self._eager_calls, entries)
+
+    def cache_clear(self) -> None:
+        self._cache.clear()
+        self._world = None
+
+
+def _settings(group: dict) -> tuple:
+    """An optimiser's parameter group's settings (lr, momentum, ...), hashable."""
+    return tuple([(k, _describe(v)) for k, v in group.items() if k != "params"])
+
+
+def _state_keys(state: dict) -> tuple:
+    """Which state each parameter holds (a first step makes it), and any non-tensor values."""
+    return tuple(
+        [
+            (k, None if type(v) is Tensor else _describe(v))
+            for s in state.values()
+            for k, v in s.items()
+        ]
+    )
+
+
+def _describe(value: Any) -> Any:
+    """What of an argument the plan depends on: a tensor's shape, dtype and requires_grad; the
+    value of anything else."""
+    kind = type(value)
+    if kind is Tensor:
+        data = value._data
+        return (data.shape, data.dtype, value._requires_grad)
+    if kind is tuple or kind is list:
+        return (kind,) + tuple([_describe(v) for v in value])
+    if kind is dict:
+        return ("dict",) + tuple((k, _describe(v)) for k, v in value.items())
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.shape, value.dtype.str, value.tobytes())
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
+
+
+def arg_tensors_paths(value: Any, path: tuple = ()) -> Any:
+    kind = type(value)
+    if kind is Tensor:
+        yield path, value
+    elif kind is tuple or kind is list:
+        for i, v in enumerate(value):
+            yield from arg_tensors_paths(v, path + (i,))
+    elif kind is dict:
+        for k, v in value.items():
+            yield from arg_tensors_paths(v, path + (k,))
+
+
+def _tensors_in(value: Any) -> list:
+    return [t for _, t in arg_tensors_paths(value)]
+
+
+def _tensor_arrays(value: Any) -> Any:
+    """The step's result with each tensor marked for the plan (("tensor", its array))."""
+    kind = type(value)
+    if kind is Tensor:
+        return _Out(value._data, value._requires_grad)
+    if kind is tuple or kind is list:
+        return kind(_tensor_arrays(v) for v in value)
+    if kind is dict:
+        return {k: _tensor_arrays(v) for k, v in value.items()}
+    return value
+
+
+class _Out:
+    """A tensor in the step's result: its array (a Slot once templated)."""
+
+    def __init__(self, data: Any, requires_grad: bool) -> None:
+        self.data, self.requires_grad = data, requires_grad
+
+
+def _plain(value: Any) -> Any:
+    """The first call's result with its arrays plain again (no Traced left in user hands)."""
+    kind = type(value)
+    if kind is Tensor:
+        if type(value._data) is Traced:
+            value._data = np.ndarray.view(value._data, np.ndarray)
+        return value
+    if kind is tuple or kind is list:
+        return kind(_plain(v) for v in value)
+    if kind is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _write_back(trace: _Trace, world: _World, live: list, start_grads: dict, ends: dict) -> list:
+    """Where the step left tensors the plan must leave the same way: `.grad` made or dropped,
+    optimiser state made, memory given anew. Each is (kind, owner, key, slot or None)."""
+    writes = []
+    for t in live:
+        end = ends.get(id(t))
+        if type(end) is Traced and trace.inputs.get(end.slot, (None,))[0] != ("tensor", t):
+            writes.append(("data", t, None, trace.template(end)))
+        grad = t._grad
+        if grad is start_grads.get(id(t)) and (grad is None or id(grad) in ends):
+            continue
+        if grad is None:
+            writes.append(("grad", t, None, None))
+        else:
+            data = ends.get(id(grad), grad._data)
+            writes.append(("grad", t, None, trace.template(data)))
+            grad._data = _unwrap(data)
+    for optimizer in world.optimizers:
+        for p, state in optimizer.state.items():
+            for key, value in state.items():
+                if type(value) is Tensor and type(value._data) is Traced:
+                    writes.append(("state", optimizer, (p, key), trace.template(value._data)))
+                    value._data = np.ndarray.view(value._data, np.ndarray)
+    for module in world.modules:
+        for table in ("_buffers", "_parameters"):
+            for key, value in getattr(module, table).items():
+                if value is not None and type(value._data) is Traced and id(value) not in ends:
+                    writes.append((table, module, key, trace.template(value._data)))
+                    value._data = np.ndarray.view(value._data, np.ndarray)
+    return writes
+
+
+# ---------------------------------------------------------------- the plan
+
+
+def _root(array: Any) -> int:
+    """The identity of the array owning `array`'s memory: writes through one view reach all."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return id(array)
+
+
+def _outs(step: Step) -> tuple:
+    out = step.out
+    return () if out is None else (out if type(out) is tuple else (out,))
+
+
+def _elide_broadcasts(trace: _Trace, steps: list) -> None:
+    """An elementwise ufunc reading `np.broadcast_to(x, shape)` reads `x` instead where NumPy's
+    own broadcasting gives the same result shape: the engine's broadcast node is free."""
+    source: dict = {}
+    for step in steps:
+        if step.call is np.broadcast_to and step.kind == "call" and type(step.args[0]) is Slot:
+            source[step.out] = step.args[0]
+    if not source:
+        return
+    for step in steps:
+        if not isinstance(step.call, np.ufunc) or step.kind != "call" or step.kwargs:
+            continue
+        args = list(step.args)
+        changed = False
+        for i, a in enumerate(args):
+            if type(a) is Slot and a.n in source:
+                args[i], changed = source[a.n], True
+        if not changed:
+            continue
+        shapes = [trace.arrays[a.n].shape if type(a) is Slot else np.shape(a) for a in args]
+        if np.broadcast_shapes(*shapes) == trace.arrays[_outs(step)[0]].shape:
+            step.args = tuple(args)
+
+
+def _prune(trace: _Trace, output_slots: list, write_slots: list) -> list:
+    """The steps that make the step's result, write-backs and state changes, in order."""
+    roots = [_root(a) for a in trace.arrays]
+    needed = set(output_slots) | set(write_slots)
+    live_roots = {roots[n] for n in needed} | {roots[n] for n in trace.inputs}
+    kept = []
+    for step in reversed(trace.steps):
+        if step.kind in ("draw", "guard"):
+            keep = True
+        elif step.writes is not None:
+            keep = any(roots[n] in live_roots for n in step.writes)
+        else:
+            keep = any(n in needed for n in _outs(step))
+        if keep:
+            kept.append(step)
+            for slot in _slots_in((step.args, step.kwargs)):
+                needed.add(slot.n)
+                live_roots.add(roots[slot.n])
+    kept.reverse()
+    return kept
+
+
+class _Writer:
+    """Writes the plan as Python source: one line per NumPy call, names bound in `namespace`."""
+
+    def __init__(self) -> None:
+        self.namespace: dict = {"_asarray": _asarray, "_from_array": from_array}
+        self.slot_names: dict = {}
+        self.lines: list = []
+
+    def bind(self, value: Any, prefix: str = "K") -> str:
+        name = f"{prefix}{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def expr(self, value: Any) -> str:
+        kind = type(value)
+        if kind is Slot:
+            return self.slot_names[value.n]
+        if kind is tuple:
+            inner = ", ".join(self.expr(v) for v in value)
+            return f"({inner},)" if value else "()"
+        if kind is list:
+            return "[" + ", ".join(self.expr(v) for v in value) + "]"
+        if kind is dict and all(type(k) is str for k in value):
+            return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in value.items()) + "}"
+        if kind is slice:
+            return (
+                f"slice({self.expr(value.start)}, {self.expr(value.stop)}, {self.expr(value.step)})"
+            )
+        if value is None or kind is bool or kind is int or kind is str:
+            return repr(value)
+        if kind is float and value == value and value not in (float("inf"), float("-inf")):
+            return repr(value)
+        return self.bind(value)
+
+    def call(self, step: Step) -> str:
+        args = [self.expr(a) for a in step.args]
+        if step.call is operator.getitem:
+            return f"{args[0]}[{args[1]}]"
+        keywords = [f"{k}={self.expr(v)}" for k, v in step.kwargs.items()]
+        text = f"{self.bind(step.call, 'F')}({', '.join(args + keywords)})"
+        return f"_asarray({text})" if step.as_array else text
+
+
+def _reusable_outputs(trace: _Trace, kept: list, escaping: list) -> dict:
+    """Slots whose array the plan may keep and write again at the next replay (through the
+    ufunc's `out=`): a ufunc's or a reduction's fresh result whose memory nothing outside the
+    plan holds (not the result, not a .grad or state it leaves, not an input's memory)."""
+    roots = [_root(a) for a in trace.arrays]
+    held = {roots[n] for n in escaping} | {roots[n] for n in trace.inputs}
+    buffers = {}
+    for step in kept:
+        if step.kind != "call" or step.as_array or type(step.out) is not int:
+            continue
+        call = step.call
+        if not (
+            isinstance(call, np.ufunc)
+            or (
+                getattr(call, "__name__", "") == "reduce"
+                and isinstance(getattr(call, "__self__", None), np.ufunc)
+            )
+        ):
+            continue
+        if "out" in step.kwargs or roots[step.out] in held:
+            continue
+        buffers[step.out] = np.empty_like(_unwrap(trace.arrays[step.out]))
+    return buffers
+
+
+def _build_plan(trace: _Trace, output: Any, writes: list, bumps: list) -> tuple:
+    steps = trace.steps
+    _elide_broadcasts(trace, steps)
+    output_slots = [s.n for s in _slots_in(_out_template(trace, output))]
+    write_slots = [w[3].n for w in writes if w[3] is not None]
+    kept = _prune(trace, output_slots, write_slots)
+    reusable = _reusable_outputs(trace, kept, output_slots + write_slots)
+    written = {n for step in kept if step.writes for n in step.writes}
+    w = _Writer()
+    needed = {s.n for step in kept for s in _slots_in((step.args, step.kwargs))}
+    needed.update(output_slots, write_slots)
+    for slot, (reader, tensor, _) in trace.inputs.items():
+        if slot not in needed:
+            continue
+        name = f"s{slot}"
+        w.slot_names[slot] = name
+        if reader[0] == "argument":
+            path = "".join(f"[{p!r}]" for p in reader[1])
+            w.lines.append(f"{name} = AK{path}._data")
+        else:
+            w.lines.append(f"{name} = {w.bind(tensor, 'T')}._data")
+    calls = 0
+    for step in kept:
+        if step.kind == "constant":
+            constant = w.bind(trace.constants[step.out])
+            if step.out in written:
+                w.slot_names[step.out] = f"s{step.out}"
+                w.lines.append(f"s{step.out} = {constant}.copy()")
+            else:
+                w.slot_names[step.out] = constant
+            continue
+        calls += 1
+        if step.call is operator.setitem:
+            target, key, value = (w.expr(a) for a in step.args)
+            w.lines.append(f"{target}[{key}] = {value}")
+            continue
+        if step.out in reusable:  # the array this slot had last replay is free again
+            buffer = reusable[step.out]
+            step.kwargs = dict(step.kwargs, out=buffer)
+        text = w.call(step)
+        outs = _outs(step)
+        if not outs:
+            w.lines.append(text)
+            continue
+        for n in outs:
+            w.slot_names[n] = f"s{n}"
+        if type(step.out) is tuple:
+            w.lines.append(", ".join(f"s{n}" for n in outs) + f", = {text}")
+        else:
+            w.lines.append(f"s{step.out} = {text}")
+    for kind, owner, key, slot in writes:
+        value = "None" if slot is None else f"_from_array({_fresh(w, trace, slot)})"
+        if kind == "data":
+            w.lines.append(f"{w.bind(owner, 'T')}._data = {w.expr(slot)}")
+        elif kind == "grad":
+            w.lines.append(f"{w.bind(owner, 'T')}._grad = {value}")
+        elif kind == "state":
+            p, name = key
+            w.lines.append(f"{w.bind(owner, 'O')}.state[{w.bind(p, 'T')}][{name!r}] = {value}")
+        else:
+            w.lines.append(f"{w.bind(owner, 'M')}.{kind}[{key!r}] = {value}")
+    if bumps:
+        for base, delta in bumps:
+            w.lines.append(f"{w.bind(base, 'T')}._version_count += {delta}")
+        w.namespace["_versions"] = versions
+        w.lines.append(f"_versions.epoch += {sum(d for _, d in bumps)}")
+    w.lines.append(f"return {_out_expr(w, trace, output)}")
+    source = "def plan(A, KW):\n    AK = (A, KW)\n" + "".join(f"    {line}\n" for line in w.lines)
+    code = builtins.compile(source, f"<pg.compile plan of {trace.name}>", "exec")
+    exec(code, w.namespace)
+    plan = w.namespace["plan"]
+    plan.source = source
+    return plan, calls
+
+
+def _fresh(w: _Writer, trace: _Trace, slot: Slot) -> str:
+    """A slot's array for a tensor the plan hands out: a constant is copied, so that a change
+    the user makes to it in place cannot reach the next replay's."""
+    text = w.expr(slot)
+    return text if slot.n in trace.varying else f"{text}.copy()"
+
+
+def _out_template(trace: _Trace, output: Any) -> Any:
+    kind = type(output)
+    if kind is _Out:
+        output.data = trace.template(output.data)
+        return output.data
+    if kind is tuple or kind is list:
+        return kind(_out_template(trace, v) for v in output)
+    if kind is dict:
+        return {k: _out_template(trace, v) for k, v in output.items()}
+    return None
+
+
+def _out_expr(w: _Writer, trace: _Trace, output: Any) -> str:
+    kind = type(output)
+    if kind is _Out:
+        return f"_from_array({_fresh(w, trace, output.data)})"
+    if kind is tuple:
+        return "(" + "".join(f"{_out_expr(w, trace, v)}, " for v in output) + ")"
+    if kind is list:
+        return "[" + ", ".join(_out_expr(w, trace, v) for v in output) + "]"
+    if kind is dict:
+        return (
+            "{"
+            + ", ".join(f"{w.expr(k)}: {_out_expr(w, trace, v)}" for k, v in output.items())
+            + "}"
+        )
+    return w.expr(output)
+
+
+def compile(fn: Any = None, *, fallback: str | None = None, cache_size: int = 8) -> Any:  # noqa: A001
+    """`fn` traced on its first call with each signature and replayed after as a flat plan of
+    NumPy calls (see the README's "Compiled steps"). Usable as `@pg.compile` or
+    `@pg.compile(fallback="eager")`.
+
+    >>> step = pg.compile(lambda x: (x * 2).sum())
+    >>> step(pg.ones(3)), step(pg.ones(3))  # traced, then replayed
+    (tensor(6.), tensor(6.))
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, fallback, cache_size)
+    if not callable(fn):
+        raise TypeError(f"pg.compile: expects a function, got {type(fn).__name__}")
+    return CompiledFunction(fn, fallback, cache_size)
+
+
+__all__ = ["CompileError", "CompiledFunction", "Traced", "compile"]
