@@ -245,3 +245,16 @@ def test_a_missing_extra_names_the_install_command(tmp_path, names_file, capsys,
         capsys,
         "pip install 'pathgrad[train]'",
     )
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_compiled_step_trains_as_the_eager_one(tmp_path, names_file, model):
+    """The job traces its update once and replays it (pg.compile) unless --eager: both give
+    the same losses, bit for bit, for every model."""
+    args = (*SMALL[model], "--steps", "120", "--eval-every", "60")
+    logs = []
+    for name, extra in (("compiled", ()), ("eager", ("--eager",))):
+        code, out = _train(tmp_path / name, names_file, model, *args, *extra)
+        assert code == 0
+        logs.append(json.loads((out / "log.json").read_text()))
+    assert logs[0]["train"] == logs[1]["train"] and logs[0]["val"] == logs[1]["val"]

@@ -103,11 +103,11 @@ def _checking_rule(node: Any, grad: Any, wrap: Any, retain_graph: bool) -> tuple
 def set_detect_anomaly(mode: bool) -> None:
     """Turn anomaly detection on or off for the whole process."""
     global _enabled
-    _enabled = bool(mode)
-    use_variant(
-        apply=_checking_apply if _enabled else apply,
-        run_rule=_checking_rule if _enabled else backprop.run_rule,
+    use_variant(  # first: a compiled step's trace refuses the switch, and nothing is changed
+        apply=_checking_apply if mode else apply,
+        run_rule=_checking_rule if mode else backprop.run_rule,
     )
+    _enabled = bool(mode)
 
 
 def is_anomaly_enabled() -> bool:

@@ -185,11 +185,30 @@ _METADATA_FUNCTIONS = frozenset(
 
 def _record(call, args, kwargs, ufunc_method=None, writes=None):
     """Run `call` on plain arrays and, inside a trace, write it into the plan."""
-    result = call(*_unwrap(args), **_unwrap(kwargs))
+    global _active
     trace = _active
     if trace is None:
-        return result
+        return call(*_unwrap(args), **_unwrap(kwargs))
+    _active = None  # the call is one step: what NumPy does inside it is not recorded again
+    try:
+        result = call(*_unwrap(args), **_unwrap(kwargs))
+    finally:
+        _active = trace
     return trace.record(call, args, kwargs, result, ufunc_method, writes)
+
+
+_VALUE_SHAPED = frozenset(
+    (np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.compress, np.extract)
+    + (np.ndarray.nonzero, np.ndarray.compress, np.ma.nonzero)
+)
+
+
+def _shape_follows_values(call: Any, args: tuple) -> bool:
+    """Whether the result's shape depends on the values (a boolean mask's index, nonzero)."""
+    if call is operator.getitem:
+        key = args[1] if type(args[1]) is tuple else (args[1],)
+        return any(isinstance(k, np.ndarray) and k.dtype == bool for k in key)
+    return call in _VALUE_SHAPED
 
 
 def _read_value(array: Traced, convert: Any, what: str) -> Any:
@@ -210,14 +229,47 @@ class _Trace:
         self.inputs: dict[int, tuple] = {}  # slot -> (how to read it, tensor)
         self.constants: dict[int, Any] = {}  # slot -> its value
         self.raw_slots: dict[int, int] = {}  # id(raw ndarray) -> its constant slot
+        self.by_root: dict[int, list] = {}
+        self.raw_kept: list = []
+        self.read_only: set = set()  # id of the array owning memory -> slots on it
         self.varying: set[int] = set()  # slots whose value depends on inputs or draws
         self.unreplayable: str | None = None  # why not, where fallback="eager" let it run on
 
     def new_slot(self, array: Any) -> Traced:
+        if not array.flags.writeable:
+            self.read_only.add(len(self.arrays))  # NumPy's read-only view: it may be unlocked
         traced = np.ndarray.view(array, Traced)
         traced.slot = len(self.arrays)
         self.arrays.append(traced)
+        self.by_root.setdefault(_root(traced), []).append(traced.slot)
         return traced
+
+    def view_of_slot(self, array: np.ndarray) -> int | None:
+        """A plain array that views a slot's memory, made where no call could be recorded
+        (np.ndarray(buffer=...), as_strided): recorded as the same view of that slot."""
+        slots = self.by_root.get(_root(array))
+        if not slots:
+            return None
+        pointer = array.__array_interface__["data"][0]
+        for n in reversed(slots):
+            source = _unwrap(self.arrays[n])
+            if source.__array_interface__["data"][0] != pointer or source.dtype != array.dtype:
+                continue
+            try:
+                same = np.broadcast_to(source, array.shape).strides == array.strides
+            except ValueError:
+                same = False
+            call: Any = np.broadcast_to if same else _strided
+            args = (Slot(n), array.shape) if same else (Slot(n), array.shape, array.strides)
+            traced = self.new_slot(array)
+            self.steps.append(Step(call, args, {}, traced.slot))
+            if n in self.varying:
+                self.varying.add(traced.slot)
+            return traced.slot
+        raise CompileError(
+            f"pg.compile: {self.name} made a view of shape {array.shape} of an array it "
+            "computed in a way the trace cannot follow; compile with fallback='eager'"
+        )
 
     def add_input(self, tensor: Tensor, reader: Any) -> None:
         data = tensor._data
@@ -240,20 +292,31 @@ class _Trace:
         np.zeros, np.arange, a tensor the step does not own) becomes a constant slot."""
         kind = type(value)
         if kind is Traced:
-            if (
-                value.slot < 0
-                or value.slot >= len(self.arrays)
-                or self.arrays[value.slot] is not value
-            ):
-                return self.template(np.ndarray.view(value, np.ndarray))  # another trace's
+            n = value.slot
+            if 0 <= n < len(self.arrays) and self.arrays[n] is value:
+                return Slot(n)
+            # a view NumPy made without a call this trace saw (np.ndarray(buffer=...)), or an
+            # array left from another trace (a constant here)
+            raw = np.ndarray.view(value, np.ndarray)
+            n = self.view_of_slot(raw)
+            if n is None:
+                return self.template(raw)
+            self.arrays[n] = value
+            value.slot = n
             return Slot(value.slot)
         if kind is np.ndarray:
             slot = self.raw_slots.get(id(value))
             if slot is None:
+                slot = self.view_of_slot(value)
+                if slot is not None:
+                    self.raw_slots[id(value)] = slot
+                    self.raw_kept.append(value)
+                    return Slot(slot)
                 traced = self.new_slot(value)
                 slot = traced.slot
                 self.constants[slot] = value.copy()
                 self.raw_slots[id(value)] = slot
+                self.raw_kept.append(value)  # alive while traced: its id stays its own
                 self.steps.append(Step(None, (), {}, slot, kind="constant"))
             return Slot(slot)
         if kind is tuple or kind is list:
@@ -267,8 +330,10 @@ class _Trace:
         slots = _slots_in((arg_t, kwarg_t))
         varying = any(s.n in self.varying for s in slots)
         out_arg = kwargs.get("out") if ufunc_method is not None else None
-        if ufunc_method == "at":
-            writes = 0
+        if ufunc_method == "at" or (
+            result is None and writes is None and args and isinstance(args[0], np.ndarray)
+        ):
+            writes = 0  # np.add.at, np.put_along_axis, np.copyto: they fill their first argument
         if writes is not None or out_arg is not None:
             if out_arg is not None:
                 outs = out_arg if type(out_arg) is tuple else (out_arg,)
@@ -277,7 +342,8 @@ class _Trace:
                 targets = [arg_t[writes].n]
             step = Step(call, arg_t, kwarg_t, None, writes=tuple(targets))
             self.steps.append(step)
-            self.varying.update(targets)
+            for n in targets:  # every view of the memory written now varies
+                self.varying.update(self.by_root.get(_root(self.arrays[n]), (n,)))
             if out_arg is None:
                 return result
             # NumPy returns the out= array itself (a tuple of them for several outputs)
@@ -308,9 +374,21 @@ class _Trace:
             return result
         as_array = isinstance(result, np.generic)
         outs = out if type(out) is tuple else (out,)
+        if not varying and isinstance(result, np.ndarray):
+            # a view of a constant is made again at every replay: a write through it must
+            # reach the constant's copy of that replay
+            varying = any(_root(self.arrays[s.n]) == _root(result) for s in slots)
         if varying:
             self.steps.append(Step(call, arg_t, kwarg_t, out, as_array=as_array))
             self.varying.update(outs)
+            if _shape_follows_values(call, args):
+                # a mask's count, the number of nonzeros: the plan holds for this shape only
+                for n in outs:
+                    site = _site(_user_frame())
+                    shape = self.arrays[n].shape
+                    self.steps.append(
+                        Step(_guard, (Slot(n), np.shape, shape, site), {}, None, kind="guard")
+                    )
         else:  # only constants went in: the result is a constant too (folded)
             for n in outs:
                 self.constants[n] = _unwrap(self.arrays[n]).copy()
@@ -334,7 +412,12 @@ class _Trace:
         if caller is not None and not _own_file(caller.f_code.co_filename):
             self._refuse(what, site)
             return
-        if caller is not None and caller.f_code.co_filename.endswith("pathgrad/tensor.py"):
+        if caller is not None and caller.f_code.co_filename == _TENSOR_FILE:
+            # a Tensor's conversion (float(t) calls t.item()): named as the user wrote it
+            frame = caller
+            while frame.f_back is not None and frame.f_back.f_code.co_filename == _TENSOR_FILE:
+                frame = frame.f_back
+            what = _CONVERSIONS.get(frame.f_code.co_name, what)
             self._refuse(what, _site(_user_frame()))
             return
         # pathgrad's own code read a value (a check of an index's range, a loop's length):
@@ -348,6 +431,22 @@ class _Trace:
     def value_read_result(self, call: Any, value: Any) -> None:
         frame = _user_frame()
         self._refuse(f"{getattr(call, '__name__', call)}()", _site(frame))
+
+    def refuse_feature(self, what: str) -> None:
+        """The engine met something a plan cannot replay (engine.tracing calls this)."""
+        site = _site(_user_frame())
+        if what == ".numpy()":
+            self._refuse(what, site)
+            return
+        reason = (
+            f"{what} at {site or 'an unknown line'} inside {self.name}: it runs Python during "
+            "the step, and pg.compile replays the step's NumPy calls only. Move it outside "
+            "the compiled function, or compile with fallback='eager'"
+        )
+        if self.fallback == "eager":
+            self.unreplayable = self.unreplayable or reason
+            return
+        raise CompileError(reason)
 
     def _refuse(self, what: str, site: str) -> None:
         reason = (
@@ -363,17 +462,35 @@ class _Trace:
         raise CompileError(reason)
 
 
+_TENSOR_FILE = sys.modules[Tensor.__module__].__file__
+_CONVERSIONS = {
+    "__float__": "float()",
+    "__int__": "int()",
+    "__bool__": "bool()",
+    "__index__": "an index",
+    "__format__": "a format",
+    "item": ".item()",
+    "tolist": ".tolist()",
+}
+
+
+def _strided(array: np.ndarray, shape: tuple, strides: tuple) -> np.ndarray:
+    return np.lib.stride_tricks.as_strided(array, shape, strides, writeable=False)
+
+
 def _draw(generator: Any, method: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(generator.numpy, method)(*args, **kwargs)
 
 
-def _guard(array: Any, convert: Any, expected: Any, site: str) -> None:
+def _guard(array: Any, convert: Any, expected: Any, site: str, retry: bool) -> None:
     now = convert(array)
     if now != expected and not (now != now and expected != expected):  # NaN reads the same
+        if retry:
+            raise _Diverged(site)
         raise CompileError(
             f"pg.compile: a check inside pathgrad at {site} read {expected!r} when the step was "
-            f"traced and reads {now!r} now, so the plan does not hold for these inputs; run "
-            "this call eagerly (the function's .eager) to see what the check says"
+            f"traced and reads {now!r} now, after the plan changed parameters or drew random "
+            "numbers, so it cannot go back; run this call eagerly (the function's .eager)"
         )
 
 
@@ -470,7 +587,8 @@ def _traced_maker(name: str, original: Any) -> Any:
             return _record(original, args, kwargs)
         result = original(*args, **kwargs)
         if type(result) is np.ndarray and not (args and result is args[0]):
-            return trace.constant(result)
+            n = trace.view_of_slot(result)  # as_strided makes its view through np.asarray
+            return trace.constant(result) if n is None else trace.arrays[n]
         return result
 
     return make
@@ -572,6 +690,8 @@ def _reachable_roots(fn: Any) -> Any:
         if hasattr(fn, "__dict__"):
             yield fn
         return
+    yield from getattr(fn, "__defaults__", None) or ()
+    yield from (getattr(fn, "__kwdefaults__", None) or {}).values()
     for cell in fn.__closure__ or ():
         try:
             yield cell.cell_contents
@@ -590,6 +710,15 @@ def _reachable_roots(fn: Any) -> Any:
 
 
 # ---------------------------------------------------------------- the compiled function
+
+
+# plans kept for one signature, each valid where its checks inside pathgrad read as traced
+_PLANS_PER_SIGNATURE = 4
+
+
+class _Diverged(Exception):
+    """A check inside pathgrad read otherwise than when the plan was traced, before the plan
+    changed anything: the call runs by another plan, or is traced anew."""
 
 
 class CacheEntry(NamedTuple):
@@ -631,15 +760,23 @@ class CompiledFunction:
             self._world = _World(self.eager)
             self._world.freeze()
         signature = self._signature(args, kwargs)
-        entry = self._cache.get(signature)
-        if entry is not None:
-            self._cache.move_to_end(signature)
+        entries = self._cache.get(signature)
+        if entries is None:
+            return self._trace(signature, args, kwargs, self._reason(signature))
+        self._cache.move_to_end(signature)
+        diverged = None
+        for entry in entries:  # most often one; more where checks inside pathgrad branch
             if entry.plan is None:
                 self._eager_calls += 1
                 return self.eager(*args, **kwargs)
+            try:
+                result = entry.plan(args, kwargs)
+            except _Diverged as error:  # before the plan changed anything: try the next
+                diverged = error
+                continue
             self._replays += 1
-            return entry.plan(args, kwargs)
-        return self._trace(signature, args, kwargs)
+            return result
+        return self._trace(signature, args, kwargs, f"a check at {diverged} read otherwise")
 
     def _reason(self, signature: Any) -> str:
         if not self._cache:
@@ -663,37 +800,37 @@ class CompiledFunction:
             tuple([p._grad is None for p in world.params]),
         )
 
-    def _trace(self, signature: Any, args: tuple, kwargs: dict) -> Any:
+    def _trace(self, signature: Any, args: tuple, kwargs: dict, reason: str) -> Any:
         global _active
         trace = _Trace(getattr(self.eager, "__qualname__", "the function"), self.fallback)
         world = self._world
-        reason = self._reason(signature)
         restore: list = []
         saved_streams = [(g, g.numpy) for g in world.generators]
         saved_makers = [(name, getattr(np, name)) for name in _MAKERS]
-        arg_tensors = _tensors_in((args, kwargs))
-        live = world.tensors()
-        start_versions = {}
-        for t in live + arg_tensors:
+        # every tensor the step may touch, with where the plan finds it: an argument's path,
+        # or the tensor itself (a parameter, a buffer, a .grad, optimiser state)
+        owners = [(t, ("argument", path)) for path, t in _tensor_paths((args, kwargs))]
+        owners += [(t, ("tensor", t)) for t in world.tensors()]
+        start = {}
+        for t, owner in owners:
             base = t if t._base is None else t._base
-            start_versions[id(base)] = (base, base._version_count)
-        start_grads = {id(t): t._grad for t in live}
+            start[id(t)] = (t, owner, t._grad, base, base._version_count)
         try:
-            for path, t in arg_tensors_paths((args, kwargs)):
-                restore.append((t, t._data))
-                trace.add_input(t, ("argument", path))
-            for t in live:
+            _refuse_outside_hooks(trace, world, owners)
+            for t, owner in owners:
                 if type(t._data) is not Traced:
                     restore.append((t, t._data))
-                    trace.add_input(t, ("tensor", t))
+                    trace.add_input(t, owner)
             for g, stream in saved_streams:
                 g.numpy = _RecordingStream(g, stream)
             for name, original in saved_makers:
                 setattr(np, name, _traced_maker(name, original))
+            grad_mode.engine.tracing = trace.refuse_feature
             _active = trace
             result = self.eager(*args, **kwargs)
         finally:
             _active = None
+            grad_mode.engine.tracing = None
             for name, original in saved_makers:
                 setattr(np, name, original)
             for g, stream in saved_streams:
@@ -712,29 +849,24 @@ class CompiledFunction:
                         t._data = np.ndarray.view(data, np.ndarray)
         self._traces += 1
         if trace.unreplayable is not None:
-            self._history.append(reason)
-            self._remember(
-                CacheEntry(
-                    signature, reason + " (runs eagerly: " + trace.unreplayable + ")", None, 0
-                )
-            )
+            note = f"{reason} (runs eagerly: {trace.unreplayable})"
+            self._remember(CacheEntry(signature, note, None, 0))
             if not self._warned:
                 self._warned = True
                 warnings.warn(f"pg.compile: {trace.unreplayable}; it runs eagerly", stacklevel=3)
             return _plain(result)
-        writes = _write_back(trace, world, live, start_grads, ends)
-        bumps = [
-            (base, base._version_count - count)
-            for base, count in start_versions.values()
-            if base._version_count != count
-        ]
-        output = trace.template(_tensor_arrays(result))
-        plan, count = _build_plan(trace, output, writes, bumps)
+        _refuse_writes_outside(trace)
+        writes = _write_back(trace, world, start, ends)
+        output = _tensor_arrays(result)
+        plan, count = _build_plan(trace, output, writes)
         self._remember(CacheEntry(signature, reason, plan, count))
         return _plain(result)
 
     def _remember(self, entry: CacheEntry) -> None:
-        self._cache[entry.signature] = entry
+        entries = self._cache.setdefault(entry.signature, [])
+        entries.insert(0, entry)  # the newest first: the inputs most like the next call's
+        del entries[_PLANS_PER_SIGNATURE:]
+        self._cache.move_to_end(entry.signature)
         while len(self._cache) > self.max_cache:
             self._cache.popitem(last=False)
 
@@ -742,7 +874,8 @@ class CompiledFunction:
         """How many traces were made and why, how many calls replayed one, and the plans kept."""
         entries = [
             {"reason": e.reason, "steps": e.steps, "eager": e.plan is None}
-            for e in self._cache.values()
+            for kept in self._cache.values()
+            for e in reversed(kept)
         ]
         return CacheInfo(self._traces, self._replays, self._eager_calls, entries)
 
@@ -773,7 +906,7 @@ def _describe(value: Any) -> Any:
     kind = type(value)
     if kind is Tensor:
         data = value._data
-        return (data.shape, data.dtype, value._requires_grad)
+        return (data.shape, data.dtype, value._requires_grad, value._grad is None)
     if kind is tuple or kind is list:
         return (kind,) + tuple([_describe(v) for v in value])
     if kind is dict:
@@ -787,20 +920,16 @@ def _describe(value: Any) -> Any:
     return value
 
 
-def arg_tensors_paths(value: Any, path: tuple = ()) -> Any:
+def _tensor_paths(value: Any, path: tuple = ()) -> Any:
     kind = type(value)
     if kind is Tensor:
         yield path, value
     elif kind is tuple or kind is list:
         for i, v in enumerate(value):
-            yield from arg_tensors_paths(v, path + (i,))
+            yield from _tensor_paths(v, path + (i,))
     elif kind is dict:
         for k, v in value.items():
-            yield from arg_tensors_paths(v, path + (k,))
-
-
-def _tensors_in(value: Any) -> list:
-    return [t for _, t in arg_tensors_paths(value)]
+            yield from _tensor_paths(v, path + (k,))
 
 
 def _tensor_arrays(value: Any) -> Any:
@@ -836,36 +965,70 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _write_back(trace: _Trace, world: _World, live: list, start_grads: dict, ends: dict) -> list:
-    """Where the step left tensors the plan must leave the same way: `.grad` made or dropped,
-    optimiser state made, memory given anew. Each is (kind, owner, key, slot or None)."""
+def _write_back(trace: _Trace, world: _World, start: dict, ends: dict) -> list:
+    """What the step left that the plan must leave the same way, each (what, owner, key,
+    slot): memory given anew, a .grad made or dropped, optimiser state or a buffer made, a
+    version counted. Owners are ("argument", path) or ("tensor", t)."""
     writes = []
-    for t in live:
+    for t, owner, grad_before, base, version in start.values():
         end = ends.get(id(t))
-        if type(end) is Traced and trace.inputs.get(end.slot, (None,))[0] != ("tensor", t):
-            writes.append(("data", t, None, trace.template(end)))
+        if type(end) is Traced and trace.inputs.get(end.slot, (None,))[0] != owner:
+            writes.append(("data", owner, None, trace.template(end)))
+        if base._version_count != version and base is t:
+            writes.append(("version", owner, base._version_count - version, None))
         grad = t._grad
-        if grad is start_grads.get(id(t)) and (grad is None or id(grad) in ends):
-            continue
+        if grad is grad_before and (grad is None or id(grad) in ends):
+            continue  # the same .grad (changed in place, if at all: its memory was an input)
         if grad is None:
-            writes.append(("grad", t, None, None))
+            writes.append(("grad", owner, None, None))
         else:
             data = ends.get(id(grad), grad._data)
-            writes.append(("grad", t, None, trace.template(data)))
+            writes.append(("grad", owner, None, trace.template(data)))
             grad._data = _unwrap(data)
     for optimizer in world.optimizers:
         for p, state in optimizer.state.items():
             for key, value in state.items():
-                if type(value) is Tensor and type(value._data) is Traced:
-                    writes.append(("state", optimizer, (p, key), trace.template(value._data)))
-                    value._data = np.ndarray.view(value._data, np.ndarray)
+                if type(value) is Tensor and type(value._data) is Traced and id(value) not in ends:
+                    slot = trace.template(value._data)
+                    writes.append(("state", ("tensor", optimizer), (p, key), slot))
+                    value._data = _unwrap(value._data)
     for module in world.modules:
         for table in ("_buffers", "_parameters"):
             for key, value in getattr(module, table).items():
                 if value is not None and type(value._data) is Traced and id(value) not in ends:
-                    writes.append((table, module, key, trace.template(value._data)))
-                    value._data = np.ndarray.view(value._data, np.ndarray)
+                    writes.append((table, ("tensor", module), key, trace.template(value._data)))
+                    value._data = _unwrap(value._data)
     return writes
+
+
+def _refuse_writes_outside(trace: _Trace) -> None:
+    """An array that existed before the trace, reached by no argument, module or optimiser the
+    step can be seen to hold, and changed in place by it: a plan would change a frozen copy."""
+    found = {slot for slot in trace.raw_slots.values() if slot in trace.constants}
+    for step in trace.steps:
+        for n in step.writes or ():
+            root = _root(trace.arrays[n])
+            if any(_root(trace.arrays[m]) == root for m in found):
+                raise CompileError(
+                    f"pg.compile: {trace.name} changes in place an array of shape "
+                    f"{trace.arrays[n].shape} that it reaches neither through its arguments nor "
+                    "through a module or optimiser in its closure, globals or defaults; pass "
+                    "the tensor (or its module) as an argument"
+                )
+
+
+def _refuse_outside_hooks(trace: _Trace, world: _World, owners: list) -> None:
+    """Hooks already in place would run Python at every eager step that a plan skips."""
+    from pathgrad import dispatch
+
+    if grad_mode.engine.apply is not dispatch.apply:
+        trace.refuse_feature("anomaly mode (on when the step was called)")
+    for t, _ in owners:
+        if t._hooks:
+            trace.refuse_feature(f"a hook on a tensor of shape {tuple(t.shape)} the step reaches")
+    for module in world.modules:
+        if module._forward_hooks or module._forward_pre_hooks:
+            trace.refuse_feature(f"a forward hook on {type(module).__name__}")
 
 
 # ---------------------------------------------------------------- the plan
@@ -873,9 +1036,13 @@ def _write_back(trace: _Trace, world: _World, live: list, start_grads: dict, end
 
 def _root(array: Any) -> int:
     """The identity of the array owning `array`'s memory: writes through one view reach all."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return id(array)
+    while True:
+        base = array.base
+        if not isinstance(base, np.ndarray):  # as_strided's holder, a memoryview, or none
+            base = getattr(base, "base", None) if base is not None else None
+            if not isinstance(base, np.ndarray):
+                return id(array)
+        array = base
 
 
 def _outs(step: Step) -> tuple:
@@ -893,7 +1060,9 @@ def _elide_broadcasts(trace: _Trace, steps: list) -> None:
     if not source:
         return
     for step in steps:
-        if not isinstance(step.call, np.ufunc) or step.kind != "call" or step.kwargs:
+        if not isinstance(step.call, np.ufunc) or step.call.signature is not None:
+            continue  # a gufunc (matmul) broadcasts only its loop dims
+        if step.kind != "call" or step.kwargs:
             continue
         args = list(step.args)
         changed = False
@@ -936,6 +1105,8 @@ class _Writer:
         self.namespace: dict = {"_asarray": _asarray, "_from_array": from_array}
         self.slot_names: dict = {}
         self.lines: list = []
+        self.buffers: dict = {}  # id(_Buffer) -> its name
+        self.buffer_specs: dict = {}
 
     def bind(self, value: Any, prefix: str = "K") -> str:
         name = f"{prefix}{len(self.namespace)}"
@@ -944,6 +1115,13 @@ class _Writer:
 
     def expr(self, value: Any) -> str:
         kind = type(value)
+        if kind is _Buffer:
+            name = self.buffers.get(id(value))
+            if name is None:
+                name = self.buffers[id(value)] = f"B{len(self.buffers)}"
+                self.namespace[name] = None
+                self.buffer_specs[name] = value
+            return name
         if kind is Slot:
             return self.slot_names[value.n]
         if kind is tuple:
@@ -963,6 +1141,12 @@ class _Writer:
             return repr(value)
         return self.bind(value)
 
+    def owner(self, owner: tuple) -> str:
+        """Where the plan finds a tensor: an argument by its path, anything else bound."""
+        if owner[0] == "argument":
+            return "AK" + "".join(f"[{p!r}]" for p in owner[1])
+        return self.bind(owner[1], "T")
+
     def call(self, step: Step) -> str:
         args = [self.expr(a) for a in step.args]
         if step.call is operator.getitem:
@@ -972,14 +1156,40 @@ class _Writer:
         return f"_asarray({text})" if step.as_array else text
 
 
+class _Buffer(NamedTuple):
+    """An array the plan keeps between replays, made at its first replay (a plan that is never
+    replayed, as the first step's of a training loop, costs no memory)."""
+
+    shape: tuple
+    dtype: Any
+
+
 def _reusable_outputs(trace: _Trace, kept: list, escaping: list) -> dict:
-    """Slots whose array the plan may keep and write again at the next replay (through the
-    ufunc's `out=`): a ufunc's or a reduction's fresh result whose memory nothing outside the
-    plan holds (not the result, not a .grad or state it leaves, not an input's memory)."""
+    """Arrays the plan keeps from one replay to the next and writes again (through `out=`),
+    for the slots that can take one: a ufunc's or a reduction's fresh result whose memory
+    nothing outside the plan holds (not the result, not a .grad or state it leaves, not an
+    input's). Slots whose lives do not overlap share one, as registers are allocated, so the
+    plan holds about what eager holds at its peak; a slot's life ends at the last step that
+    reads or writes its memory (through any view of it)."""
     roots = [_root(a) for a in trace.arrays]
     held = {roots[n] for n in escaping} | {roots[n] for n in trace.inputs}
+    last_use: dict = {}
+    for i, step in enumerate(kept):
+        for slot in _slots_in((step.args, step.kwargs)):
+            last_use[roots[slot.n]] = i
+        for n in _outs(step) + (step.writes or ()):
+            last_use[roots[n]] = max(last_use.get(roots[n], i), i)
+    free: dict = {}  # (shape, dtype) -> arrays no live slot uses
+    in_use: list = []  # (last step, key, array)
     buffers = {}
-    for step in kept:
+    for i, step in enumerate(kept):
+        still = []
+        for end, key, array in in_use:
+            if end < i:
+                free.setdefault(key, []).append(array)
+            else:
+                still.append((end, key, array))
+        in_use = still
         if step.kind != "call" or step.as_array or type(step.out) is not int:
             continue
         call = step.call
@@ -993,36 +1203,44 @@ def _reusable_outputs(trace: _Trace, kept: list, escaping: list) -> dict:
             continue
         if "out" in step.kwargs or roots[step.out] in held:
             continue
-        buffers[step.out] = np.empty_like(_unwrap(trace.arrays[step.out]))
+        traced = _unwrap(trace.arrays[step.out])
+        key = (traced.shape, traced.dtype)
+        pool = free.get(key)
+        array = pool.pop() if pool else _Buffer(traced.shape, traced.dtype)
+        buffers[step.out] = array
+        in_use.append((last_use.get(roots[step.out], i), key, array))
     return buffers
 
 
-def _build_plan(trace: _Trace, output: Any, writes: list, bumps: list) -> tuple:
+def _build_plan(trace: _Trace, output: Any, writes: list) -> tuple:
     steps = trace.steps
     _elide_broadcasts(trace, steps)
     output_slots = [s.n for s in _slots_in(_out_template(trace, output))]
     write_slots = [w[3].n for w in writes if w[3] is not None]
     kept = _prune(trace, output_slots, write_slots)
     reusable = _reusable_outputs(trace, kept, output_slots + write_slots)
-    written = {n for step in kept if step.writes for n in step.writes}
+    roots = [_root(a) for a in trace.arrays]
+    written = {roots[n] for step in kept if step.writes for n in step.writes}
     w = _Writer()
     needed = {s.n for step in kept for s in _slots_in((step.args, step.kwargs))}
     needed.update(output_slots, write_slots)
-    for slot, (reader, tensor, _) in trace.inputs.items():
-        if slot not in needed:
-            continue
-        name = f"s{slot}"
-        w.slot_names[slot] = name
-        if reader[0] == "argument":
-            path = "".join(f"[{p!r}]" for p in reader[1])
-            w.lines.append(f"{name} = AK{path}._data")
-        else:
-            w.lines.append(f"{name} = {w.bind(tensor, 'T')}._data")
+    for slot, (owner, _, _) in trace.inputs.items():
+        if slot in needed:
+            w.slot_names[slot] = f"s{slot}"
+            w.lines.append(f"s{slot} = {w.owner(owner)}._data")
     calls = 0
+    state_roots = {roots[n] for n in trace.inputs}
+    changed = False  # whether the plan has changed state (or drawn) by this step
     for step in kept:
+        if step.kind == "guard":
+            step.args = step.args + (not changed,)
+        elif step.kind == "draw" or (
+            step.writes and any(roots[n] in state_roots for n in step.writes)
+        ):
+            changed = True
         if step.kind == "constant":
             constant = w.bind(trace.constants[step.out])
-            if step.out in written:
+            if roots[step.out] in written:
                 w.slot_names[step.out] = f"s{step.out}"
                 w.lines.append(f"s{step.out} = {constant}.copy()")
             else:
@@ -1047,24 +1265,40 @@ def _build_plan(trace: _Trace, output: Any, writes: list, bumps: list) -> tuple:
             w.lines.append(", ".join(f"s{n}" for n in outs) + f", = {text}")
         else:
             w.lines.append(f"s{step.out} = {text}")
+        for n in outs:  # a view the step made writable (NumPy hands diagonals out read-only)
+            if n in trace.read_only and trace.arrays[n].flags.writeable:
+                w.lines.append(f"s{n}.flags.writeable = True")
+    bumped = 0
     for kind, owner, key, slot in writes:
+        target = w.owner(owner)
         value = "None" if slot is None else f"_from_array({_fresh(w, trace, slot)})"
         if kind == "data":
-            w.lines.append(f"{w.bind(owner, 'T')}._data = {w.expr(slot)}")
+            w.lines.append(f"{target}._data = {w.expr(slot)}")
         elif kind == "grad":
-            w.lines.append(f"{w.bind(owner, 'T')}._grad = {value}")
+            w.lines.append(f"{target}._grad = {value}")
         elif kind == "state":
             p, name = key
-            w.lines.append(f"{w.bind(owner, 'O')}.state[{w.bind(p, 'T')}][{name!r}] = {value}")
+            w.lines.append(f"{target}.state[{w.bind(p, 'T')}][{name!r}] = {value}")
+        elif kind == "version":  # in-place changes counted, as eager counts them
+            w.lines.append(f"{target}._version_count += {key}")
+            bumped += key
         else:
-            w.lines.append(f"{w.bind(owner, 'M')}.{kind}[{key!r}] = {value}")
-    if bumps:
-        for base, delta in bumps:
-            w.lines.append(f"{w.bind(base, 'T')}._version_count += {delta}")
+            w.lines.append(f"{target}.{kind}[{key!r}] = {value}")
+    if bumped:
         w.namespace["_versions"] = versions
-        w.lines.append(f"_versions.epoch += {sum(d for _, d in bumps)}")
+        w.lines.append(f"_versions.epoch += {bumped}")
     w.lines.append(f"return {_out_expr(w, trace, output)}")
-    source = "def plan(A, KW):\n    AK = (A, KW)\n" + "".join(f"    {line}\n" for line in w.lines)
+    prologue = "    AK = (A, KW)\n"
+    if w.buffer_specs:
+        namespace, specs = w.namespace, w.buffer_specs
+
+        def allocate() -> None:
+            for name, buffer in specs.items():
+                namespace[name] = np.empty(buffer.shape, buffer.dtype)
+
+        namespace["_allocate"] = allocate
+        prologue += "    if B0 is None:\n        _allocate()\n"
+    source = "def plan(A, KW):\n" + prologue + "".join(f"    {line}\n" for line in w.lines)
     code = builtins.compile(source, f"<pg.compile plan of {trace.name}>", "exec")
     exec(code, w.namespace)
     plan = w.namespace["plan"]

@@ -334,7 +334,10 @@ class Tensor:
         return made
 
     def numpy(self) -> np.ndarray:
-        return self._data
+        data = self._data
+        if type(data) is not np.ndarray and grad_mode.engine.tracing is not None:
+            grad_mode.engine.tracing(".numpy()")  # a traced array: its values would be frozen
+        return data
 
     def item(self):
         if self._data.size != 1:
@@ -431,6 +434,8 @@ class Tensor:
             raise RuntimeError(
                 "register_hook: this tensor does not require grad, so no gradient will reach it"
             )
+        if grad_mode.engine.tracing is not None:
+            grad_mode.engine.tracing("register_hook")
         hooks = self._hook_table()
         handle = HookHandle(hooks)
         hooks[handle.id] = hook
@@ -444,6 +449,8 @@ class Tensor:
             return  # leaves keep their gradient anyway
         if self._retains_grad:
             return
+        if grad_mode.engine.tracing is not None:
+            grad_mode.engine.tracing("retain_grad")
         self._retains_grad = True
         # a weak reference: the graph must not keep its outputs alive (no cycles)
         target = weakref.ref(self)

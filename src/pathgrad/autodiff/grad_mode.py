@@ -24,11 +24,14 @@ class EngineVariant:
     """How ops run (`apply(definition, args, kwargs)`), how the sweep runs a node's rule
     (`run_rule(node, grad, wrap, retain_graph)`), and whether nodes keep their inputs."""
 
-    __slots__ = ("apply", "run_rule", "keep_inputs")
+    __slots__ = ("apply", "run_rule", "keep_inputs", "tracing")
 
     def __init__(self) -> None:
         self.apply = self.run_rule = _unbound
         self.keep_inputs = False
+        # while pg.compile traces a step: called with the name of what a plan cannot replay
+        # (a hook, retain_grad, a switch of variant), where the engine meets it
+        self.tracing: Any = None
 
 
 def _unbound(*args: Any) -> Any:
@@ -40,6 +43,8 @@ engine = EngineVariant()
 
 def use_variant(**fields: Any) -> dict:
     """Set some of `engine`'s fields; returns their previous values, to restore them with."""
+    if engine.tracing is not None:
+        engine.tracing("switching the engine's variant (anomaly mode, a gradcheck)")
     previous = {name: getattr(engine, name) for name in fields}
     for name, value in fields.items():
         setattr(engine, name, value)

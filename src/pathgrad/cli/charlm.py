@@ -154,11 +154,25 @@ def make_optimizer(L: Any, model: Any, config: dict) -> tuple[Any, Any]:
     return optimizer, scheduler
 
 
-def train_step(L: Any, model: Any, optimizer: Any, scheduler: Any, x: Any, y: Any) -> float:
-    loss = loss_of(L, model, x, y)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+def updater(L: Any, model: Any, optimizer: Any) -> Any:
+    """One update on a batch: the loss, its gradients and the optimiser's step (what
+    `pathgrad train` compiles; the schedule and the loss's value stay outside)."""
+
+    def update(x: Any, y: Any) -> Any:
+        loss = loss_of(L, model, x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return update
+
+
+def train_step(
+    L: Any, model: Any, optimizer: Any, scheduler: Any, x: Any, y: Any, update: Any = None
+) -> float:
+    """One training step; `update` is the model's updater, compiled or not (made here if None)."""
+    loss = (update or updater(L, model, optimizer))(x, y)
     scheduler.step()
     return loss.item()
 

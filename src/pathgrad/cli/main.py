@@ -129,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
         help="also plot activations, gradients and update-to-data ratios",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--eager",
+        action="store_true",
+        help="run every step eagerly instead of tracing it once and replaying it (pg.compile)",
+    )
 
     sample = commands.add_parser("sample", help="print items drawn from a trained model")
     sample.add_argument("--checkpoint", required=True, help="a training run's output folder")

@@ -229,13 +229,18 @@ def train(args: Any, out: Any = None) -> int:
         disable=args.quiet,
         dynamic_ncols=True,
     )
+    # the update is traced once and replayed (pg.compile) unless asked not to; diagnostics
+    # read activations and gradients through hooks, which a replay would skip
+    update = charlm.updater(pg, run.model, run.optimizer)
+    if not args.eager and diagnostics is None:
+        update = pg.compile(update)
     started, window = time.perf_counter(), run.window
     try:
         while run.step < config["steps"] and not stop:
             x, y = charlm.batch(pg, run.rng, train_x, train_y, config["batch_size"])
             if diagnostics is not None:
                 diagnostics.before(run.step)
-            loss = charlm.train_step(pg, run.model, run.optimizer, run.scheduler, x, y)
+            loss = charlm.train_step(pg, run.model, run.optimizer, run.scheduler, x, y, update)
             if not math.isfinite(loss):
                 raise JobError(f"the loss became {loss} at step {run.step}; try a smaller --lr")
             if diagnostics is not None:

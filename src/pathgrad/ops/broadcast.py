@@ -60,8 +60,8 @@ def broadcast_view(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
             stride if size == target else 0
             for size, target, stride in zip(array.shape, shape[lead:], array.strides)
         )
-    try:
-        view = np.ndarray(shape, array.dtype, array, 0, strides)
+    try:  # type(array): a subclass's view stays one (pg.compile's traced arrays follow it)
+        view = type(array)(shape, array.dtype, array, 0, strides)
     except (TypeError, ValueError):  # memory that does not export a buffer (a strided view)
         return np.broadcast_to(array, shape)
     view.setflags(write=False)  # half the cost of view.flags.writeable = False

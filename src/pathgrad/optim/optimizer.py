@@ -182,11 +182,19 @@ def grad_of(p: Tensor, maximize: bool) -> np.ndarray:
     return -g if maximize else g
 
 
-def step_tensor(state: dict) -> float:
-    """Advance and return the step count, kept as a 0-d float32 tensor as PyTorch keeps it."""
+def step_tensor(state: dict) -> Any:
+    """Advance and return the step count, kept as a 0-d float32 tensor as PyTorch keeps it: a
+    Python float, or, while pg.compile traces the step, a 0-d float64 array (the count's value
+    changes every step, so the plan computes with it rather than freeze it)."""
     step = state["step"]
-    step._data = step._data + np.float32(1)
-    return float(step._data)
+    step._data = count = step._data + np.float32(1)
+    return float(count) if type(count) is np.ndarray else count.astype(np.float64)
+
+
+def in_dtype(factor: Any, dtype: Any) -> Any:
+    """A step's scalar factor as it meets a parameter: a Python float stays one (NumPy casts
+    it to the array's dtype); a 0-d array (traced) is cast alike, to the same value."""
+    return factor if type(factor) is float else factor.astype(dtype)
 
 
 __all__ = ["Optimizer", "required"]

@@ -1,0 +1,330 @@
+"""pg.compile: a traced and replayed step gives, bit for bit, what eager gives; what a plan
+cannot replay is refused by name and line."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import pathgrad as pg
+from op_cases import ALL_CASES, inputs_for
+
+F = pg.nn.functional
+
+
+def _arrays(value):
+    """Every array in a result (tensors, tuples of them, None), in order, for comparison."""
+    if value is None:
+        return [None]
+    if isinstance(value, pg.Tensor):
+        return [value.detach().numpy().copy()]
+    return [a for v in value for a in _arrays(v)]
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_every_op_case_replays_as_eager(case):
+    """Each op case, traced on one set of inputs and replayed on two others, gives the values
+    and gradients eager gives on those: the same NumPy calls, so the same bits."""
+
+    def step(seed_grad, *xs):
+        out = case.fn(pg, *xs)
+        grads = pg.autograd.grad(out, xs, grad_outputs=seed_grad, allow_unused=True)
+        return out, grads
+
+    compiled = pg.compile(step)
+    for seed in (0, 1, 2, 0):
+        arrays = inputs_for(case, seed)
+        if case.values is not None and seed:  # fixed values: scaled, keeping their signs
+            arrays = [a * (1 + 0.25 * seed) for a in arrays]
+        xs = [pg.tensor(a, dtype=pg.float64, requires_grad=True) for a in arrays]
+        out_shape = case.fn(pg, *xs).shape
+        seed_grad = pg.tensor(np.random.default_rng(seed).normal(size=out_shape))
+        expected = _arrays(step(seed_grad, *xs))
+        traces = compiled.cache_info().traces
+        got = _arrays(compiled(seed_grad, *xs))
+        assert all(_same(a, b) for a, b in zip(expected, got)), f"seed {seed}"
+    # the first inputs again: replayed (a new trace is made only for a new output shape, or
+    # where a check inside an op branched otherwise: the plans for both are kept)
+    assert compiled.cache_info().traces == traces, compiled.cache_info()
+
+
+def _makemore(seed=0):
+    pg.manual_seed(seed)
+    nn = pg.nn
+    model = nn.Sequential(
+        nn.Embedding(27, 10),
+        nn.Flatten(),
+        nn.Linear(30, 64),
+        nn.BatchNorm1d(64),
+        nn.Tanh(),
+        nn.Dropout(0.1),
+        nn.Linear(64, 27),
+    )
+    optimizer = pg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    schedule = pg.optim.lr_scheduler.StepLR(optimizer, step_size=200, gamma=0.1)
+    return model, optimizer, schedule
+
+
+def test_makemore_training_compiled_and_eager_agree_after_500_steps():
+    """BatchNorm, dropout, cross-entropy, SGD with Nesterov momentum and a step schedule: the
+    compiled loop and the eager one from the same seed end with the same parameters,
+    buffers and momentum, bit for bit."""
+    rng = np.random.default_rng(0)
+    batches = [
+        (pg.tensor(rng.integers(0, 27, (32, 3))), pg.tensor(rng.integers(0, 27, 32)))
+        for _ in range(16)
+    ]
+    finals = []
+    for compiled in (False, True):
+        model, optimizer, schedule = _makemore()
+
+        def step(x, y, model=model, optimizer=optimizer):
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = pg.compile(step) if compiled else step
+        losses = []
+        for i in range(500):
+            losses.append(run(*batches[i % 16]).item())
+            schedule.step()
+        model.eval()
+        evaluation = model(batches[0][0]).detach().numpy().copy()
+        state = [s["momentum_buffer"].numpy().copy() for s in optimizer.state.values()]
+        finals.append((losses, model.state_dict(), state, evaluation, run))
+    (l0, s0, m0, e0, _), (l1, s1, m1, e1, run) = finals
+    assert l0 == l1
+    assert all(np.array_equal(s0[k].numpy(), s1[k].numpy()) for k in s0)
+    assert all(np.array_equal(a, b) for a, b in zip(m0, m1))
+    assert np.array_equal(e0, e1)
+    info = run.cache_info()
+    # the first step (no momentum yet), the second, and each new learning rate
+    assert info.traces == 4 and info.replays == 496, info
+    assert "optimisers' settings" in info.entries[-1]["reason"]
+
+
+def test_replay_draws_new_random_numbers_in_eager_order():
+    def step(x):
+        return F.dropout(x, 0.5) + pg.randn(3)
+
+    results = []
+    for fn in (step, pg.compile(step)):
+        pg.manual_seed(3)
+        results.append([fn(pg.ones(4, 3)).numpy().copy() for _ in range(4)])
+    eager, compiled = results
+    assert all(np.array_equal(a, b) for a, b in zip(eager, compiled))
+    assert not np.array_equal(compiled[1], compiled[2])  # drawn afresh, not frozen
+
+
+def _refusal(fn, *args):
+    compiled = pg.compile(fn)
+    with pytest.raises(pg.CompileError) as error:
+        compiled(*args)
+    return str(error.value)
+
+
+def _line_of(fragment):
+    source = open(__file__).read().splitlines()
+    return next(i + 1 for i, line in enumerate(source) if fragment in line)
+
+
+def test_values_read_into_python_are_refused_naming_the_line():
+    x = pg.tensor([1.0, -2.0])
+
+    def item(x):
+        return (x * 2).sum().item()  # read: item
+
+    def as_float(x):
+        return float(x.sum())  # read: float
+
+    def as_bool(x):
+        return bool(x.sum() > 0)  # read: bool
+
+    def branch(x):
+        if x.sum() > 0:  # read: if
+            return x
+        return -x
+
+    def to_numpy(x):
+        return (x + 1).numpy()  # read: numpy
+
+    def to_list(x):
+        return (x + 1).tolist()  # read: tolist
+
+    for fn, what, marker in (
+        (item, ".item()", "# read: item"),
+        (as_float, "float()", "# read: float"),
+        (as_bool, "bool()", "# read: bool"),
+        (branch, "bool()", "# read: if"),
+        (to_numpy, ".numpy()", "# read: numpy"),
+        (to_list, ".tolist()", "# read: tolist"),
+    ):
+        message = _refusal(fn, x)
+        assert what in message and f"test_compile.py:{_line_of(marker)}" in message, message
+        assert "fallback='eager'" in message
+
+
+def test_fallback_eager_runs_eagerly_with_one_warning():
+    calls = []
+
+    def step(x):
+        calls.append(1)
+        return x * x.sum().item()
+
+    compiled = pg.compile(step, fallback="eager")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [compiled(pg.tensor([1.0, float(i)])) for i in range(3)]
+    assert len(calls) == 3  # eager every call: the value read is fresh each time
+    assert [r.tolist() for r in results] == [[1.0, float(i)] * 1 for i in range(3)] or all(
+        np.array_equal(r.numpy(), step(pg.tensor([1.0, float(i)])).numpy())
+        for i, r in enumerate(results)
+    )
+    assert sum("runs eagerly" in str(w.message) for w in caught) == 1
+    info = compiled.cache_info()
+    assert info.traces == 1 and info.eager_calls == 2 and info.entries[0]["eager"]
+
+
+def test_hooks_retain_grad_and_anomaly_mode_are_refused_by_name():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+
+    def hooked(x):
+        y = x * 2
+        y.register_hook(lambda g: g * 3)  # refused: hook
+        y.sum().backward()
+
+    def retained(x):
+        y = x * 2
+        y.retain_grad()  # refused: retain_grad
+        y.sum().backward()
+        return y
+
+    def anomalous(x):
+        with pg.autograd.detect_anomaly():  # refused: anomaly
+            (x * 2).sum().backward()
+
+    for fn, what, marker in (
+        (hooked, "register_hook", "# refused: hook"),
+        (retained, "retain_grad", "# refused: retain_grad"),
+        (anomalous, "anomaly mode", "# refused: anomaly"),
+    ):
+        message = _refusal(fn, x)
+        assert what in message and f"test_compile.py:{_line_of(marker)}" in message, message
+    with pg.autograd.detect_anomaly():
+        assert "anomaly mode" in _refusal(lambda x: x * 2, x)
+
+
+def test_create_graph_inside_the_step_replays():
+    """A Hessian-vector product taken inside the step (grad of grad) replays as eager."""
+
+    def hvp(x, v):
+        (g,) = pg.autograd.grad((x**3).sum() + (x * x).prod(), (x,), create_graph=True)
+        (h,) = pg.autograd.grad(g, (x,), grad_outputs=v)
+        return h
+
+    compiled = pg.compile(hvp)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        x = pg.tensor(rng.normal(size=4), requires_grad=True)
+        v = pg.tensor(rng.normal(size=4))
+        assert np.array_equal(compiled(x, v).numpy(), hvp(x, v).numpy())
+
+
+def test_backward_leaves_grad_on_the_arguments_as_eager():
+    def step(w, x):
+        (w * x).sum().backward()
+
+    compiled = pg.compile(step)
+    for i in range(3):
+        w = pg.tensor([1.0, 2.0], requires_grad=True)
+        x = pg.tensor([3.0, float(i)])
+        compiled(w, x)
+        assert w.grad.tolist() == [3.0, float(i)]
+
+
+def test_new_signatures_trace_again_and_the_cache_is_bounded():
+    compiled = pg.compile(lambda x, k: x * k, cache_size=2)
+    assert compiled(pg.ones(2), 2).tolist() == [2.0, 2.0]
+    assert compiled(pg.ones(2), 2).tolist() == [2.0, 2.0]
+    assert compiled(pg.ones(3), 2).tolist() == [2.0, 2.0, 2.0]
+    assert compiled(pg.ones(3), 5).tolist() == [5.0, 5.0, 5.0]
+    info = compiled.cache_info()
+    assert (info.traces, info.replays) == (3, 1)
+    assert len(info.entries) == 2
+    assert [e["reason"] for e in info.entries] == ["new arguments", "new arguments"]
+    assert compiled(pg.ones(2), 2).tolist() == [2.0, 2.0]  # dropped from the cache: again
+    assert compiled.cache_info().traces == 4
+
+
+def test_training_flag_is_part_of_the_signature():
+    pg.manual_seed(0)
+    layer = pg.nn.Sequential(pg.nn.Linear(3, 4), pg.nn.BatchNorm1d(4))
+    compiled = pg.compile(lambda x: layer(x))
+    x = pg.randn(5, 3)
+    train_out = compiled(x).numpy().copy()
+    layer.eval()
+    eval_out = compiled(x).numpy().copy()
+    assert compiled.cache_info().traces == 2
+    assert np.array_equal(eval_out, layer(x).detach().numpy())
+    assert not np.array_equal(train_out, eval_out)
+
+
+def test_decorator_forms():
+    @pg.compile
+    def double(x):
+        return x * 2
+
+    @pg.compile(fallback="eager")
+    def triple(x):
+        return x * 3
+
+    assert double(pg.ones(2)).tolist() == [2.0, 2.0]
+    assert triple(pg.ones(2)).tolist() == [3.0, 3.0]
+    with pytest.raises(ValueError, match="fallback"):
+        pg.compile(lambda x: x, fallback="sometimes")
+
+
+def test_a_state_change_the_trace_cannot_follow_is_refused():
+    """A tensor changed in place that the step reaches only through an object pg.compile does
+    not look into would be frozen into the plan: refused, naming what to do."""
+
+    class Hidden:
+        pass
+
+    holder = Hidden()
+    holder.inner = [pg.zeros(3)]
+    box = {"deep": {"deeper": {"deepest": {"deepest still": {"w": holder}}}}}
+
+    def step(x):
+        w = box["deep"]["deeper"]["deepest"]["deepest still"]["w"].inner[0]
+        w.add_(x)
+
+    with pytest.raises(pg.CompileError, match="pass the tensor"):
+        pg.compile(step)(pg.ones(3))
+
+
+def test_modules_and_optimisers_are_found_in_defaults_and_closures():
+    pg.manual_seed(0)
+    layer = pg.nn.Linear(2, 1)
+    optimizer = pg.optim.SGD(layer.parameters(), lr=0.5)
+
+    def step(x, layer=layer):
+        optimizer.zero_grad()
+        layer(x).sum().backward()
+        optimizer.step()
+
+    compiled = pg.compile(step)
+    weights = []
+    for _ in range(4):
+        compiled(pg.ones(1, 2))
+        weights.append(layer.weight.detach().numpy().copy())
+    assert all(not np.array_equal(a, b) for a, b in zip(weights, weights[1:]))
+    assert compiled.cache_info().replays >= 2
