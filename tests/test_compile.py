@@ -328,3 +328,40 @@ def test_modules_and_optimisers_are_found_in_defaults_and_closures():
         weights.append(layer.weight.detach().numpy().copy())
     assert all(not np.array_equal(a, b) for a, b in zip(weights, weights[1:]))
     assert compiled.cache_info().replays >= 2
+
+
+def _accumulating_run(compiled):
+    pg.manual_seed(0)
+    layer = pg.nn.Linear(3, 2)
+    optimizer = pg.optim.SGD(layer.parameters(), lr=0.1, momentum=0.5)
+
+    def accumulate(x):  # no zero_grad: gradients add up over two calls, as in eager
+        (layer(x) ** 2).mean().backward()
+
+    def update():
+        optimizer.step()
+        optimizer.zero_grad()
+
+    run = pg.compile(accumulate) if compiled else accumulate
+    apply = pg.compile(update) if compiled else update
+    pg.manual_seed(1)
+    saved = None
+    for i in range(12):
+        run(pg.randn(4, 3))
+        if i % 2:
+            apply()
+        if i == 5:
+            saved = (layer.state_dict(), optimizer.state_dict())
+            saved = ({k: v.clone() for k, v in saved[0].items()}, saved[1])
+        if i == 8:  # back to step 5's weights and momentum: new state tensors
+            layer.load_state_dict(saved[0])
+            optimizer.load_state_dict(saved[1])
+    return [p.detach().numpy().copy() for p in layer.parameters()]
+
+
+def test_gradients_accumulate_across_calls_and_state_reloads_are_followed():
+    """The plan reads each .grad and each optimiser state tensor through its owner, so a
+    gradient accumulated over calls, and state that load_state_dict replaced, are the ones it
+    uses."""
+    eager, compiled = _accumulating_run(False), _accumulating_run(True)
+    assert all(np.array_equal(a, b) for a, b in zip(eager, compiled))

@@ -656,24 +656,26 @@ class _World:
         self.params = list(found.values())
 
     def tensors(self) -> list:
-        """Every tensor whose memory the step may read or change: parameters, buffers, their
-        `.grad`, optimiser state."""
+        """Every tensor whose memory the step may read or change, with where a replay finds it
+        again: parameters and buffers (themselves), their `.grad` (through the parameter: a
+        step may make a new one), optimiser state (through the state dict, which
+        load_state_dict refills)."""
         found: dict = {}
         for module in self.modules:
             for t in list(module._parameters.values()) + list(module._buffers.values()):
                 if t is not None:
-                    found[id(t)] = t
+                    found[id(t)] = (t, ("tensor", t))
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 for p in group["params"]:
-                    found[id(p)] = p
-            for state in optimizer.state.values():
-                for value in state.values():
+                    found[id(p)] = (p, ("tensor", p))
+            for p, state in optimizer.state.items():
+                for key, value in state.items():
                     if type(value) is Tensor:
-                        found[id(value)] = value
-        for t in list(found.values()):
+                        found[id(value)] = (value, ("state", optimizer, p, key))
+        for t, owner in list(found.values()):
             if t._grad is not None:
-                found[id(t._grad)] = t._grad
+                found[id(t._grad)] = (t._grad, ("grad", owner))
         return list(found.values())
 
 
@@ -810,7 +812,7 @@ class CompiledFunction:
         # every tensor the step may touch, with where the plan finds it: an argument's path,
         # or the tensor itself (a parameter, a buffer, a .grad, optimiser state)
         owners = [(t, ("argument", path)) for path, t in _tensor_paths((args, kwargs))]
-        owners += [(t, ("tensor", t)) for t in world.tensors()]
+        owners += world.tensors()
         start = {}
         for t, owner in owners:
             base = t if t._base is None else t._base
@@ -972,7 +974,7 @@ def _write_back(trace: _Trace, world: _World, start: dict, ends: dict) -> list:
     writes = []
     for t, owner, grad_before, base, version in start.values():
         end = ends.get(id(t))
-        if type(end) is Traced and trace.inputs.get(end.slot, (None,))[0] != owner:
+        if type(end) is Traced and trace.inputs.get(end.slot, (None, None))[1] is not t:
             writes.append(("data", owner, None, trace.template(end)))
         if base._version_count != version and base is t:
             writes.append(("version", owner, base._version_count - version, None))
@@ -1105,8 +1107,8 @@ class _Writer:
         self.namespace: dict = {"_asarray": _asarray, "_from_array": from_array}
         self.slot_names: dict = {}
         self.lines: list = []
-        self.buffers: dict = {}  # id(_Buffer) -> its name
-        self.buffer_specs: dict = {}
+        self.buffer_specs: dict = {}  # name -> _Buffer
+        self.register_sizes: list = []
 
     def bind(self, value: Any, prefix: str = "K") -> str:
         name = f"{prefix}{len(self.namespace)}"
@@ -1115,12 +1117,11 @@ class _Writer:
 
     def expr(self, value: Any) -> str:
         kind = type(value)
-        if kind is _Buffer:
-            name = self.buffers.get(id(value))
-            if name is None:
-                name = self.buffers[id(value)] = f"B{len(self.buffers)}"
-                self.namespace[name] = None
-                self.buffer_specs[name] = value
+        if kind is _Registered:
+            name = f"B{len(self.buffer_specs)}"
+            self.namespace[name] = None
+            self.buffer_specs[name] = value.buffer
+            self.register_sizes = value.sizes
             return name
         if kind is Slot:
             return self.slot_names[value.n]
@@ -1145,6 +1146,11 @@ class _Writer:
         """Where the plan finds a tensor: an argument by its path, anything else bound."""
         if owner[0] == "argument":
             return "AK" + "".join(f"[{p!r}]" for p in owner[1])
+        if owner[0] == "grad":
+            return self.owner(owner[1]) + "._grad"
+        if owner[0] == "state":
+            _, optimizer, p, key = owner
+            return f"{self.bind(optimizer, 'O')}.state[{self.bind(p, 'T')}][{key!r}]"
         return self.bind(owner[1], "T")
 
     def call(self, step: Step) -> str:
@@ -1157,11 +1163,20 @@ class _Writer:
 
 
 class _Buffer(NamedTuple):
-    """An array the plan keeps between replays, made at its first replay (a plan that is never
-    replayed, as the first step's of a training loop, costs no memory)."""
+    """An array the plan keeps between replays: a view of one of its registers (flat memory
+    that slots whose lives do not overlap take in turn), made at its first replay (a plan that
+    is never replayed, as a training loop's first step's, costs no memory)."""
 
+    register: int
     shape: tuple
     dtype: Any
+
+
+class _Registered(NamedTuple):
+    """A slot's buffer and the sizes of the plan's registers (to make them)."""
+
+    buffer: _Buffer
+    sizes: list
 
 
 def _reusable_outputs(trace: _Trace, kept: list, escaping: list) -> dict:
@@ -1179,16 +1194,17 @@ def _reusable_outputs(trace: _Trace, kept: list, escaping: list) -> dict:
             last_use[roots[slot.n]] = i
         for n in _outs(step) + (step.writes or ()):
             last_use[roots[n]] = max(last_use.get(roots[n], i), i)
-    free: dict = {}  # (shape, dtype) -> arrays no live slot uses
-    in_use: list = []  # (last step, key, array)
+    sizes: list = []  # each register's size in bytes: the most any slot it held needs
+    free: list = []  # registers no live slot uses
+    in_use: list = []  # (last step, register)
     buffers = {}
     for i, step in enumerate(kept):
         still = []
-        for end, key, array in in_use:
+        for end, register in in_use:
             if end < i:
-                free.setdefault(key, []).append(array)
+                free.append(register)
             else:
-                still.append((end, key, array))
+                still.append((end, register))
         in_use = still
         if step.kind != "call" or step.as_array or type(step.out) is not int:
             continue
@@ -1204,11 +1220,25 @@ def _reusable_outputs(trace: _Trace, kept: list, escaping: list) -> dict:
         if "out" in step.kwargs or roots[step.out] in held:
             continue
         traced = _unwrap(trace.arrays[step.out])
-        key = (traced.shape, traced.dtype)
-        pool = free.get(key)
-        array = pool.pop() if pool else _Buffer(traced.shape, traced.dtype)
-        buffers[step.out] = array
-        in_use.append((last_use.get(roots[step.out], i), key, array))
+        if traced.dtype.hasobject:
+            continue  # np.frompyfunc's objects: memory of pointers, never raw bytes
+        needed = max(traced.nbytes, 1)
+        # the smallest free register that holds it, else the largest (grown), else a new one
+        fitting = [r for r in free if sizes[r] >= needed]
+        if fitting:
+            register = min(fitting, key=sizes.__getitem__)
+        elif free:
+            register = max(free, key=sizes.__getitem__)
+        else:
+            register = len(sizes)
+            sizes.append(0)
+        if register in free:
+            free.remove(register)
+        sizes[register] = max(sizes[register], needed)
+        buffers[step.out] = _Buffer(register, traced.shape, traced.dtype)
+        in_use.append((last_use.get(roots[step.out], i), register))
+    for n, buffer in buffers.items():
+        buffers[n] = _Registered(buffer, sizes)
     return buffers
 
 
@@ -1229,15 +1259,17 @@ def _build_plan(trace: _Trace, output: Any, writes: list) -> tuple:
             w.slot_names[slot] = f"s{slot}"
             w.lines.append(f"s{slot} = {w.owner(owner)}._data")
     calls = 0
+    release_at = None
     state_roots = {roots[n] for n in trace.inputs}
     changed = False  # whether the plan has changed state (or drawn) by this step
     for step in kept:
         if step.kind == "guard":
             step.args = step.args + (not changed,)
-        elif step.kind == "draw" or (
-            step.writes and any(roots[n] in state_roots for n in step.writes)
+        elif not changed and (
+            step.kind == "draw"
+            or (step.writes and any(roots[n] in state_roots for n in step.writes))
         ):
-            changed = True
+            changed, release_at = True, len(w.lines)
         if step.kind == "constant":
             constant = w.bind(trace.constants[step.out])
             if roots[step.out] in written:
@@ -1268,6 +1300,16 @@ def _build_plan(trace: _Trace, output: Any, writes: list) -> tuple:
         for n in outs:  # a view the step made writable (NumPy hands diagonals out read-only)
             if n in trace.read_only and trace.arrays[n].flags.writeable:
                 w.lines.append(f"s{n}.flags.writeable = True")
+    # a .grad the plan replaces and never reads is let go before the plan changes anything
+    # (after its last check that can still send the call elsewhere), as zero_grad lets it go
+    read = {w.owner(owner) for owner, _, _ in trace.inputs.values() if owner[0] == "grad"}
+    released = [
+        f"{w.owner(owner)}._grad = None"
+        for kind, owner, _, slot in writes
+        if kind == "grad" and slot is not None and f"{w.owner(owner)}._grad" not in read
+    ]
+    at = len(w.lines) if release_at is None else release_at
+    w.lines[at:at] = released
     bumped = 0
     for kind, owner, key, slot in writes:
         target = w.owner(owner)
@@ -1290,20 +1332,36 @@ def _build_plan(trace: _Trace, output: Any, writes: list) -> tuple:
     w.lines.append(f"return {_out_expr(w, trace, output)}")
     prologue = "    AK = (A, KW)\n"
     if w.buffer_specs:
-        namespace, specs = w.namespace, w.buffer_specs
+        namespace, specs, sizes = w.namespace, w.buffer_specs, w.register_sizes
 
         def allocate() -> None:
-            for name, buffer in specs.items():
-                namespace[name] = np.empty(buffer.shape, buffer.dtype)
+            registers = [np.empty(size, np.uint8) for size in sizes]
+            for name, b in specs.items():
+                namespace[name] = np.ndarray(b.shape, b.dtype, registers[b.register], 0)
 
         namespace["_allocate"] = allocate
         prologue += "    if B0 is None:\n        _allocate()\n"
     source = "def plan(A, KW):\n" + prologue + "".join(f"    {line}\n" for line in w.lines)
-    code = builtins.compile(source, f"<pg.compile plan of {trace.name}>", "exec")
-    exec(code, w.namespace)
-    plan = w.namespace["plan"]
-    plan.source = source
-    return plan, calls
+    return _Plan(source, w.namespace, f"<pg.compile plan of {trace.name}>"), calls
+
+
+class _Plan:
+    """A plan's source, compiled at its first replay (a training loop's first step, traced
+    before any optimiser state exists, is never replayed and costs no code object)."""
+
+    __slots__ = ("source", "namespace", "filename", "run")
+
+    def __init__(self, source: str, namespace: dict, filename: str) -> None:
+        self.source, self.namespace, self.filename = source, namespace, filename
+        self.run = self._compile_and_run
+
+    def _compile_and_run(self, args: tuple, kwargs: dict) -> Any:
+        exec(builtins.compile(self.source, self.filename, "exec"), self.namespace)
+        self.run = self.namespace["plan"]
+        return self.run(args, kwargs)
+
+    def __call__(self, args: tuple, kwargs: dict) -> Any:
+        return self.run(args, kwargs)
 
 
 def _fresh(w: _Writer, trace: _Trace, slot: Slot) -> str:
