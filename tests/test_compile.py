@@ -365,3 +365,44 @@ def test_gradients_accumulate_across_calls_and_state_reloads_are_followed():
     uses."""
     eager, compiled = _accumulating_run(False), _accumulating_run(True)
     assert all(np.array_equal(a, b) for a, b in zip(eager, compiled))
+
+
+def test_other_threads_run_plain_numpy_while_a_step_is_traced():
+    """Tracing patches NumPy's array makers process-wide; another thread's arrays and draws
+    stay plain and outside the plan."""
+    import threading
+
+    seen = []
+    started, release = threading.Event(), threading.Event()
+
+    def other():
+        started.wait()
+        seen.append(type(np.zeros(2)) is np.ndarray and type(pg.randn(2)._data) is np.ndarray)
+        release.set()
+
+    def step(x):
+        started.set()
+        release.wait(5)
+        return x * 2
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    out = pg.compile(step)(pg.ones(2))
+    thread.join()
+    assert seen == [True] and out.tolist() == [2.0, 2.0]
+
+
+def test_a_refused_trace_leaves_the_model_plain_and_usable():
+    pg.manual_seed(0)
+    layer = pg.nn.Linear(2, 2)
+
+    def step(x):
+        loss = layer(x).sum()
+        loss.backward()
+        return loss.item()  # refused, after backward made the .grad
+
+    with pytest.raises(pg.CompileError):
+        pg.compile(step)(pg.ones(1, 2))
+    for p in layer.parameters():
+        assert type(p._data) is np.ndarray and type(p.grad._data) is np.ndarray
+    assert layer(pg.ones(1, 2)).shape == (1, 2)

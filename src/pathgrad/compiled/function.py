@@ -1,0 +1,300 @@
+"""The compiled function: a cache of plans by signature, traced on a miss, replayed on a hit."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+from collections import OrderedDict
+from threading import get_ident
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from pathgrad.autodiff import grad_mode
+from pathgrad.compiled import tracing
+from pathgrad.compiled.plan import build_plan, tensor_arrays
+from pathgrad.compiled.tracing import (
+    MAKERS,
+    Diverged,
+    RecordingStream,
+    Trace,
+    Traced,
+    traced_maker,
+)
+from pathgrad.compiled.world import (
+    World,
+    refuse_outside_hooks,
+    refuse_writes_outside,
+    write_back,
+)
+from pathgrad.tensor import Tensor
+
+_TRACING = threading.Lock()
+
+# plans kept for one signature, each valid where its checks inside pathgrad read as traced
+_PLANS_PER_SIGNATURE = 4
+
+
+class CacheEntry(NamedTuple):
+    """One trace: its signature, why it was made, and its plan (None: runs eagerly)."""
+
+    signature: Any
+    reason: str
+    plan: Any
+    steps: int
+
+
+class CacheInfo(NamedTuple):
+    """`fn.cache_info()`: traces made, calls replayed, calls run eagerly (fallback="eager"), and
+    each plan kept: why it was traced, its NumPy calls, whether it runs eagerly."""
+
+    traces: int
+    replays: int
+    eager_calls: int
+    entries: list
+
+
+class CompiledFunction:
+    """What `pg.compile(fn)` returns: `fn`, traced on a new signature and replayed after."""
+
+    def __init__(self, fn: Any, fallback: str | None, max_cache: int) -> None:
+        if fallback not in (None, "eager"):
+            raise ValueError(f"pg.compile: fallback must be None or 'eager', not {fallback!r}")
+        functools.update_wrapper(self, fn)
+        self.eager = fn
+        self.fallback = fallback
+        self.max_cache = max_cache
+        self._cache: OrderedDict = OrderedDict()
+        self._world: World | None = None
+        self._traces = self._replays = self._eager_calls = 0
+        self._warned = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        active = tracing._active
+        if active is not None and active.thread == get_ident():
+            return self.eager(*args, **kwargs)  # called inside another step's trace: part of it
+        if self._world is None:
+            self._world = World(self.eager)
+        signature = self._signature(args, kwargs)
+        entries = self._cache.get(signature)
+        if entries is None:
+            return self._trace(signature, args, kwargs, self._reason(signature))
+        self._cache.move_to_end(signature)
+        diverged = None
+        for entry in entries:  # most often one; more where checks inside pathgrad branch
+            if entry.plan is None:
+                self._eager_calls += 1
+                return self.eager(*args, **kwargs)
+            try:
+                result = entry.plan(args, kwargs)
+            except Diverged as error:  # before the plan changed anything: try the next
+                diverged = error
+                continue
+            self._replays += 1
+            return result
+        return self._trace(signature, args, kwargs, f"a check at {diverged} read otherwise")
+
+    def _reason(self, signature: Any) -> str:
+        if not self._cache:
+            return "first call"
+        last = next(reversed(self._cache))
+        names = ("arguments", "grad mode", "modules' training flags", "optimisers' settings")
+        names += ("optimisers' state", "which parameters hold a .grad")
+        changed = [n for n, a, b in zip(names, signature, last) if a != b]
+        return "new " + ", ".join(changed) if changed else "new signature"
+
+    def _signature(self, args: tuple, kwargs: dict) -> tuple:
+        """What a plan depends on besides the values of its tensors (written for speed: every
+        call computes it)."""
+        world = self._world
+        return (
+            _describe(args) + _describe(kwargs) if kwargs else _describe(args),
+            grad_mode.recording.get(),
+            tuple([m.training for m in world.modules]),
+            tuple([_settings(group) for group in world.groups]),
+            tuple([_state_keys(optimizer.state) for optimizer in world.optimizers]),
+            tuple([p._grad is None for p in world.params]),
+        )
+
+    def _trace(self, signature: Any, args: tuple, kwargs: dict, reason: str) -> Any:
+        with _TRACING:  # one trace at a time: NumPy's makers are patched process-wide
+            return self._trace_alone(signature, args, kwargs, reason)
+
+    def _trace_alone(self, signature: Any, args: tuple, kwargs: dict, reason: str) -> Any:
+        trace = Trace(getattr(self.eager, "__qualname__", "the function"), self.fallback)
+        world = self._world
+        restore: list = []
+        saved_streams = [(g, g.numpy) for g in world.generators]
+        saved_makers = [(name, getattr(np, name)) for name in MAKERS]
+        # every tensor the step may touch, with where the plan finds it: an argument's path,
+        # or the tensor itself (a parameter, a buffer, a .grad, optimiser state)
+        owners = [(t, ("argument", path)) for path, t in tensor_paths((args, kwargs))]
+        owners += world.tensors()
+        start = {}
+        for t, owner in owners:
+            base = t if t._base is None else t._base
+            start[id(t)] = (t, owner, t._grad, base, base._version_count)
+        try:
+            refuse_outside_hooks(trace, world, owners)
+            for t, owner in owners:
+                if type(t._data) is not Traced:
+                    restore.append((t, t._data))
+                    trace.add_input(t, owner)
+            for g, stream in saved_streams:
+                g.numpy = RecordingStream(g, stream)
+            for name, original in saved_makers:
+                setattr(np, name, traced_maker(name, original))
+            grad_mode.engine.tracing = trace.refuse_feature
+            tracing._active = trace
+            result = self.eager(*args, **kwargs)
+        except BaseException:
+            tracing._active = None
+            _leave_plain(world, owners)  # a refusal or the step's own error: no Traced left
+            raise
+        finally:
+            tracing._active = None
+            grad_mode.engine.tracing = None
+            for name, original in saved_makers:
+                setattr(np, name, original)
+            for g, stream in saved_streams:
+                if isinstance(g.numpy, RecordingStream):
+                    g.numpy = stream
+            # tensors read at the start: their memory back as a plain array (changed in place
+            # through the view), unless the step gave them other memory
+            ends = {}
+            for t, original in restore:
+                data = t._data
+                ends[id(t)] = data
+                if type(data) is Traced:
+                    if trace.inputs.get(data.slot, (None, None, None))[2] is original:
+                        t._data = original
+                    else:
+                        t._data = np.ndarray.view(data, np.ndarray)
+        self._traces += 1
+        if trace.unreplayable is not None:
+            note = f"{reason} (runs eagerly: {trace.unreplayable})"
+            self._remember(CacheEntry(signature, note, None, 0))
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"pg.compile: {trace.unreplayable}; it runs eagerly", stacklevel=3)
+            _leave_plain(world, owners)
+            return plain(result)
+        refuse_writes_outside(trace)
+        writes = write_back(trace, world, start, ends)
+        output = tensor_arrays(result)
+        plan, count = build_plan(trace, output, writes)
+        self._remember(CacheEntry(signature, reason, plan, count))
+        return plain(result)
+
+    def _remember(self, entry: CacheEntry) -> None:
+        entries = self._cache.setdefault(entry.signature, [])
+        entries.insert(0, entry)  # the newest first: the inputs most like the next call's
+        del entries[_PLANS_PER_SIGNATURE:]
+        self._cache.move_to_end(entry.signature)
+        while len(self._cache) > self.max_cache:
+            self._cache.popitem(last=False)
+
+    def cache_info(self) -> CacheInfo:
+        """How many traces were made and why, how many calls replayed one, and the plans kept."""
+        entries = [
+            {"reason": e.reason, "steps": e.steps, "eager": e.plan is None}
+            for kept in self._cache.values()
+            for e in reversed(kept)
+        ]
+        return CacheInfo(self._traces, self._replays, self._eager_calls, entries)
+
+    def cache_clear(self) -> None:
+        self._cache.clear()
+        self._world = None
+
+
+def _settings(group: dict) -> tuple:
+    """An optimiser's parameter group's settings (lr, momentum, ...), hashable."""
+    return tuple([(k, _describe(v)) for k, v in group.items() if k != "params"])
+
+
+def _state_keys(state: dict) -> tuple:
+    """Which state each parameter holds (a first step makes it), and any non-tensor values."""
+    return tuple(
+        [
+            (k, None if type(v) is Tensor else _describe(v))
+            for s in state.values()
+            for k, v in s.items()
+        ]
+    )
+
+
+def _describe(value: Any) -> Any:
+    """What of an argument the plan depends on: a tensor's shape, dtype and requires_grad; the
+    value of anything else."""
+    kind = type(value)
+    if kind is Tensor:
+        data = value._data
+        return (data.shape, data.dtype, value._requires_grad, value._grad is None)
+    if kind is tuple or kind is list:
+        return (kind,) + tuple([_describe(v) for v in value])
+    if kind is dict:
+        return ("dict",) + tuple((k, _describe(v)) for k, v in value.items())
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.shape, value.dtype.str, value.tobytes())
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
+
+
+def tensor_paths(value: Any, path: tuple = ()) -> Any:
+    kind = type(value)
+    if kind is Tensor:
+        yield path, value
+    elif kind is tuple or kind is list:
+        for i, v in enumerate(value):
+            yield from tensor_paths(v, path + (i,))
+    elif kind is dict:
+        for k, v in value.items():
+            yield from tensor_paths(v, path + (k,))
+
+
+def _leave_plain(world: World, owners: list) -> None:
+    """Every tensor the step reached (and the .grad and state it made) with plain arrays, after
+    a trace that no plan came of: the tensors go on eagerly."""
+    tensors = [t for t, _ in owners] + [t for t, _ in world.tensors()]
+    for optimizer in world.optimizers:
+        for state in optimizer.state.values():
+            tensors += [v for v in state.values() if type(v) is Tensor]
+    for t in tensors:
+        for holder in (t, t._grad):
+            if holder is not None and type(holder._data) is Traced:
+                holder._data = np.ndarray.view(holder._data, np.ndarray)
+
+
+def plain(value: Any) -> Any:
+    """The first call's result with its arrays plain again (no Traced left in user hands)."""
+    kind = type(value)
+    if kind is Tensor:
+        if type(value._data) is Traced:
+            value._data = np.ndarray.view(value._data, np.ndarray)
+        return value
+    if kind is tuple or kind is list:
+        return kind(plain(v) for v in value)
+    if kind is dict:
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def compile(fn: Any = None, *, fallback: str | None = None, cache_size: int = 8) -> Any:  # noqa: A001
+    """`fn` traced on its first call with each signature and replayed after as a flat plan of
+    NumPy calls (see the README's "Compiled steps"). Usable as `@pg.compile` or
+    `@pg.compile(fallback="eager")`.
+
+    >>> step = pg.compile(lambda x: (x * 2).sum())
+    >>> step(pg.ones(3)), step(pg.ones(3))  # traced, then replayed
+    (tensor(6.), tensor(6.))
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, fallback, cache_size)
+    if not callable(fn):
+        raise TypeError(f"pg.compile: expects a function, got {type(fn).__name__}")
+    return CompiledFunction(fn, fallback, cache_size)
