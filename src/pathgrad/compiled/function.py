@@ -17,6 +17,7 @@ from pathgrad.compiled.plan import build_plan, tensor_arrays
 from pathgrad.compiled.tracing import (
     MAKERS,
     Diverged,
+    Live,
     RecordingStream,
     Trace,
     Traced,
@@ -76,6 +77,7 @@ class CompiledFunction:
             return self.eager(*args, **kwargs)  # called inside another step's trace: part of it
         if self._world is None:
             self._world = World(self.eager)
+            self._world.live = {id(group) for _, _, group in self._world.live_rates()}
         signature = self._signature(args, kwargs)
         entries = self._cache.get(signature)
         if entries is None:
@@ -112,7 +114,7 @@ class CompiledFunction:
             _describe(args) + _describe(kwargs) if kwargs else _describe(args),
             grad_mode.recording.get(),
             tuple([m.training for m in world.modules]),
-            tuple([_settings(group) for group in world.groups]),
+            tuple([_settings(group, world.live) for group in world.groups]),
             tuple([_state_keys(optimizer.state) for optimizer in world.optimizers]),
             tuple([p._grad is None for p in world.params]),
         )
@@ -127,6 +129,8 @@ class CompiledFunction:
         restore: list = []
         saved_streams = [(g, g.numpy) for g in world.generators]
         saved_makers = [(name, getattr(np, name)) for name in MAKERS]
+        rates = [r for r in world.live_rates() if id(r[2]) in world.live]
+        saved_rates = [group["lr"] for _, _, group in rates]
         # every tensor the step may touch, with where the plan finds it: an argument's path,
         # or the tensor itself (a parameter, a buffer, a .grad, optimiser state)
         owners = [(t, ("argument", path)) for path, t in tensor_paths((args, kwargs))]
@@ -145,6 +149,8 @@ class CompiledFunction:
                 g.numpy = RecordingStream(g, stream)
             for name, original in saved_makers:
                 setattr(np, name, traced_maker(name, original))
+            for optimizer, i, group in rates:
+                group["lr"] = Live(group["lr"], ("group", optimizer, i, "lr"))
             grad_mode.engine.tracing = trace.refuse_feature
             tracing._active = trace
             result = self.eager(*args, **kwargs)
@@ -155,6 +161,8 @@ class CompiledFunction:
         finally:
             tracing._active = None
             grad_mode.engine.tracing = None
+            for (_, _, group), rate in zip(rates, saved_rates):
+                group["lr"] = rate
             for name, original in saved_makers:
                 setattr(np, name, original)
             for g, stream in saved_streams:
@@ -209,9 +217,11 @@ class CompiledFunction:
         self._world = None
 
 
-def _settings(group: dict) -> tuple:
-    """An optimiser's parameter group's settings (lr, momentum, ...), hashable."""
-    return tuple([(k, _describe(v)) for k, v in group.items() if k != "params"])
+def _settings(group: dict, live: set) -> tuple:
+    """An optimiser's parameter group's settings (momentum, ...), hashable; the learning rate
+    too unless the plan reads it live."""
+    skip = ("params", "lr") if id(group) in live else ("params",)
+    return tuple([(k, _describe(v)) for k, v in group.items() if k not in skip])
 
 
 def _state_keys(state: dict) -> tuple:

@@ -12,6 +12,7 @@ import numpy as np
 
 from pathgrad.autodiff import versions
 from pathgrad.compiled.tracing import (
+    Live,
     Slot,
     Step,
     Trace,
@@ -97,6 +98,13 @@ class _Writer:
             return name
         if kind is Slot:
             return self.slot_names[value.n]
+        if kind is Live:  # read at every replay, or computed again from what is
+            source = value.source
+            if source[0] == "group":
+                _, optimizer, index, key = source
+                return f"{self.bind(optimizer, 'O')}.param_groups[{index}][{key!r}]"
+            symbol, left, right = source
+            return f"({self.expr(left)} {symbol} {self.expr(right)})"
         if kind is tuple:
             inner = ", ".join(self.expr(v) for v in value)
             return f"({inner},)" if value else "()"

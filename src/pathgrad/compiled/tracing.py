@@ -24,7 +24,8 @@ _active: Trace | None = None  # the trace being recorded, if any (tracing is one
 
 
 class CompileError(RuntimeError):
-    """A step that cannot be replayed as a plan: a tensor's value was read into Python."""
+    """A step that cannot be replayed as a plan (a tensor's value read into Python, a hook,
+    a change to an array it reaches in no way a plan can follow), named with its line."""
 
 
 # ---------------------------------------------------------------- the traced array
@@ -120,6 +121,8 @@ def unwrap(value: Any) -> Any:
     kind = type(value)
     if kind is Traced:
         return np.ndarray.view(value, np.ndarray)
+    if kind is Live:  # a plain float, as NumPy's weak Python scalar (a subclass is not weak)
+        return float(value)
     if kind is tuple or kind is list:
         return kind(unwrap(v) for v in value)
     if kind is dict:
@@ -139,6 +142,40 @@ def _contains_traced(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------- recording
+
+
+class Live(float):
+    """A number the plan reads afresh at every replay (an optimiser's learning rate, which a
+    schedule changes between steps): a float for every computation during the trace, and, for
+    the plan, where it is read (`source`) or how it was computed from such numbers. Python
+    arithmetic on it stays live; where it meets an array, the NumPy call is recorded with it."""
+
+    source: Any
+
+    def __new__(cls, value: float, source: Any) -> Live:
+        live = super().__new__(cls, value)
+        live.source = source
+        return live
+
+
+def _live_operator(symbol: str, reflected: bool) -> Any:
+    compute = getattr(float, f"__{'r' if reflected else ''}{_NAMES[symbol]}__")
+
+    def apply(self: Live, other: Any) -> Any:
+        if not isinstance(other, (int, float)) or isinstance(other, bool):
+            return NotImplemented  # an array: its reflected method records the call with us
+        value = compute(float(self), float(other))
+        left, right = (other, self) if reflected else (self, other)
+        return Live(value, (symbol, left, right))
+
+    return apply
+
+
+_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
+for _symbol, _name in _NAMES.items():
+    setattr(Live, f"__{_name}__", _live_operator(_symbol, False))
+    setattr(Live, f"__r{_name}__", _live_operator(_symbol, True))
+Live.__neg__ = lambda self: Live(-float(self), ("-", 0.0, self))  # type: ignore[method-assign]
 
 
 class Slot(NamedTuple):
@@ -218,6 +255,7 @@ class Trace:
         self.read_only: set = set()  # slots NumPy made read-only (a diagonal view)
         self.varying: set[int] = set()  # slots whose value depends on inputs or draws
         self.unreplayable: str | None = None  # why not, where fallback="eager" let it run on
+        self.saw_live = False  # whether the call being recorded reads a Live number
 
     def new_slot(self, array: Any) -> Traced:
         if not array.flags.writeable:
@@ -304,12 +342,15 @@ class Trace:
             return kind(self.template(v) for v in value)
         if kind is dict:
             return {k: self.template(v) for k, v in value.items()}
+        if kind is Live:
+            self.saw_live = True
         return value
 
     def record(self, call, args, kwargs, result, ufunc_method, writes):
+        self.saw_live = False
         arg_t, kwarg_t = self.template(args), self.template(kwargs)
         slots = slots_in((arg_t, kwarg_t))
-        varying = any(s.n in self.varying for s in slots)
+        varying = self.saw_live or any(s.n in self.varying for s in slots)
         out_arg = kwargs.get("out") if ufunc_method is not None else None
         if ufunc_method == "at" or (
             result is None and writes is None and args and isinstance(args[0], np.ndarray)

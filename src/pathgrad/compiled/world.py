@@ -16,6 +16,8 @@ from pathgrad.nn.module import Module
 from pathgrad.optim.optimizer import Optimizer
 from pathgrad.tensor import Tensor
 
+OWN_OPTIMIZERS = "pathgrad.optim.algorithms"
+
 
 class World:
     """The modules, optimisers and generators a step reaches through its closure, globals and
@@ -38,6 +40,19 @@ class World:
                 if p is not None:
                     found[id(p)] = p
         self.params = list(found.values())
+
+    def live_rates(self) -> list:
+        """(optimiser, group index, group) whose learning rate the plan reads at each replay,
+        so a schedule does not trace again: pathgrad's own optimisers, whose steps only
+        multiply, divide and subtract with it (a user's optimiser keeps its rate in the
+        signature instead)."""
+        return [
+            (optimizer, i, group)
+            for optimizer in self.optimizers
+            if type(optimizer).__module__ == OWN_OPTIMIZERS
+            for i, group in enumerate(optimizer.param_groups)
+            if type(group.get("lr")) in (int, float)
+        ]
 
     def _visit(self, value: Any, seen: set, depth: int) -> None:
         if id(value) in seen or depth > 4:
