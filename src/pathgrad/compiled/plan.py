@@ -152,6 +152,7 @@ class _Buffer(NamedTuple):
     register: int
     shape: tuple
     dtype: Any
+    strides: tuple
 
 
 class _Registered(NamedTuple):
@@ -204,6 +205,10 @@ def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
         traced = unwrap(trace.arrays[step.out])
         if traced.dtype.hasobject:
             continue  # np.frompyfunc's objects: memory of pointers, never raw bytes
+        if min(traced.strides, default=0) < 0:
+            continue
+        # the layout NumPy chose for the result (it follows the inputs': a transposed
+        # input gives a transposed result), kept, so that later reductions add in eager's order
         needed = max(traced.nbytes, 1)
         # the smallest free register that holds it, else the largest (grown), else a new one
         fitting = [r for r in free if sizes[r] >= needed]
@@ -217,7 +222,7 @@ def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
         if register in free:
             free.remove(register)
         sizes[register] = max(sizes[register], needed)
-        buffers[step.out] = _Buffer(register, traced.shape, traced.dtype)
+        buffers[step.out] = _Buffer(register, traced.shape, traced.dtype, traced.strides)
         in_use.append((last_use.get(roots[step.out], i), register))
     for n, buffer in buffers.items():
         buffers[n] = _Registered(buffer, sizes)
@@ -256,7 +261,7 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
             constant = w.bind(trace.constants[step.out])
             if roots[step.out] in written:
                 w.slot_names[step.out] = f"s{step.out}"
-                w.lines.append(f"s{step.out} = {constant}.copy()")
+                w.lines.append(f's{step.out} = {constant}.copy(order="K")')
             else:
                 w.slot_names[step.out] = constant
             continue
@@ -319,7 +324,8 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
         def allocate() -> None:
             registers = [np.empty(size, np.uint8) for size in sizes]
             for name, b in specs.items():
-                namespace[name] = np.ndarray(b.shape, b.dtype, registers[b.register], 0)
+                register = registers[b.register]
+                namespace[name] = np.ndarray(b.shape, b.dtype, register, 0, b.strides)
 
         namespace["_allocate"] = allocate
         prologue += "    if B0 is None:\n        _allocate()\n"
@@ -350,7 +356,7 @@ def _fresh(w: _Writer, trace: Trace, slot: Slot) -> str:
     """A slot's array for a tensor the plan hands out: a constant is copied, so that a change
     the user makes to it in place cannot reach the next replay's."""
     text = w.expr(slot)
-    return text if slot.n in trace.varying else f"{text}.copy()"
+    return text if slot.n in trace.varying else f"{text}.copy(order='K')"
 
 
 def _out_template(trace: Trace, output: Any) -> Any:

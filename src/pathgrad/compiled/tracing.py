@@ -305,7 +305,9 @@ class Trace:
     def constant(self, array: np.ndarray) -> Traced:
         """A new array made in the step from no input (np.zeros): the same at every replay."""
         traced = self.new_slot(array)
-        self.constants[traced.slot] = array.copy()
+        self.constants[traced.slot] = array.copy(
+            order="K"
+        )  # its layout: later reductions add in its order
         self.steps.append(Step(None, (), {}, traced.slot, kind="constant"))
         return traced
 
@@ -413,7 +415,7 @@ class Trace:
                     )
         else:  # only constants went in: the result is a constant too (folded)
             for n in outs:
-                self.constants[n] = unwrap(self.arrays[n]).copy()
+                self.constants[n] = unwrap(self.arrays[n]).copy(order="K")
                 self.steps.append(Step(None, (), {}, n, kind="constant"))
         return wrapped
 
