@@ -80,12 +80,15 @@ class _Writer:
         self.namespace: dict = {"plain_asarray": plain_asarray, "_from_array": from_array}
         self.slot_names: dict = {}
         self.lines: list = []
+        self.bound: dict = {}  # id of a bound object -> its name (the namespace keeps it alive)
         self.buffer_specs: dict = {}  # name -> _Buffer
         self.register_sizes: list = []
 
     def bind(self, value: Any, prefix: str = "K") -> str:
-        name = f"{prefix}{len(self.namespace)}"
-        self.namespace[name] = value
+        name = self.bound.get(id(value))  # one name per object: a ufunc used 40 times, once
+        if name is None:
+            name = self.bound[id(value)] = f"{prefix}{len(self.namespace)}"
+            self.namespace[name] = value
         return name
 
     def expr(self, value: Any) -> str:
@@ -179,16 +182,13 @@ def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
             last_use[roots[n]] = max(last_use.get(roots[n], i), i)
     sizes: list = []  # each register's size in bytes: the most any slot it held needs
     free: list = []  # registers no live slot uses
-    in_use: list = []  # (last step, register)
+    ends: dict = {}  # register -> the last step its current slot is used in
     buffers = {}
     for i, step in enumerate(kept):
-        still = []
-        for end, register in in_use:
+        for register, end in list(ends.items()):
             if end < i:
                 free.append(register)
-            else:
-                still.append((end, register))
-        in_use = still
+                del ends[register]
         if step.kind != "call" or step.as_array or type(step.out) is not int:
             continue
         call = step.call
@@ -209,6 +209,7 @@ def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
             continue
         # the layout NumPy chose for the result (it follows the inputs': a transposed
         # input gives a transposed result), kept, so that later reductions add in eager's order
+        layout = (traced.shape, traced.dtype, traced.strides)
         needed = max(traced.nbytes, 1)
         # the smallest free register that holds it, else the largest (grown), else a new one
         fitting = [r for r in free if sizes[r] >= needed]
@@ -222,8 +223,8 @@ def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
         if register in free:
             free.remove(register)
         sizes[register] = max(sizes[register], needed)
-        buffers[step.out] = _Buffer(register, traced.shape, traced.dtype, traced.strides)
-        in_use.append((last_use.get(roots[step.out], i), register))
+        buffers[step.out] = _Buffer(register, *layout)
+        ends[register] = last_use.get(roots[step.out], i)
     for n, buffer in buffers.items():
         buffers[n] = _Registered(buffer, sizes)
     return buffers
@@ -326,6 +327,7 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
             for name, b in specs.items():
                 register = registers[b.register]
                 namespace[name] = np.ndarray(b.shape, b.dtype, register, 0, b.strides)
+            specs.clear()
 
         namespace["_allocate"] = allocate
         prologue += "    if B0 is None:\n        _allocate()\n"
