@@ -250,7 +250,22 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     release_at = None
     state_roots = {roots[n] for n in trace.inputs}
     changed = False  # whether the plan has changed state (or drawn) by this step
-    for step in kept:
+    # each local's last step: after it the plan lets the array go, as eager's refcounts do
+    last: dict = {}
+    for i, step in enumerate(kept):
+        for n in [s.n for s in slots_in((step.args, step.kwargs))] + list(outs_of(step)):
+            last[n] = i
+        for n in step.writes or ():
+            last[n] = i
+    for n in output_slots + write_slots:
+        last[n] = len(kept)
+    dying: dict = {}
+    for n, i in last.items():
+        dying.setdefault(i, []).append(n)
+    for i, step in enumerate(kept):
+        gone = [w.slot_names[n] for n in dying.get(i - 1, ()) if w.slot_names.get(n, "K")[0] == "s"]
+        if gone:
+            w.lines.append("del " + ", ".join(gone))
         if step.kind == "guard":
             step.args = step.args + (not changed,)
         elif not changed and (
