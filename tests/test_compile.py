@@ -477,3 +477,45 @@ def test_a_users_optimizer_keeps_its_rate_in_the_signature():
         step(pg.ones(1, 2))
         assert np.allclose(before - layer.weight.detach().numpy(), rate)
     assert "optimisers' settings" in step.cache_info().entries[-1]["reason"]
+
+
+def test_gradient_clipping_inside_a_step_replays():
+    """clip_grad_norm_'s scale is computed in NumPy, so a clipped step (with BatchNorm's
+    running statistics changed before it) replays instead of tracing every call."""
+    results = []
+    for compiled in (False, True):
+        pg.manual_seed(0)
+        model = pg.nn.Sequential(pg.nn.Linear(3, 8), pg.nn.BatchNorm1d(8), pg.nn.Linear(8, 1))
+        optimizer = pg.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, model=model, optimizer=optimizer):
+            optimizer.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            norm = pg.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            return loss, norm
+
+        run = pg.compile(step) if compiled else step
+        pg.manual_seed(1)
+        outs = [tuple(t.item() for t in run(pg.randn(6, 3) * 3)) for _ in range(12)]
+        results.append((outs, [p.detach().numpy().copy() for p in model.parameters()]))
+    (o0, w0), (o1, w1) = results
+    assert o0 == o1 and all(np.array_equal(a, b) for a, b in zip(w0, w1))
+    assert any(norm > 1.0 for _, norm in o0) and any(norm < 1.0 for _, norm in o0)
+    assert run.cache_info().traces == 2
+
+
+def test_batch_norm_cumulative_average_replays():
+    """BatchNorm1d(momentum=None) averages over the batches seen, reading the count it keeps:
+    the plan counts on, as eager does."""
+    results = []
+    for compiled in (False, True):
+        pg.manual_seed(0)
+        norm = pg.nn.BatchNorm1d(4, momentum=None)
+        run = pg.compile(lambda x, norm=norm: norm(x)) if compiled else norm
+        pg.manual_seed(1)
+        for _ in range(6):
+            run(pg.randn(5, 4))
+        results.append([b.numpy().copy() for b in norm.buffers()])
+    assert all(np.array_equal(a, b) for a, b in zip(*results))

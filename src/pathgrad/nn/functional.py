@@ -587,12 +587,18 @@ def batch_norm(
     return out
 
 
+def _as_weak(factor, dtype):
+    """A Python number as it is (NumPy casts it to the array's dtype); a 0-d array (BatchNorm's
+    cumulative momentum under pg.compile's trace) cast alike, to the same value."""
+    return factor if type(factor) in (int, float) else factor.astype(dtype)
+
+
 def _move_toward(running, batch_value, momentum):
     """running = (1 - momentum) running + momentum batch_value, in place and unrecorded (as
     PyTorch's buffers move); the change is counted, so a graph that saved them notices."""
     data = running._data
-    data *= 1.0 - momentum
-    batch_value *= momentum  # a temporary of batch_norm's own
+    data *= _as_weak(1.0 - momentum, data.dtype)
+    batch_value *= _as_weak(momentum, batch_value.dtype)  # a temporary of batch_norm's own
     data += batch_value
     versions.record_change(
         running._base if running._base is not None else running,

@@ -69,7 +69,11 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data[...] += 1
             if self.momentum is None:  # a cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked._data)
+                count = self.num_batches_tracked._data
+                # a Python float; under pg.compile's trace an array, so the plan counts on
+                momentum = 1.0 / (
+                    float(count) if type(count) is np.ndarray else count.astype(float)
+                )
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(
             input,

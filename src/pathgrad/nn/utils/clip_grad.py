@@ -42,10 +42,11 @@ def clip_grad_norm_(
             f"non-finite ({total}), so they cannot be clipped; pass error_if_nonfinite=False to "
             "clip anyway"
         )
-    scale = min(float(max_norm) / (float(total) + 1e-6), 1.0)
-    if scale < 1.0:
-        for g in grads:
-            g *= np.asarray(scale, dtype=g.dtype)
+    # computed in NumPy and applied unconditionally (a factor of 1 changes nothing), so that a
+    # compiled step (pg.compile) replays it rather than freeze the norm read into Python
+    scale = np.minimum(float(max_norm) / (total.astype(np.float64) + 1e-6), 1.0)
+    for g in grads:
+        g *= scale.astype(g.dtype)
     return from_array(total)
 
 
