@@ -519,3 +519,28 @@ def test_batch_norm_cumulative_average_replays():
             run(pg.randn(5, 4))
         results.append([b.numpy().copy() for b in norm.buffers()])
     assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
+def test_a_step_that_switches_a_module_to_eval_leaves_it_so():
+    pg.manual_seed(0)
+    model = pg.nn.Sequential(pg.nn.Linear(2, 3), pg.nn.BatchNorm1d(3))
+
+    @pg.compile
+    def evaluate(x):
+        model.eval()
+        with pg.no_grad():
+            return model(x)
+
+    for _ in range(3):
+        model.train()
+        out = evaluate(pg.ones(4, 2))
+        assert not model.training and not model[1].training
+    assert np.array_equal(out.numpy(), model(pg.ones(4, 2)).detach().numpy())
+    assert evaluate.cache_info().replays == 2
+
+
+def test_a_signature_that_changes_every_call_warns():
+    compiled = pg.compile(lambda x, k: x * k, cache_size=2)
+    with pytest.warns(UserWarning, match="traced 4 times"):
+        for k in range(5):
+            compiled(pg.ones(2), k)

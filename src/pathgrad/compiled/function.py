@@ -135,6 +135,7 @@ class CompiledFunction:
         # or the tensor itself (a parameter, a buffer, a .grad, optimiser state)
         owners = [(t, ("argument", path)) for path, t in tensor_paths((args, kwargs))]
         owners += world.tensors()
+        flags = [m.training for m in world.modules]
         start = {}
         for t, owner in owners:
             base = t if t._base is None else t._base
@@ -189,10 +190,18 @@ class CompiledFunction:
             _leave_plain(world, owners)
             return plain(result)
         refuse_writes_outside(trace)
-        writes = write_back(trace, world, start, ends)
+        writes = write_back(trace, world, start, ends, flags)
         output = tensor_arrays(result)
         plan, count = build_plan(trace, output, writes)
         self._remember(CacheEntry(signature, reason, plan, count))
+        if self._traces == 2 * self.max_cache:  # as torch.compile's recompile limit warns
+            warnings.warn(
+                f"pg.compile: {trace.name} has been traced {self._traces} times (the last: "
+                f"{reason}); a step whose signature changes at every call runs slower than "
+                "eagerly. Pass numbers that change between calls as tensors, or see "
+                ".cache_info()",
+                stacklevel=3,
+            )
         return plain(result)
 
     def _remember(self, entry: CacheEntry) -> None:

@@ -324,6 +324,8 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
         elif kind == "state":
             p, name = key
             w.lines.append(f"{target}.state[{w.bind(p, 'T')}][{name!r}] = {value}")
+        elif kind == "training":
+            w.lines.append(f"{target}.train({key})")
         elif kind == "version":  # in-place changes counted, as eager counts them
             w.lines.append(f"{target}._version_count += {key}")
             bumped += key

@@ -140,7 +140,7 @@ def _reachable_roots(fn: Any) -> Any:
             yield module_globals[name]
 
 
-def write_back(trace: Trace, world: World, start: dict, ends: dict) -> list:
+def write_back(trace: Trace, world: World, start: dict, ends: dict, flags: list) -> list:
     """What the step left that the plan must leave the same way, each (what, owner, key,
     slot): memory given anew, a .grad made or dropped, optimiser state or a buffer made, a
     version counted. Owners are ("argument", path) or ("tensor", t)."""
@@ -173,6 +173,9 @@ def write_back(trace: Trace, world: World, start: dict, ends: dict) -> list:
                 if value is not None and type(value._data) is Traced and id(value) not in ends:
                     writes.append((table, ("tensor", module), key, trace.template(value._data)))
                     value._data = unwrap(value._data)
+    for module, training in zip(world.modules, flags):
+        if module.training != training:  # model.eval() inside the step: a replay does it too
+            writes.append(("training", ("tensor", module), module.training, None))
     return writes
 
 
