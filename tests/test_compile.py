@@ -544,3 +544,24 @@ def test_a_signature_that_changes_every_call_warns():
     with pytest.warns(UserWarning, match="traced 4 times"):
         for k in range(5):
             compiled(pg.ones(2), k)
+
+
+def test_a_backward_on_a_replayed_result_says_why_it_cannot():
+    pg.manual_seed(0)
+    layer = pg.nn.Linear(2, 1)
+    forward = pg.compile(lambda x: layer(x).sum())
+    for _ in range(2):  # traced (no .grad yet, then a .grad): eager runs, with graphs
+        forward(pg.ones(1, 2)).backward()
+    with pytest.raises(RuntimeError, match="compiled with pg.compile"):
+        forward(pg.ones(1, 2)).backward()
+
+
+def test_torch_compile_arguments_are_taken():
+    def f(x):
+        return x + 1
+
+    assert pg.compile(f, disable=True) is f
+    compiled = pg.compile(f, fullgraph=True, dynamic=False, mode="max-autotune", backend="eager")
+    assert compiled(pg.ones(2)).tolist() == [2.0, 2.0]
+    decorated = pg.compile(mode="reduce-overhead")(f)
+    assert decorated(pg.ones(2)).tolist() == [2.0, 2.0]

@@ -31,6 +31,13 @@ def root_of(t: Tensor) -> Any:
         return t.grad_fn
     if t._requires_grad:
         return t
+    compiled = t.__dict__.get("_compiled_from")
+    if compiled is not None:
+        raise RuntimeError(
+            f"backward: this tensor is a result of {compiled}, compiled with pg.compile, whose "
+            "replays return tensors without a graph; call backward inside the compiled "
+            "function (compile the whole training step: forward, backward, optimizer.step())"
+        )
     raise RuntimeError(
         f"backward: the tensor of shape {t.shape} does not require grad and has no grad_fn, so "
         "nothing recorded how it was made. Set requires_grad=True on the inputs, and do not "

@@ -303,17 +303,32 @@ def plain(value: Any) -> Any:
     return value
 
 
-def compile(fn: Any = None, *, fallback: str | None = None, cache_size: int = 8) -> Any:  # noqa: A001
+def compile(  # noqa: A001 (PyTorch's name)
+    fn: Any = None,
+    *,
+    fallback: str | None = None,
+    cache_size: int = 8,
+    fullgraph: bool = False,
+    dynamic: Any = None,
+    backend: Any = None,
+    mode: Any = None,
+    options: Any = None,
+    disable: bool = False,
+) -> Any:
     """`fn` traced on its first call with each signature and replayed after as a flat plan of
     NumPy calls (see the README's "Compiled steps"). Usable as `@pg.compile` or
-    `@pg.compile(fallback="eager")`.
+    `@pg.compile(fallback="eager")`. torch.compile's other arguments are taken so that its
+    callers run: `disable=True` returns `fn` itself; `fullgraph`, `dynamic`, `backend`, `mode`
+    and `options` choose among PyTorch's compilers and change nothing here.
 
     >>> step = pg.compile(lambda x: (x * 2).sum())
     >>> step(pg.ones(3)), step(pg.ones(3))  # traced, then replayed
     (tensor(6.), tensor(6.))
     """
     if fn is None:
-        return lambda f: CompiledFunction(f, fallback, cache_size)
+        return lambda f: compile(f, fallback=fallback, cache_size=cache_size, disable=disable)
     if not callable(fn):
         raise TypeError(f"pg.compile: expects a function, got {type(fn).__name__}")
+    if disable:
+        return fn
     return CompiledFunction(fn, fallback, cache_size)

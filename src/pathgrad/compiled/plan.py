@@ -77,7 +77,11 @@ class _Writer:
     """Writes the plan as Python source: one line per NumPy call, names bound in `namespace`."""
 
     def __init__(self) -> None:
-        self.namespace: dict = {"plain_asarray": plain_asarray, "_from_array": from_array}
+        self.namespace: dict = {
+            "plain_asarray": plain_asarray,
+            "_from_array": from_array,
+            "_result": _result,
+        }
         self.slot_names: dict = {}
         self.lines: list = []
         self.bound: dict = {}  # id of a bound object -> its name (the namespace keeps it alive)
@@ -371,6 +375,13 @@ class _Plan:
         return self.run(args, kwargs)
 
 
+def _result(array: Any, name: str) -> Tensor:
+    """A tensor of a replay's result: no graph, and marked, so that a backward on it says why."""
+    result = from_array(array)
+    result._compiled_from = name
+    return result
+
+
 def _fresh(w: _Writer, trace: Trace, slot: Slot) -> str:
     """A slot's array for a tensor the plan hands out: a constant is copied, so that a change
     the user makes to it in place cannot reach the next replay's."""
@@ -393,7 +404,7 @@ def _out_template(trace: Trace, output: Any) -> Any:
 def _out_expr(w: _Writer, trace: Trace, output: Any) -> str:
     kind = type(output)
     if kind is Out:
-        return f"_from_array({_fresh(w, trace, output.data)})"
+        return f"_result({_fresh(w, trace, output.data)}, {trace.name!r})"
     if kind is tuple:
         return "(" + "".join(f"{_out_expr(w, trace, v)}, " for v in output) + ")"
     if kind is list:

@@ -456,17 +456,18 @@ class Trace:
         frame = user_frame()
         self._refuse(f"{getattr(call, '__name__', call)}()", site_of(frame))
 
-    def refuse_feature(self, what: str) -> None:
+    def refuse_feature(self, what: str, why: str = "") -> None:
         """The engine met something a plan cannot replay (engine.tracing calls this)."""
         site = site_of(user_frame())
         if what == ".numpy()":
             self._refuse(what, site)
             return
-        reason = (
-            f"{what} at {site or 'an unknown line'} inside {self.name}: it runs Python during "
-            "the step, and pg.compile replays the step's NumPy calls only. Move it outside "
-            "the compiled function, or compile with fallback='eager'"
+        why = why or (
+            "it runs Python during the step, and pg.compile replays the step's NumPy calls "
+            "only. Move it outside the compiled function"
         )
+        reason = f"{what} at {site or 'an unknown line'} inside {self.name}: {why}, or compile "
+        reason += "with fallback='eager'"
         if self.fallback == "eager":
             self.unreplayable = self.unreplayable or reason
             return
