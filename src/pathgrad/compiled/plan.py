@@ -235,6 +235,9 @@ def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
 
 
 def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
+    """The plan of a trace, as a `_Plan`, and the number of NumPy calls it makes: its inputs
+    read, its steps in order (each local let go after its last use, the .grad it replaces let
+    go before it changes state), its write-backs, and its result."""
     steps = trace.steps
     _elide_broadcasts(trace, steps)
     output_slots = [s.n for s in slots_in(_out_template(trace, output))]
@@ -254,18 +257,7 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     release_at = None
     state_roots = {roots[n] for n in trace.inputs}
     changed = False  # whether the plan has changed state (or drawn) by this step
-    # each local's last step: after it the plan lets the array go, as eager's refcounts do
-    last: dict = {}
-    for i, step in enumerate(kept):
-        for n in [s.n for s in slots_in((step.args, step.kwargs))] + list(outs_of(step)):
-            last[n] = i
-        for n in step.writes or ():
-            last[n] = i
-    for n in output_slots + write_slots:
-        last[n] = len(kept)
-    dying: dict = {}
-    for n, i in last.items():
-        dying.setdefault(i, []).append(n)
+    dying = _last_uses(kept, output_slots + write_slots)
     for i, step in enumerate(kept):
         gone = [w.slot_names[n] for n in dying.get(i - 1, ()) if w.slot_names.get(n, "K")[0] == "s"]
         if gone:
@@ -317,6 +309,31 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     ]
     at = len(w.lines) if release_at is None else release_at
     w.lines[at:at] = released
+    _write_back_lines(w, trace, writes)
+    w.lines.append(f"return {_out_expr(w, trace, output)}")
+    source = "def plan(A, KW):\n" + _prologue(w) + "".join(f"    {line}\n" for line in w.lines)
+    return _Plan(source, w.namespace, f"<pg.compile plan of {trace.name}>"), calls
+
+
+def _last_uses(kept: list, kept_to_the_end: list) -> dict:
+    """Step index -> the slots last used there: after it the plan lets their arrays go (del),
+    as eager's reference counts do; the result's and the write-backs' slots are kept."""
+    last: dict = {}
+    for i, step in enumerate(kept):
+        for n in [s.n for s in slots_in((step.args, step.kwargs))] + list(outs_of(step)):
+            last[n] = i
+        for n in step.writes or ():
+            last[n] = i
+    for n in kept_to_the_end:
+        last[n] = len(kept)
+    dying: dict = {}
+    for n, i in last.items():
+        dying.setdefault(i, []).append(n)
+    return dying
+
+
+def _write_back_lines(w: _Writer, trace: Trace, writes: list) -> None:
+    """The lines that leave tensors, optimiser state and modules as the eager step left them."""
     bumped = 0
     for kind, owner, key, slot in writes:
         target = w.owner(owner)
@@ -338,7 +355,11 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     if bumped:
         w.namespace["_versions"] = versions
         w.lines.append(f"_versions.epoch += {bumped}")
-    w.lines.append(f"return {_out_expr(w, trace, output)}")
+
+
+def _prologue(w: _Writer) -> str:
+    """The plan's first lines: its arguments together, and its registers made at its first
+    replay."""
     prologue = "    AK = (A, KW)\n"
     if w.buffer_specs:
         namespace, specs, sizes = w.namespace, w.buffer_specs, w.register_sizes
@@ -352,8 +373,7 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
 
         namespace["_allocate"] = allocate
         prologue += "    if B0 is None:\n        _allocate()\n"
-    source = "def plan(A, KW):\n" + prologue + "".join(f"    {line}\n" for line in w.lines)
-    return _Plan(source, w.namespace, f"<pg.compile plan of {trace.name}>"), calls
+    return prologue
 
 
 class _Plan:
