@@ -565,3 +565,28 @@ def test_torch_compile_arguments_are_taken():
     assert compiled(pg.ones(2)).tolist() == [2.0, 2.0]
     decorated = pg.compile(mode="reduce-overhead")(f)
     assert decorated(pg.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_a_model_and_optimiser_passed_as_arguments_are_followed():
+    """train_step(model, optimizer, x, y): what the arguments reach is state, as what the
+    closure reaches is."""
+
+    def train_step(model, optimizer, x, y):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    results = []
+    for compiled in (False, True):
+        pg.manual_seed(0)
+        model = pg.nn.Sequential(pg.nn.Linear(3, 4), pg.nn.Tanh(), pg.nn.Linear(4, 1))
+        optimizer = pg.optim.Adam(model.parameters(), lr=0.01)
+        run = pg.compile(train_step) if compiled else train_step
+        pg.manual_seed(1)
+        losses = [run(model, optimizer, pg.randn(5, 3), pg.randn(5, 1)).item() for _ in range(8)]
+        results.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
+    (l0, w0), (l1, w1) = results
+    assert l0 == l1 and all(np.array_equal(a, b) for a, b in zip(w0, w1))
+    assert run.cache_info().replays == 6

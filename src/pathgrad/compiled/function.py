@@ -32,6 +32,8 @@ from pathgrad.compiled.world import (
 from pathgrad.tensor import Tensor
 
 _TRACING = threading.Lock()
+# arguments that hold no module or optimiser (the common step(x, y)): not searched each call
+_PLAIN_ARGUMENTS = frozenset((Tensor, int, float, bool, str, type(None)))
 
 # plans kept for one signature, each valid where its checks inside pathgrad read as traced
 _PLANS_PER_SIGNATURE = 4
@@ -77,7 +79,9 @@ class CompiledFunction:
             return self.eager(*args, **kwargs)  # called inside another step's trace: part of it
         if self._world is None:
             self._world = World(self.eager)
-            self._world.live = {id(group) for _, _, group in self._world.live_rates()}
+        plain_arguments = not kwargs and all(type(a) in _PLAIN_ARGUMENTS for a in args)
+        if not plain_arguments and self._world.grow((args, kwargs)):
+            self._cache.clear()  # a module or optimiser passed in: signatures now cover it
         signature = self._signature(args, kwargs)
         entries = self._cache.get(signature)
         if entries is None:

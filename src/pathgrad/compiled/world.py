@@ -28,10 +28,22 @@ class World:
         self.modules: list = []
         self.optimizers: list = []
         self.generators: list = [pg_random.default_generator]
-        seen: set = {id(pg_random.default_generator)}
-        for root in _reachable_roots(fn):
+        self.known: set = {id(pg_random.default_generator)}  # ids of what is listed above
+        self.params: list = []  # the parameters whose .grad the signature watches
+        self.live: set = set()  # ids of the groups whose learning rate is read live
+        self.grow(_reachable_roots(fn))
+
+    def grow(self, roots: Any) -> bool:
+        """Add what `roots` reach (at the first call, the step's closure, globals and defaults;
+        at each call, its arguments, as in `train_step(model, optimizer, x, y)`); whether
+        anything was new."""
+        before = len(self.known)
+        seen: set = set()
+        for root in roots:
             self._visit(root, seen, 0)
-        found: dict = {}  # the parameters whose .grad the signature watches
+        if len(self.known) == before:
+            return False
+        found: dict = {}
         for group in self.groups:
             for p in group["params"]:
                 found[id(p)] = p
@@ -40,6 +52,8 @@ class World:
                 if p is not None:
                     found[id(p)] = p
         self.params = list(found.values())
+        self.live = {id(group) for _, _, group in self.live_rates()}
+        return True
 
     def live_rates(self) -> list:
         """(optimiser, group index, group) whose learning rate the plan reads at each replay,
@@ -55,18 +69,21 @@ class World:
         ]
 
     def _visit(self, value: Any, seen: set, depth: int) -> None:
-        if id(value) in seen or depth > 4:
+        if id(value) in seen or depth > 4 or isinstance(value, Tensor):
             return
         seen.add(id(value))
-        if isinstance(value, Module):
-            for module in value.modules():
-                seen.add(id(module))
-                if not any(module is m for m in self.modules):
-                    self.modules.append(module)
-        elif isinstance(value, Optimizer):
-            self.optimizers.append(value)
-        elif isinstance(value, pg_random.Generator):
-            self.generators.append(value)
+        if isinstance(value, (Module, Optimizer, pg_random.Generator)):
+            if id(value) in self.known:
+                return
+            if isinstance(value, Module):
+                for module in value.modules():
+                    if id(module) not in self.known:
+                        self.known.add(id(module))
+                        self.modules.append(module)
+            else:
+                self.known.add(id(value))
+                listed = self.optimizers if isinstance(value, Optimizer) else self.generators
+                listed.append(value)
         elif isinstance(value, (list, tuple, set, frozenset)):
             for item in list(value)[:1000]:
                 self._visit(item, seen, depth + 1)
@@ -76,7 +93,7 @@ class World:
         elif isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
             for root in _reachable_roots(value):
                 self._visit(root, seen, depth + 1)
-        elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, Tensor)):
+        elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)):
             for item in list(vars(value).values()):
                 self._visit(item, seen, depth + 1)
 
