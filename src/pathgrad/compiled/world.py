@@ -207,8 +207,9 @@ def refuse_writes_outside(trace: Trace) -> None:
                 raise CompileError(
                     f"pg.compile: {trace.name} changes in place an array of shape "
                     f"{trace.arrays[n].shape} that it reaches neither through its arguments nor "
-                    "through a module or optimiser in its closure, globals or defaults; pass "
-                    "the tensor (or its module) as an argument"
+                    "through a module or optimiser in its arguments, closure, globals or "
+                    "defaults (searched four levels deep); pass the tensor or its module as an "
+                    "argument"
                 )
 
 
