@@ -4,7 +4,8 @@ Recording is a ContextVar, so per thread as PyTorch's (and per asyncio task): a 
 5 ns more than a module global, where a threading.local costs 30 ns. The user's context managers
 over it are in `pathgrad.modes`. The variant, `engine`, is process-wide: the plain engine or
 anomaly mode's (its own `apply` and `run_rule`), with or without nodes keeping their inputs
-(`keep_inputs`, for explain and gradcheck's search for a faulty rule).
+(`keep_inputs`, for explain and gradcheck's search for a faulty rule); while pg.compile traces
+a step, `tracing` hears of what a plan cannot replay.
 """
 
 from __future__ import annotations
