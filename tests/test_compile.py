@@ -590,3 +590,38 @@ def test_a_model_and_optimiser_passed_as_arguments_are_followed():
     (l0, w0), (l1, w1) = results
     assert l0 == l1 and all(np.array_equal(a, b) for a, b in zip(w0, w1))
     assert run.cache_info().replays == 6
+
+
+def test_the_lectures_manual_loop_compiles():
+    """makemore's loop: parameters in a list, no module or optimiser, p.data += -lr * p.grad;
+    the parameters (leaves that require grad) the closure reaches are the state."""
+    results = []
+    for compiled in (False, True):
+        g = pg.Generator().manual_seed(2147483647)
+        C, W1 = pg.randn((27, 10), generator=g), pg.randn((30, 64), generator=g)
+        b1 = pg.randn(64, generator=g)
+        W2, b2 = pg.randn((64, 27), generator=g), pg.randn(27, generator=g)
+        parameters = [C, W1, b1, W2, b2]
+        for p in parameters:
+            p.requires_grad = True
+
+        def step(Xb, Yb, lr, C=C, W1=W1, b1=b1, W2=W2, b2=b2, parameters=parameters):
+            h = pg.tanh(C[Xb].view(-1, 30) @ W1 + b1)
+            loss = F.cross_entropy(h @ W2 + b2, Yb)
+            for p in parameters:
+                p.grad = None
+            loss.backward()
+            for p in parameters:
+                p.data += -lr * p.grad
+            return loss
+
+        run = pg.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        losses = []
+        for i in range(40):
+            Xb, Yb = pg.tensor(rng.integers(0, 27, (32, 3))), pg.tensor(rng.integers(0, 27, 32))
+            losses.append(run(Xb, Yb, 0.1 if i < 20 else 0.01).item())
+        results.append((losses, [p.detach().numpy().copy() for p in parameters]))
+    (l0, w0), (l1, w1) = results
+    assert l0 == l1 and all(np.array_equal(a, b) for a, b in zip(w0, w1))
+    assert run.cache_info().replays == 37  # traced: no .grad, a .grad, the second rate

@@ -80,7 +80,7 @@ class CompiledFunction:
         if self._world is None:
             self._world = World(self.eager)
         plain_arguments = not kwargs and all(type(a) in _PLAIN_ARGUMENTS for a in args)
-        if not plain_arguments and self._world.grow((args, kwargs)):
+        if not plain_arguments and self._world.grow((args, kwargs), tensors=False):
             self._cache.clear()  # a module or optimiser passed in: signatures now cover it
         signature = self._signature(args, kwargs)
         entries = self._cache.get(signature)

@@ -28,22 +28,24 @@ class World:
         self.modules: list = []
         self.optimizers: list = []
         self.generators: list = [pg_random.default_generator]
+        self.loose: list = []  # parameters (leaves that require grad) outside modules
         self.known: set = {id(pg_random.default_generator)}  # ids of what is listed above
         self.params: list = []  # the parameters whose .grad the signature watches
         self.live: set = set()  # ids of the groups whose learning rate is read live
         self.grow(_reachable_roots(fn))
 
-    def grow(self, roots: Any) -> bool:
+    def grow(self, roots: Any, tensors: bool = True) -> bool:
         """Add what `roots` reach (at the first call, the step's closure, globals and defaults;
         at each call, its arguments, as in `train_step(model, optimizer, x, y)`); whether
         anything was new."""
         before = len(self.known)
         seen: set = set()
+        self.collect_tensors = tensors  # an argument's tensors are read from the argument
         for root in roots:
             self._visit(root, seen, 0)
         if len(self.known) == before:
             return False
-        found: dict = {}
+        found: dict = {id(p): p for p in self.loose}
         for group in self.groups:
             for p in group["params"]:
                 found[id(p)] = p
@@ -69,7 +71,18 @@ class World:
         ]
 
     def _visit(self, value: Any, seen: set, depth: int) -> None:
-        if id(value) in seen or depth > 4 or isinstance(value, Tensor):
+        if id(value) in seen or depth > 4:
+            return
+        if isinstance(value, Tensor):
+            # a parameter held outside any module (the lectures' `parameters = [C, W1, ...]`)
+            if (
+                self.collect_tensors
+                and value._requires_grad
+                and value.grad_fn is None
+                and id(value) not in self.known
+            ):
+                self.known.add(id(value))
+                self.loose.append(value)
             return
         seen.add(id(value))
         if isinstance(value, (Module, Optimizer, pg_random.Generator)):
@@ -106,7 +119,7 @@ class World:
         again: parameters and buffers (themselves), their `.grad` (through the parameter: a
         step may make a new one), optimiser state (through the state dict, which
         load_state_dict refills)."""
-        found: dict = {}
+        found: dict = {id(t): (t, ("tensor", t)) for t in self.loose}
         for module in self.modules:
             for t in list(module._parameters.values()) + list(module._buffers.values()):
                 if t is not None:
