@@ -307,8 +307,14 @@ def test_a_state_change_the_trace_cannot_follow_is_refused():
         w = box["deep"]["deeper"]["deepest"]["deepest still"]["w"].inner[0]
         w.add_(x)
 
-    with pytest.raises(pg.CompileError, match="pass the tensor"):
+    with pytest.raises(pg.CompileError, match="Pass the tensor or its module as an argument"):
         pg.compile(step)(pg.ones(3))
+    assert type(holder.inner[0]._data) is np.ndarray  # left plain after the refusal
+    eager = pg.compile(step, fallback="eager")
+    with pytest.warns(UserWarning, match="runs eagerly"):
+        eager(pg.ones(3))
+    eager(pg.ones(3))
+    assert holder.inner[0].tolist() == [3.0, 3.0, 3.0]  # three eager runs in all
 
 
 def test_modules_and_optimisers_are_found_in_defaults_and_closures():

@@ -16,6 +16,7 @@ from pathgrad.compiled import tracing
 from pathgrad.compiled.plan import build_plan, tensor_arrays
 from pathgrad.compiled.tracing import (
     MAKERS,
+    CompileError,
     Diverged,
     Live,
     RecordingStream,
@@ -185,6 +186,11 @@ class CompiledFunction:
                     else:
                         t._data = np.ndarray.view(data, np.ndarray)
         self._traces += 1
+        try:
+            refuse_writes_outside(trace)
+        except CompileError:
+            _leave_plain(world, owners)
+            raise
         if trace.unreplayable is not None:
             note = f"{reason} (runs eagerly: {trace.unreplayable})"
             self._remember(CacheEntry(signature, note, None, 0))
@@ -193,7 +199,6 @@ class CompiledFunction:
                 warnings.warn(f"pg.compile: {trace.unreplayable}; it runs eagerly", stacklevel=3)
             _leave_plain(world, owners)
             return plain(result)
-        refuse_writes_outside(trace)
         writes = write_back(trace, world, start, ends, flags)
         output = tensor_arrays(result)
         plan, count = build_plan(trace, output, writes)

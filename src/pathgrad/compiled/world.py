@@ -11,7 +11,7 @@ from typing import Any
 
 from pathgrad import random as pg_random
 from pathgrad.autodiff import grad_mode
-from pathgrad.compiled.tracing import CompileError, Trace, Traced, memory_root, unwrap
+from pathgrad.compiled.tracing import Trace, Traced, memory_root, unwrap
 from pathgrad.nn.module import Module
 from pathgrad.optim.optimizer import Optimizer
 from pathgrad.tensor import Tensor
@@ -210,20 +210,25 @@ def write_back(trace: Trace, world: World, start: dict, ends: dict, flags: list)
 
 
 def refuse_writes_outside(trace: Trace) -> None:
-    """An array that existed before the trace, reached by no argument, module or optimiser the
-    step can be seen to hold, and changed in place by it: a plan would change a frozen copy."""
-    found = {slot for slot in trace.raw_slots.values() if slot in trace.constants}
+    """An array that existed before the trace, reached by no argument, module, optimiser or
+    parameter the step can be seen to hold, and changed in place by it: a plan would change a
+    frozen copy."""
+    found = {
+        memory_root(trace.arrays[slot])
+        for slot in trace.raw_slots.values()
+        if slot in trace.constants  # not a view of the step's memory that NumPy made
+    }
     for step in trace.steps:
         for n in step.writes or ():
-            root = memory_root(trace.arrays[n])
-            if any(memory_root(trace.arrays[m]) == root for m in found):
-                raise CompileError(
-                    f"pg.compile: {trace.name} changes in place an array of shape "
-                    f"{trace.arrays[n].shape} that it reaches neither through its arguments nor "
-                    "through a module or optimiser in its arguments, closure, globals or "
-                    "defaults (searched four levels deep); pass the tensor or its module as an "
-                    "argument"
+            if memory_root(trace.arrays[n]) in found:
+                trace.refuse_feature(
+                    f"changing in place an array of shape {trace.arrays[n].shape}",
+                    "the step reaches it neither through its arguments nor through a module, "
+                    "an optimiser or a parameter in its arguments, closure, globals or "
+                    "defaults (searched four levels deep), so a plan would change a frozen "
+                    "copy. Pass the tensor or its module as an argument",
                 )
+                return
 
 
 def refuse_outside_hooks(trace: Trace, world: World, owners: list) -> None:
