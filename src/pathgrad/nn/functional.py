@@ -37,6 +37,7 @@ from pathgrad.ops.linalg import einsum, matmul
 from pathgrad.ops.reduce import log_softmax as _log_softmax
 from pathgrad.ops.reduce import mean, norm, sum
 from pathgrad.ops.reduce import softmax as _softmax
+from pathgrad.ops.registry import as_weak
 from pathgrad.ops.shape import constant_pad, reshape, transpose, unsqueeze
 from pathgrad.tensor import Tensor, as_tensor, from_array
 
@@ -587,18 +588,12 @@ def batch_norm(
     return out
 
 
-def _as_weak(factor, dtype):
-    """A Python number as it is (NumPy casts it to the array's dtype); a 0-d array (BatchNorm's
-    cumulative momentum under pg.compile's trace) cast alike, to the same value."""
-    return factor if type(factor) in (int, float) else factor.astype(dtype)
-
-
 def _move_toward(running, batch_value, momentum):
     """running = (1 - momentum) running + momentum batch_value, in place and unrecorded (as
     PyTorch's buffers move); the change is counted, so a graph that saved them notices."""
     data = running._data
-    data *= _as_weak(1.0 - momentum, data.dtype)
-    batch_value *= _as_weak(momentum, batch_value.dtype)  # a temporary of batch_norm's own
+    data *= as_weak(1.0 - momentum, data.dtype)
+    batch_value *= as_weak(momentum, batch_value.dtype)  # a temporary of batch_norm's own
     data += batch_value
     versions.record_change(
         running._base if running._base is not None else running,

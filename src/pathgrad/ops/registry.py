@@ -269,6 +269,14 @@ def _cast_input(x: Any, dtype: Any) -> Any:
     return x if x._data.dtype == dtype else engine.apply(REGISTRY["to"], (x, dtype), {})
 
 
+def as_weak(factor: Any, dtype: Any) -> Any:
+    """A scalar factor as it meets an array of `dtype`: a Python number stays one (NumPy casts
+    it to the array's dtype, NEP 50's weak scalar); a 0-d array (a count or a step size that
+    pg.compile's trace keeps an array, so the plan computes it) is cast alike, to the same
+    value."""
+    return factor if isinstance(factor, NUMBER_TYPES) else factor.astype(dtype)
+
+
 def per_element(fn: Callable[[float], float], array: np.ndarray) -> np.ndarray:
     """`fn` (a `math` function of one float) on every element, as float64: through a list of
     floats, 1.5x faster than np.frompyfunc's object array. A subclass of ndarray (pg.compile's

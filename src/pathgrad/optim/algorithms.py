@@ -7,14 +7,8 @@ import math
 
 import numpy as np
 
-from pathgrad.optim.optimizer import (
-    Optimizer,
-    changed,
-    grad_of,
-    in_dtype,
-    required,
-    step_tensor,
-)
+from pathgrad.ops.registry import as_weak
+from pathgrad.optim.optimizer import Optimizer, changed, grad_of, required, step_tensor
 from pathgrad.tensor import Tensor, from_array
 
 
@@ -169,14 +163,14 @@ class Adam(Optimizer):
                 bias_correction1 = 1 - beta1**step
                 correction = 1 - beta2**step  # both rounded roots, so one value either way
                 root = math.sqrt(correction) if type(step) is float else np.sqrt(correction)
-                root = in_dtype(root, data.dtype)
+                root = as_weak(root, data.dtype)
                 if amsgrad:
                     peak = state["max_exp_avg_sq"]._data
                     np.maximum(peak, exp_avg_sq, out=peak)
                     denominator = np.sqrt(peak) / root + eps
                 else:
                     denominator = np.sqrt(exp_avg_sq) / root + eps
-                data -= in_dtype(lr / bias_correction1, data.dtype) * (exp_avg / denominator)
+                data -= as_weak(lr / bias_correction1, data.dtype) * (exp_avg / denominator)
                 changed(p, f"{type(self).__name__}.step")
         return loss
 
@@ -357,7 +351,7 @@ class Adagrad(Optimizer):
                 step = step_tensor(state)
                 if decay:
                     g = g + decay * data
-                clr = in_dtype(lr / (1 + (step - 1) * lr_decay), data.dtype)
+                clr = as_weak(lr / (1 + (step - 1) * lr_decay), data.dtype)
                 total = state["sum"]._data
                 total += g * g
                 data -= clr * (g / (np.sqrt(total) + eps))

@@ -191,10 +191,4 @@ def step_tensor(state: dict) -> Any:
     return float(count) if type(count) is np.ndarray else count.astype(np.float64)
 
 
-def in_dtype(factor: Any, dtype: Any) -> Any:
-    """A step's scalar factor as it meets a parameter: a Python float stays one (NumPy casts
-    it to the array's dtype); a 0-d array (traced) is cast alike, to the same value."""
-    return factor if type(factor) is float else factor.astype(dtype)
-
-
 __all__ = ["Optimizer", "required"]
