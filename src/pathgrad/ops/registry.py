@@ -274,7 +274,10 @@ def as_weak(factor: Any, dtype: Any) -> Any:
     it to the array's dtype, NEP 50's weak scalar); a 0-d array (a count or a step size that
     pg.compile's trace keeps an array, so the plan computes it) is cast alike, to the same
     value."""
-    return factor if isinstance(factor, NUMBER_TYPES) else factor.astype(dtype)
+    if type(factor) in NUMBER_TYPES:
+        return factor
+    cast = getattr(factor, "astype", None)  # a NumPy scalar or array; pg.compile's live float
+    return factor if cast is None else cast(dtype)  # (no astype) stays as it is
 
 
 def per_element(fn: Callable[[float], float], array: np.ndarray) -> np.ndarray:

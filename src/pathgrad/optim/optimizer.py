@@ -187,7 +187,7 @@ def step_tensor(state: dict) -> Any:
     Python float, or, while pg.compile traces the step, a 0-d float64 array (the count's value
     changes every step, so the plan computes with it rather than freeze it)."""
     step = state["step"]
-    step._data = count = step._data + np.float32(1)
+    step._data = count = np.asarray(step._data + np.float32(1))  # a 0-d array, not a scalar
     return float(count) if type(count) is np.ndarray else count.astype(np.float64)
 
 
