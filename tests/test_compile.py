@@ -631,3 +631,20 @@ def test_the_lectures_manual_loop_compiles():
     (l0, w0), (l1, w1) = results
     assert l0 == l1 and all(np.array_equal(a, b) for a, b in zip(w0, w1))
     assert run.cache_info().replays == 37  # traced: no .grad, a .grad, the second rate
+
+
+def test_a_scheduler_stepped_inside_the_step_is_refused():
+    pg.manual_seed(0)
+    layer = pg.nn.Linear(2, 1)
+    optimizer = pg.optim.SGD(layer.parameters(), lr=0.1)
+    schedule = pg.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+    def step(x):
+        optimizer.zero_grad()
+        layer(x).sum().backward()
+        optimizer.step()
+        schedule.step()  # refused: a replay would not set the rate again
+
+    with pytest.raises(pg.CompileError, match="setting an optimiser's learning rate"):
+        pg.compile(step)(pg.ones(1, 2))
+    assert optimizer.param_groups[0]["lr"] == 0.05 and type(optimizer.param_groups[0]["lr"]) is float

@@ -136,6 +136,7 @@ class CompiledFunction:
         saved_makers = [(name, getattr(np, name)) for name in MAKERS]
         rates = [r for r in world.live_rates() if id(r[2]) in world.live]
         saved_rates = [group["lr"] for _, _, group in rates]
+        lives: list = []  # the Live rates put in their place
         # every tensor the step may touch, with where the plan finds it: an argument's path,
         # or the tensor itself (a parameter, a buffer, a .grad, optimiser state)
         owners = [(t, ("argument", path)) for path, t in tensor_paths((args, kwargs))]
@@ -157,6 +158,7 @@ class CompiledFunction:
                 setattr(np, name, traced_maker(name, original))
             for optimizer, i, group in rates:
                 group["lr"] = Live(group["lr"], ("group", optimizer, i, "lr"))
+                lives.append(group["lr"])
             grad_mode.engine.tracing = trace.refuse_feature
             tracing._active = trace
             result = self.eager(*args, **kwargs)
@@ -167,8 +169,13 @@ class CompiledFunction:
         finally:
             tracing._active = None
             grad_mode.engine.tracing = None
-            for (_, _, group), rate in zip(rates, saved_rates):
-                group["lr"] = rate
+            rescheduled = False
+            for (_, _, group), rate, live in zip(rates, saved_rates, lives):
+                if group["lr"] is live:
+                    group["lr"] = rate
+                else:  # the step set a new rate (a scheduler's step() inside it): kept
+                    group["lr"] = float(group["lr"])
+                    rescheduled = True
             for name, original in saved_makers:
                 setattr(np, name, original)
             for g, stream in saved_streams:
@@ -187,6 +194,12 @@ class CompiledFunction:
                         t._data = np.ndarray.view(data, np.ndarray)
         self._traces += 1
         try:
+            if rescheduled:
+                trace.refuse_feature(
+                    "setting an optimiser's learning rate",
+                    "a replay would not set it again (a scheduler's step() is Python). Call it "
+                    "outside the compiled function",
+                )
             refuse_writes_outside(trace)
         except CompileError:
             _leave_plain(world, owners)
