@@ -647,4 +647,33 @@ def test_a_scheduler_stepped_inside_the_step_is_refused():
 
     with pytest.raises(pg.CompileError, match="setting an optimiser's learning rate"):
         pg.compile(step)(pg.ones(1, 2))
-    assert optimizer.param_groups[0]["lr"] == 0.05 and type(optimizer.param_groups[0]["lr"]) is float
+    rate = optimizer.param_groups[0]["lr"]
+    assert rate == 0.05 and type(rate) is float
+
+
+def test_optimiser_state_made_by_a_replay_is_eager_s():
+    """Clearing the optimiser's state brings back the first step's signature: its plan,
+    replayed, makes the momentum and step count anew, as eager's first step does."""
+    results = []
+    for compiled in (False, True):
+        pg.manual_seed(0)
+        layer = pg.nn.Linear(3, 2)
+        optimizer = pg.optim.Adam(layer.parameters(), lr=0.01)
+
+        def step(x, layer=layer, optimizer=optimizer):
+            optimizer.zero_grad()
+            (layer(x) ** 2).mean().backward()
+            optimizer.step()
+
+        run = pg.compile(step) if compiled else step
+        pg.manual_seed(1)
+        for i in range(9):
+            if i % 3 == 0:
+                optimizer.state.clear()
+            run(pg.randn(4, 3))
+        state = [v.numpy().copy() for s in optimizer.state.values() for v in s.values()]
+        results.append([p.detach().numpy().copy() for p in layer.parameters()] + state)
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+    # traced: no state and no .grad; state and a .grad; no state (cleared) and a .grad, whose
+    # plan, which makes the state, is then replayed at the third clearing
+    assert run.cache_info().traces == 3 and run.cache_info().replays == 6
