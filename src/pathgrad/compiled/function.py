@@ -23,6 +23,7 @@ from pathgrad.compiled.tracing import (
     Trace,
     Traced,
     traced_maker,
+    unwrap,
 )
 from pathgrad.compiled.world import (
     World,
@@ -191,7 +192,7 @@ class CompiledFunction:
                     if trace.inputs.get(data.slot, (None, None, None))[2] is original:
                         t._data = original
                     else:
-                        t._data = np.ndarray.view(data, np.ndarray)
+                        t._data = unwrap(data)
         self._traces += 1
         try:
             if rescheduled:
@@ -301,14 +302,11 @@ def tensor_paths(value: Any, path: tuple = ()) -> Any:
 def _leave_plain(world: World, owners: list) -> None:
     """Every tensor the step reached (and the .grad and state it made) with plain arrays, after
     a trace that no plan came of: the tensors go on eagerly."""
-    tensors = [t for t, _ in owners] + [t for t, _ in world.tensors()]
-    for optimizer in world.optimizers:
-        for state in optimizer.state.values():
-            tensors += [v for v in state.values() if type(v) is Tensor]
-    for t in tensors:
+    # world.tensors() now: the state and .grad the step made are among them
+    for t in [t for t, _ in owners] + [t for t, _ in world.tensors()]:
         for holder in (t, t._grad):
             if holder is not None and type(holder._data) is Traced:
-                holder._data = np.ndarray.view(holder._data, np.ndarray)
+                holder._data = unwrap(holder._data)
 
 
 def plain(value: Any) -> Any:
@@ -316,7 +314,7 @@ def plain(value: Any) -> Any:
     kind = type(value)
     if kind is Tensor:
         if type(value._data) is Traced:
-            value._data = np.ndarray.view(value._data, np.ndarray)
+            value._data = unwrap(value._data)
         return value
     if kind is tuple or kind is list:
         return kind(plain(v) for v in value)

@@ -132,7 +132,9 @@ class _Writer:
         return self.bind(value)
 
     def owner(self, owner: tuple) -> str:
-        """Where the plan finds a tensor: an argument by its path, anything else bound."""
+        """Where the plan finds a tensor (an expression it can also assign to, but for an
+        argument or a bound tensor): an argument by its path, a .grad through its tensor,
+        optimiser state through the state dict, a module's buffer through its table."""
         if owner[0] == "argument":
             return "AK" + "".join(f"[{p!r}]" for p in owner[1])
         if owner[0] == "grad":
@@ -140,6 +142,9 @@ class _Writer:
         if owner[0] == "state":
             _, optimizer, p, key = owner
             return f"{self.bind(optimizer, 'O')}.state[{self.bind(p, 'T')}][{key!r}]"
+        if owner[0] == "table":
+            _, module, table, key = owner
+            return f"{self.bind(module, 'M')}.{table}[{key!r}]"
         return self.bind(owner[1], "T")
 
     def call(self, step: Step) -> str:
@@ -303,9 +308,12 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     # (after its last check that can still send the call elsewhere), as zero_grad lets it go
     read = {w.owner(owner) for owner, _, _ in trace.inputs.values() if owner[0] == "grad"}
     released = [
-        f"{w.owner(owner)}._grad = None"
+        f"{w.owner(owner)} = None"
         for kind, owner, _, slot in writes
-        if kind == "grad" and slot is not None and f"{w.owner(owner)}._grad" not in read
+        if kind == "tensor"
+        and owner[0] == "grad"
+        and slot is not None
+        and w.owner(owner) not in read
     ]
     at = len(w.lines) if release_at is None else release_at
     w.lines[at:at] = released
@@ -340,18 +348,13 @@ def _write_back_lines(w: _Writer, trace: Trace, writes: list) -> None:
         value = "None" if slot is None else f"_from_array({_fresh(w, trace, slot)})"
         if kind == "data":
             w.lines.append(f"{target}._data = {w.expr(slot)}")
-        elif kind == "grad":
-            w.lines.append(f"{target}._grad = {value}")
-        elif kind == "state":
-            p, name = key
-            w.lines.append(f"{target}.state[{w.bind(p, 'T')}][{name!r}] = {value}")
+        elif kind == "tensor":  # a new .grad, optimiser state or buffer, or none
+            w.lines.append(f"{target} = {value}")
         elif kind == "training":
             w.lines.append(f"{target}.train({key})")
-        elif kind == "version":  # in-place changes counted, as eager counts them
+        else:  # "version": in-place changes counted, as eager counts them
             w.lines.append(f"{target}._version_count += {key}")
             bumped += key
-        else:
-            w.lines.append(f"{target}.{kind}[{key!r}] = {value}")
     if bumped:
         w.namespace["_versions"] = versions
         w.lines.append(f"_versions.epoch += {bumped}")

@@ -172,8 +172,9 @@ def _reachable_roots(fn: Any) -> Any:
 
 def write_back(trace: Trace, world: World, start: dict, ends: dict, flags: list) -> list:
     """What the step left that the plan must leave the same way, each (what, owner, key,
-    slot): memory given anew, a .grad made or dropped, optimiser state or a buffer made, a
-    version counted. Owners are ("argument", path) or ("tensor", t)."""
+    slot): memory given anew ("data"), a tensor put where a .grad, optimiser state or a
+    module's buffer lives ("tensor", None for a .grad dropped), a version counted, a training
+    flag switched. Owners are as `World.tensors` gives them (the writer's `owner`)."""
     writes = []
     for t, owner, grad_before, base, version in start.values():
         end = ends.get(id(t))
@@ -185,23 +186,24 @@ def write_back(trace: Trace, world: World, start: dict, ends: dict, flags: list)
         if grad is grad_before and (grad is None or id(grad) in ends):
             continue  # the same .grad (changed in place, if at all: its memory was an input)
         if grad is None:
-            writes.append(("grad", owner, None, None))
+            writes.append(("tensor", ("grad", owner), None, None))
         else:
             data = ends.get(id(grad), grad._data)
-            writes.append(("grad", owner, None, trace.template(data)))
+            writes.append(("tensor", ("grad", owner), None, trace.template(data)))
             grad._data = unwrap(data)
     for optimizer in world.optimizers:
         for p, state in optimizer.state.items():
             for key, value in state.items():
                 if type(value) is Tensor and type(value._data) is Traced and id(value) not in ends:
                     slot = trace.template(value._data)
-                    writes.append(("state", ("tensor", optimizer), (p, key), slot))
+                    writes.append(("tensor", ("state", optimizer, p, key), None, slot))
                     value._data = unwrap(value._data)
     for module in world.modules:
         for table in ("_buffers", "_parameters"):
             for key, value in getattr(module, table).items():
                 if value is not None and type(value._data) is Traced and id(value) not in ends:
-                    writes.append((table, ("tensor", module), key, trace.template(value._data)))
+                    slot = trace.template(value._data)
+                    writes.append(("tensor", ("table", module, table, key), None, slot))
                     value._data = unwrap(value._data)
     for module, training in zip(world.modules, flags):
         if module.training != training:  # model.eval() inside the step: a replay does it too

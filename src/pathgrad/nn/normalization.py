@@ -12,6 +12,7 @@ from pathgrad.nn import functional as F
 from pathgrad.nn import init
 from pathgrad.nn.layers import _factory
 from pathgrad.nn.module import Module, Parameter
+from pathgrad.ops.registry import counted
 
 
 class _BatchNorm(Module):
@@ -69,11 +70,7 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data[...] += 1
             if self.momentum is None:  # a cumulative moving average
-                count = self.num_batches_tracked._data
-                # a Python float; under pg.compile's trace an array, so the plan counts on
-                momentum = 1.0 / (
-                    float(count) if type(count) is np.ndarray else count.astype(float)
-                )
+                momentum = 1.0 / counted(self.num_batches_tracked._data)
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(
             input,

@@ -280,6 +280,13 @@ def as_weak(factor: Any, dtype: Any) -> Any:
     return factor if cast is None else cast(dtype)  # (no astype) stays as it is
 
 
+def counted(count: np.ndarray) -> Any:
+    """A 0-d count's value to compute with (an optimiser's step, BatchNorm's batches seen): a
+    Python float, or, for pg.compile's traced array (a subclass), a 0-d float64 array, so that
+    the plan computes with the count rather than freeze it."""
+    return float(count) if type(count) is np.ndarray else count.astype(np.float64)
+
+
 def per_element(fn: Callable[[float], float], array: np.ndarray) -> np.ndarray:
     """`fn` (a `math` function of one float) on every element, as float64: through a list of
     floats, 1.5x faster than np.frompyfunc's object array. A subclass of ndarray (pg.compile's

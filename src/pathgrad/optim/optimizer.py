@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pathgrad.autodiff import versions
+from pathgrad.ops.registry import counted
 from pathgrad.tensor import Tensor, from_array
 
 
@@ -184,11 +185,10 @@ def grad_of(p: Tensor, maximize: bool) -> np.ndarray:
 
 def step_tensor(state: dict) -> Any:
     """Advance and return the step count, kept as a 0-d float32 tensor as PyTorch keeps it: a
-    Python float, or, while pg.compile traces the step, a 0-d float64 array (the count's value
-    changes every step, so the plan computes with it rather than freeze it)."""
+    Python float, or, while pg.compile traces the step, a 0-d float64 array (`counted`)."""
     step = state["step"]
     step._data = count = np.asarray(step._data + np.float32(1))  # a 0-d array, not a scalar
-    return float(count) if type(count) is np.ndarray else count.astype(np.float64)
+    return counted(count)
 
 
 __all__ = ["Optimizer", "required"]
