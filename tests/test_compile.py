@@ -677,3 +677,101 @@ def test_optimiser_state_made_by_a_replay_is_eager_s():
     # traced: no state and no .grad; state and a .grad; no state (cleared) and a .grad, whose
     # plan, which makes the state, is then replayed at the third clearing
     assert run.cache_info().traces == 3 and run.cache_info().replays == 6
+
+
+def _mlp_step(batch):
+    """The benchmark's makemore MLP step (pg.nn, cross-entropy, plain SGD) over a cycle of
+    batches."""
+    pg.manual_seed(0)
+    nn = pg.nn
+    model = nn.Sequential(
+        nn.Embedding(27, 10),
+        nn.Flatten(),
+        nn.Linear(30, 200),
+        nn.BatchNorm1d(200),
+        nn.Tanh(),
+        nn.Linear(200, 27),
+    )
+    optimizer = pg.optim.SGD(model.parameters(), lr=0.1)
+    rng = np.random.default_rng(0)
+    batches = [
+        (pg.tensor(rng.integers(0, 27, (batch, 3))), pg.tensor(rng.integers(0, 27, batch)))
+        for _ in range(4)
+    ]
+
+    def step(x, y):
+        loss = pg.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step, batches, model
+
+
+@pytest.mark.parametrize("batch", [32, 256])
+def test_a_compiled_step_peaks_no_higher_than_eager(batch):
+    """Issue 17's memory line, at the benchmark's batch and a larger one: the arena kept
+    between replays, the plans (the first step's too) and the step's own arrays together
+    reach no higher than eager's step, whose graph and arrays come and go."""
+    import gc
+    import tracemalloc
+
+    peaks = []
+    for compiled in (False, True):
+        step, batches, _ = _mlp_step(batch)
+        run = pg.compile(step) if compiled else step
+        tracemalloc.start()
+        try:
+            for i in range(5):
+                run(*batches[i % 4])
+            gc.collect()  # the trace's dropped objects sit in Python's free lists until then
+            tracemalloc.reset_peak()
+            for i in range(20):
+                run(*batches[i % 4])
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    eager, compiled = peaks
+    assert compiled <= eager, f"compiled peak {compiled} bytes, eager {eager}"
+
+
+def test_a_replayed_grad_owns_its_memory():
+    """A .grad a replay leaves is new memory each time, shared with no other .grad and no
+    array the plan keeps: a user who keeps last step's gradient keeps its values."""
+    step, batches, model = _mlp_step(8)
+    run = pg.compile(step)
+    for i in range(3):
+        run(*batches[i % 4])
+    kept = [p.grad for p in model.parameters()]
+    values = [g.numpy().copy() for g in kept]
+    run(*batches[3])
+    fresh = [p.grad for p in model.parameters()]
+    for old, saved, new in zip(kept, values, fresh):
+        assert np.array_equal(old.numpy(), saved)
+        assert not np.shares_memory(old.numpy(), new.numpy())
+    arrays = [g.numpy() for g in fresh]
+    for i, a in enumerate(arrays):
+        assert a.flags.writeable and a.flags.owndata
+        for b in arrays[i + 1 :]:
+            assert not np.shares_memory(a, b)
+
+
+def test_results_written_over_their_inputs_replay_as_eager():
+    """Elementwise chains whose results overwrite the inputs they read last (in the arena),
+    with a transposed operand and a reduction between: values as eager's at every replay."""
+
+    def f(x, w):
+        h = (x @ w).tanh()
+        g = (h * 2.0 + 1.0).exp() - h.T.T
+        out = (g / (1.0 + g)).sum(dim=0) * (h - h.mean(dim=0))
+        return out.sum(), out
+
+    compiled = pg.compile(f)
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        x, w = rng.standard_normal((5, 4)), rng.standard_normal((4, 6))
+        expected = f(pg.tensor(x), pg.tensor(w))
+        got = compiled(pg.tensor(x), pg.tensor(w))
+        for e, g in zip(expected, got):
+            assert np.array_equal(e.numpy(), g.numpy())

@@ -1,11 +1,12 @@
-"""From a trace to a plan: prune what nothing uses, leave broadcasts to NumPy, give ufunc
-results registers kept between replays, and write the steps out as one Python function whose
-lines are the NumPy calls."""
+"""From a trace to a plan: prune what nothing uses, leave broadcasts to NumPy, drop the copies
+a trace adds, place ufunc results in one arena kept between replays, and write the steps out as
+one Python function whose lines are the NumPy calls."""
 
 from __future__ import annotations
 
 import builtins
 import operator
+import zlib
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -83,10 +84,23 @@ class _Writer:
             "_result": _result,
         }
         self.slot_names: dict = {}
+        self.free_locals: list = []  # local names whose slots are dead, to be used again
+        self.locals_made = 0
         self.lines: list = []
         self.bound: dict = {}  # id of a bound object -> its name (the namespace keeps it alive)
-        self.buffer_specs: dict = {}  # name -> _Buffer
-        self.register_sizes: list = []
+        self.buffers: dict = {}  # _Buffer -> its name (slots overwriting one share it)
+        self.arena = 0
+        self.allocate = ""  # the source of the function making the arena, if any
+
+    def local(self, n: int) -> str:
+        """A local name for slot n: one a dead slot had, else a new one (a plan of 500 steps
+        keeps a small frame and code object)."""
+        if self.free_locals:
+            name = self.free_locals.pop()
+        else:
+            name, self.locals_made = f"s{self.locals_made}", self.locals_made + 1
+        self.slot_names[n] = name
+        return name
 
     def bind(self, value: Any, prefix: str = "K") -> str:
         name = self.bound.get(id(value))  # one name per object: a ufunc used 40 times, once
@@ -98,10 +112,11 @@ class _Writer:
     def expr(self, value: Any) -> str:
         kind = type(value)
         if kind is _Registered:
-            name = f"B{len(self.buffer_specs)}"
-            self.namespace[name] = None
-            self.buffer_specs[name] = value.buffer
-            self.register_sizes = value.sizes
+            name = self.buffers.get(value.buffer)
+            if name is None:
+                name = self.buffers[value.buffer] = f"B{len(self.buffers)}"
+                self.namespace[name] = None
+                self.arena = value.arena
             return name
         if kind is Slot:
             return self.slot_names[value.n]
@@ -157,47 +172,63 @@ class _Writer:
 
 
 class _Buffer(NamedTuple):
-    """An array the plan keeps between replays: a view of one of its registers (flat memory
-    that slots whose lives do not overlap take in turn), made at its first replay (a plan that
-    is never replayed, as a training loop's first step's, costs no memory)."""
+    """An array the plan keeps between replays: a view at `offset` bytes into its arena (one
+    block of memory that slots whose lives do not overlap take in turn), made at its first
+    replay (a plan that is never replayed, as a training loop's first step's, costs none)."""
 
-    register: int
+    offset: int
     shape: tuple
     dtype: Any
     strides: tuple
 
 
 class _Registered(NamedTuple):
-    """A slot's buffer and the sizes of the plan's registers (to make them)."""
+    """A slot's buffer and the size of the plan's arena in bytes (to make it)."""
 
     buffer: _Buffer
-    sizes: list
+    arena: int
 
 
-def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
-    """Arrays the plan keeps from one replay to the next and writes again (through `out=`),
-    for the slots that can take one: a ufunc's or a reduction's fresh result whose memory
-    nothing outside the plan holds (not the result, not a .grad or state it leaves, not an
-    input's). Slots whose lives do not overlap share one, as registers are allocated, so the
-    plan holds about what eager holds at its peak; a slot's life ends at the last step that
-    reads or writes its memory (through any view of it)."""
-    roots = [memory_root(a) for a in trace.arrays]
-    held = {roots[n] for n in escaping} | {roots[n] for n in trace.inputs}
+class _Life:
+    """Slots that one block of the arena holds in turn: a ufunc's result and the results that
+    overwrite it in place, from the step that makes the first to the last that uses any."""
+
+    __slots__ = ("slots", "layout", "start", "end", "nbytes", "offset")
+
+    def __init__(self, slot: int, layout: tuple, start: int, end: int, nbytes: int) -> None:
+        self.slots, self.layout, self.start, self.end = [slot], layout, start, end
+        self.nbytes, self.offset = nbytes, 0
+
+
+_ALIGN = 64  # bytes between the arena's start and a block's: aligned for any dtype
+
+
+def _last_use_of_memory(kept: list, roots: list) -> dict:
+    """Memory root -> the last step that reads or writes that memory (through any view)."""
     last_use: dict = {}
     for i, step in enumerate(kept):
         for slot in slots_in((step.args, step.kwargs)):
             last_use[roots[slot.n]] = i
         for n in outs_of(step) + (step.writes or ()):
-            last_use[roots[n]] = max(last_use.get(roots[n], i), i)
-    sizes: list = []  # each register's size in bytes: the most any slot it held needs
-    free: list = []  # registers no live slot uses
-    ends: dict = {}  # register -> the last step its current slot is used in
-    buffers = {}
+            last_use[roots[n]] = i
+    return last_use
+
+
+def _reusable_outputs(
+    trace: Trace, kept: list, escaping: list, roots: list, last_use: dict
+) -> dict:
+    """Arrays the plan keeps from one replay to the next and writes again (through `out=`),
+    for the slots that can take one: a ufunc's or a reduction's fresh result whose memory
+    nothing outside the plan holds (not the result, not a .grad or state it leaves, not an
+    input's). They lie in one arena: an elementwise ufunc overwrites an input it reads for the
+    last time where their layouts match (NumPy computes an exact overlap in place), and slots
+    whose lives do not overlap share memory, placed largest first at the lowest offset free
+    through their life (greedy by size, as TFLite's planner), so the plan holds about what
+    eager holds at its peak. A slot's life ends at the last step that reads or writes its
+    memory (through any view of it)."""
+    held = {roots[n] for n in escaping} | {roots[n] for n in trace.inputs}
+    lives: dict = {}  # slot -> its _Life
     for i, step in enumerate(kept):
-        for register, end in list(ends.items()):
-            if end < i:
-                free.append(register)
-                del ends[register]
         if step.kind != "call" or step.as_array or type(step.out) is not int:
             continue
         call = step.call
@@ -219,24 +250,46 @@ def _reusable_outputs(trace: Trace, kept: list, escaping: list) -> dict:
         # the layout NumPy chose for the result (it follows the inputs': a transposed
         # input gives a transposed result), kept, so that later reductions add in eager's order
         layout = (traced.shape, traced.dtype, traced.strides)
-        needed = max(traced.nbytes, 1)
-        # the smallest free register that holds it, else the largest (grown), else a new one
-        fitting = [r for r in free if sizes[r] >= needed]
-        if fitting:
-            register = min(fitting, key=sizes.__getitem__)
-        elif free:
-            register = max(free, key=sizes.__getitem__)
+        end = last_use.get(roots[step.out], i)
+        life = _dying_input(step, lives, i, layout)
+        if life is None:
+            life = _Life(step.out, layout, i, end, max(traced.nbytes, 1))
         else:
-            register = len(sizes)
-            sizes.append(0)
-        if register in free:
-            free.remove(register)
-        sizes[register] = max(sizes[register], needed)
-        buffers[step.out] = _Buffer(register, *layout)
-        ends[register] = last_use.get(roots[step.out], i)
-    for n, buffer in buffers.items():
-        buffers[n] = _Registered(buffer, sizes)
-    return buffers
+            life.slots.append(step.out)
+            life.end = end
+        lives[step.out] = life
+    blocks = list({id(life): life for life in lives.values()}.values())
+    blocks.sort(key=lambda b: (-b.nbytes, b.start))
+    placed: list = []
+    arena = 0
+    for block in blocks:
+        offset = 0
+        taken = sorted(
+            (p.offset, p.offset + p.nbytes)
+            for p in placed
+            if p.start <= block.end and block.start <= p.end
+        )
+        for low, high in taken:
+            if offset + block.nbytes <= low:
+                break
+            offset = max(offset, -(-high // _ALIGN) * _ALIGN)
+        block.offset = offset
+        placed.append(block)
+        arena = max(arena, offset + block.nbytes)
+    return {n: _Registered(_Buffer(life.offset, *life.layout), arena) for n, life in lives.items()}
+
+
+def _dying_input(step: Step, lives: dict, i: int, layout: tuple) -> _Life | None:
+    """The block of an elementwise ufunc's input whose memory this step reads last, when it
+    is laid out exactly as the result (which can then overwrite it), else None."""
+    if not isinstance(step.call, np.ufunc) or step.call.signature is not None:
+        return None
+    for a in step.args:
+        life = lives.get(a.n) if type(a) is Slot else None  # a block's own view, not a view of it
+        if life is not None and life.slots[-1] == a.n and life.end == i:
+            if life.layout == layout:
+                return life
+    return None
 
 
 def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
@@ -248,25 +301,31 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     output_slots = [s.n for s in slots_in(_out_template(trace, output))]
     write_slots = [w[3].n for w in writes if w[3] is not None]
     kept = _prune(trace, output_slots, write_slots)
-    reusable = _reusable_outputs(trace, kept, output_slots + write_slots)
     roots = [memory_root(a) for a in trace.arrays]
+    last_use = _last_use_of_memory(kept, roots)
     written = {roots[n] for step in kept if step.writes for n in step.writes}
+    copied = _elide_copies(trace, kept, roots, last_use, written)
+    escaping = output_slots + write_slots + copied
+    reusable = _reusable_outputs(trace, kept, escaping, roots, last_use)
     w = _Writer()
     needed = {s.n for step in kept for s in slots_in((step.args, step.kwargs))}
     needed.update(output_slots, write_slots)
     for slot, (owner, _, _) in trace.inputs.items():
         if slot in needed:
-            w.slot_names[slot] = f"s{slot}"
-            w.lines.append(f"s{slot} = {w.owner(owner)}._data")
+            w.lines.append(f"{w.local(slot)} = {w.owner(owner)}._data")
     calls = 0
     release_at = None
     state_roots = {roots[n] for n in trace.inputs}
     changed = False  # whether the plan has changed state (or drawn) by this step
     dying = _last_uses(kept, output_slots + write_slots)
+    # the memory a del lets go of: not the arena's or an input's, which outlive the replay
+    lasting = {roots[n] for n in reusable} | state_roots
     for i, step in enumerate(kept):
-        gone = [w.slot_names[n] for n in dying.get(i - 1, ()) if w.slot_names.get(n, "K")[0] == "s"]
+        ended = [n for n in dying.get(i - 1, ()) if w.slot_names.get(n, "K")[0] == "s"]
+        gone = [w.slot_names[n] for n in ended if roots[n] not in lasting]
         if gone:
             w.lines.append("del " + ", ".join(gone))
+        w.free_locals.extend(w.slot_names[n] for n in ended)
         if step.kind == "guard":
             step.args = step.args + (not changed,)
         elif not changed and (
@@ -275,12 +334,17 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
         ):
             changed, release_at = True, len(w.lines)
         if step.kind == "constant":
-            constant = w.bind(trace.constants[step.out])
-            if roots[step.out] in written:
-                w.slot_names[step.out] = f"s{step.out}"
-                w.lines.append(f's{step.out} = {constant}.copy(order="K")')
+            array = trace.constants[step.out]
+            if roots[step.out] not in written:
+                w.slot_names[step.out] = w.bind(array)
+            elif _all_zero_bytes(array):  # np.zeros made to be filled: made again, not kept
+                zeros = f"{w.bind(np.zeros)}({array.shape!r}, {w.bind(array.dtype)})"
+                w.lines.append(f"{w.local(step.out)} = {zeros}")
             else:
-                w.slot_names[step.out] = constant
+                w.lines.append(f'{w.local(step.out)} = {w.bind(array)}.copy(order="K")')
+            continue
+        if step.kind == "alias":  # a copy of memory nothing else will read: the memory
+            w.lines.append(f"{w.local(step.out)} = {w.expr(step.args[0])}")
             continue
         calls += 1
         if step.call is operator.setitem:
@@ -295,18 +359,21 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
         if not outs:
             w.lines.append(text)
             continue
-        for n in outs:
-            w.slot_names[n] = f"s{n}"
+        names = [w.local(n) for n in outs]
         if type(step.out) is tuple:
-            w.lines.append(", ".join(f"s{n}" for n in outs) + f", = {text}")
+            w.lines.append(", ".join(names) + f", = {text}")
         else:
-            w.lines.append(f"s{step.out} = {text}")
+            w.lines.append(f"{names[0]} = {text}")
         for n in outs:  # a view the step made writable (NumPy hands diagonals out read-only)
             if n in trace.read_only and trace.arrays[n].flags.writeable:
-                w.lines.append(f"s{n}.flags.writeable = True")
+                w.lines.append(f"{w.slot_names[n]}.flags.writeable = True")
     # a .grad the plan replaces and never reads is let go before the plan changes anything
     # (after its last check that can still send the call elsewhere), as zero_grad lets it go
-    read = {w.owner(owner) for owner, _, _ in trace.inputs.values() if owner[0] == "grad"}
+    read = {
+        w.owner(owner)
+        for slot, (owner, _, _) in trace.inputs.items()
+        if owner[0] == "grad" and slot in needed
+    }
     released = [
         f"{w.owner(owner)} = None"
         for kind, owner, _, slot in writes
@@ -319,8 +386,48 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     w.lines[at:at] = released
     _write_back_lines(w, trace, writes)
     w.lines.append(f"return {_out_expr(w, trace, output)}")
-    source = "def plan(A, KW):\n" + _prologue(w) + "".join(f"    {line}\n" for line in w.lines)
+    body = _prologue(w) + "".join(f"    {line}\n" for line in w.lines)
+    source = w.allocate + "def plan(A, KW):\n" + body
     return _Plan(source, w.namespace, f"<pg.compile plan of {trace.name}>"), calls
+
+
+def _elide_copies(trace: Trace, kept: list, roots: list, last_use: dict, written: set) -> list:
+    """`x.copy()` of a result `x` that owns its memory and is read for the last time there is
+    `x` itself: the copy eager makes only because a traced array is a view (a .grad must alias
+    nothing, backward.py). The step becomes an alias; returns the slots whose memory it hands
+    on, to be made afresh at each replay (not kept in the arena)."""
+    made = {  # memory each replay makes anew: results, and constants copied to be written
+        step.out
+        for step in kept
+        if type(step.out) is int
+        and (
+            step.kind in ("call", "draw")
+            or (step.kind == "constant" and roots[step.out] in written)
+        )
+    }
+    copied = []
+    for i, step in enumerate(kept):
+        if step.call is not np.ndarray.copy or step.kind != "call" or len(step.args) != 1:
+            continue
+        source = step.args[0]
+        if type(source) is not Slot or source.n not in made or last_use[roots[source.n]] != i:
+            continue
+        traced = trace.arrays[source.n]
+        if roots[source.n] != id(traced.base) or step.kwargs.get("order", "C") not in "CK":
+            continue  # a view: its copy is new memory, perhaps laid out otherwise
+        copy = trace.arrays[step.out]
+        if copy.strides != traced.strides or copy.dtype != traced.dtype:
+            continue
+        step.kind = "alias"
+        copied.append(source.n)
+    return copied
+
+
+def _all_zero_bytes(array: np.ndarray) -> bool:
+    """Whether np.zeros makes `array` again, bit for bit and in its layout (not -0.0)."""
+    if not array.flags.c_contiguous or array.dtype.hasobject:
+        return False
+    return not np.ndarray.view(array.reshape(-1), np.uint8).any()
 
 
 def _last_uses(kept: list, kept_to_the_end: list) -> dict:
@@ -361,37 +468,49 @@ def _write_back_lines(w: _Writer, trace: Trace, writes: list) -> None:
 
 
 def _prologue(w: _Writer) -> str:
-    """The plan's first lines: its arguments together, and its registers made at its first
-    replay."""
+    """The plan's first lines: its arguments together, and its arena made at its first replay
+    (by a function in the plan's source, which it deletes once run)."""
     prologue = "    AK = (A, KW)\n"
-    if w.buffer_specs:
-        namespace, specs, sizes = w.namespace, w.buffer_specs, w.register_sizes
-
-        def allocate() -> None:
-            registers = [np.empty(size, np.uint8) for size in sizes]
-            for name, b in specs.items():
-                register = registers[b.register]
-                namespace[name] = np.ndarray(b.shape, b.dtype, register, 0, b.strides)
-            specs.clear()
-
-        namespace["_allocate"] = allocate
-        prologue += "    if B0 is None:\n        _allocate()\n"
-    return prologue
+    if not w.buffers:
+        return prologue
+    make = [f"    _arena = {w.bind(np.empty)}({w.arena}, {w.bind(np.uint8)})"]
+    view = w.bind(np.ndarray)
+    for b, name in w.buffers.items():
+        dtype = w.bind(b.dtype)
+        make.append(f"    {name} = {view}({b.shape!r}, {dtype}, _arena, {b.offset}, {b.strides!r})")
+    names = ", ".join(w.buffers.values())
+    w.allocate = f"def _allocate():\n    global {names}, _allocate\n" + "\n".join(make)
+    w.allocate += "\n    del _allocate\n\n"
+    return prologue + "    if B0 is None:\n        _allocate()\n"
 
 
 class _Plan:
-    """A plan's source, compiled at its first replay (a training loop's first step, traced
-    before any optimiser state exists, is never replayed and costs no code object)."""
+    """A plan: its source kept compressed until its first replay compiles it (a training loop's
+    first step, traced before any .grad or optimiser state exists, is never replayed and costs
+    no code object and little memory), then only the compiled function."""
 
-    __slots__ = ("source", "namespace", "filename", "run")
+    __slots__ = ("packed", "values", "filename", "run")
 
     def __init__(self, source: str, namespace: dict, filename: str) -> None:
-        self.source, self.namespace, self.filename = source, namespace, filename
+        # the names go with the source; the bound values wait in a list
+        text = source + "\n#" + " ".join(namespace)
+        # a 4 KiB window: deflate's default tables take 256 KiB while it runs
+        packer = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
+        self.packed = packer.compress(text.encode()) + packer.flush()
+        self.values, self.filename = list(namespace.values()), filename
         self.run = self._compile_and_run
 
+    @property
+    def source(self) -> str:
+        """The plan as Python, to read (NumPy's functions and the plan's constants by name)."""
+        return zlib.decompress(self.packed).decode().rpartition("\n#")[0]
+
     def _compile_and_run(self, args: tuple, kwargs: dict) -> Any:
-        exec(builtins.compile(self.source, self.filename, "exec"), self.namespace)
-        self.run = self.namespace["plan"]
+        source, _, names = zlib.decompress(self.packed).decode().rpartition("\n#")
+        namespace = dict(zip(names.split(" "), self.values))
+        exec(builtins.compile(source, self.filename, "exec"), namespace)
+        self.run = namespace["plan"]
+        self.values = None
         return self.run(args, kwargs)
 
     def __call__(self, args: tuple, kwargs: dict) -> Any:
