@@ -54,18 +54,16 @@ def test_every_op_case_replays_as_eager(case):
     assert compiled.cache_info().traces == traces, compiled.cache_info()
 
 
+def _makemore_model(hidden=64, dropout=0.1):
+    nn = pg.nn
+    layers = [nn.Embedding(27, 10), nn.Flatten(), nn.Linear(30, hidden), nn.BatchNorm1d(hidden)]
+    layers += [nn.Tanh()] + ([nn.Dropout(dropout)] if dropout else []) + [nn.Linear(hidden, 27)]
+    return nn.Sequential(*layers)
+
+
 def _makemore(seed=0):
     pg.manual_seed(seed)
-    nn = pg.nn
-    model = nn.Sequential(
-        nn.Embedding(27, 10),
-        nn.Flatten(),
-        nn.Linear(30, 64),
-        nn.BatchNorm1d(64),
-        nn.Tanh(),
-        nn.Dropout(0.1),
-        nn.Linear(64, 27),
-    )
+    model = _makemore_model()
     optimizer = pg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
     schedule = pg.optim.lr_scheduler.StepLR(optimizer, step_size=200, gamma=0.1)
     return model, optimizer, schedule
@@ -683,15 +681,7 @@ def _mlp_step(batch):
     """The benchmark's makemore MLP step (pg.nn, cross-entropy, plain SGD) over a cycle of
     batches."""
     pg.manual_seed(0)
-    nn = pg.nn
-    model = nn.Sequential(
-        nn.Embedding(27, 10),
-        nn.Flatten(),
-        nn.Linear(30, 200),
-        nn.BatchNorm1d(200),
-        nn.Tanh(),
-        nn.Linear(200, 27),
-    )
+    model = _makemore_model(hidden=200, dropout=0)
     optimizer = pg.optim.SGD(model.parameters(), lr=0.1)
     rng = np.random.default_rng(0)
     batches = [
