@@ -174,9 +174,22 @@ def gradient_mismatch_error(node: Any, parent: Any, data: Any, expected: Any) ->
     )
 
 
-def saved_tensor_changed_error(node: Any, shape: tuple, change: Any, versions: str) -> Exception:
-    """A tensor a node saved for its rule was changed in place after: the gradient would be
-    wrong, so backward stops, naming both lines."""
+def saved_tensor_changed_error(node: Any, tensor: Any) -> Exception:
+    """A tensor a node saved for its rule (None: its output) was changed in place after: the
+    gradient would be wrong, so backward stops, naming both lines and the versions (from the
+    first change after the node was made, of the few each tensor remembers)."""
+    if tensor is None:
+        change, base, shape = node.output_changed, node.output_base(), node.shape
+        now = change.version if base is None else base._version_count
+        versions = f": version {change.version - 1} when saved, version {now} now"
+    else:
+        base = tensor._base if tensor._base is not None else tensor
+        changes, shape = base._changes, tensor._data.shape
+        change = next(c for c in changes if c.epoch > node.epoch)
+        saved = change.version - 1
+        older_dropped = len(changes) == changes.maxlen and changes[0] is change and saved > 0
+        saved_text = f"version {saved} or earlier" if older_dropped else f"version {saved}"
+        versions = f": {saved_text} when saved, version {base._version_count} now"
     site = node.site
     created = f" (made at {site})" if site else ""
     return RuntimeError(

@@ -65,12 +65,9 @@ def backprop(
 
 def _seeded(roots: list, seeds: list) -> dict:
     """Each root's seed gradient, summed where a root is given twice."""
-    if len(roots) == 1:
-        return {roots[0]: seeds[0]}
     grads: dict = {}
     for root, seed in zip(roots, seeds):
-        previous = grads.get(root)
-        grads[root] = seed if previous is None else previous + seed
+        grads[root] = grads[root] + seed if root in grads else seed
     return grads
 
 

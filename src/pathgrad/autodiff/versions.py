@@ -62,20 +62,10 @@ def saved_tensors(node: Any) -> list:
 
 def check_saved(node: Any) -> None:
     """Raise if a tensor the node saved was changed in place after the node was made."""
-    changed_output = node.__dict__.get("output_changed")
-    if changed_output is not None:
-        base = node.output_base()
-        now = changed_output.version if base is None else base._version_count
-        text = f": version {changed_output.version - 1} when saved, version {now} now"
-        raise saved_tensor_changed_error(node, node.shape, changed_output, text)
+    if node.__dict__.get("output_changed") is not None:  # the output it saves, by inplace.py
+        raise saved_tensor_changed_error(node, None)
     for tensor in saved_tensors(node):
         base = tensor._base if tensor._base is not None else tensor
         changes = base.__dict__.get("_changes")
-        if not changes or changes[-1].epoch <= node.epoch:
-            continue  # unchanged since the node was made: the common case, without a scan
-        first = next(c for c in changes if c.epoch > node.epoch)
-        saved = first.version - 1
-        older_dropped = len(changes) == KEPT_CHANGES and changes[0] is first and saved > 0
-        saved_text = f"version {saved} or earlier" if older_dropped else f"version {saved}"
-        text = f": {saved_text} when saved, version {base._version_count} now"
-        raise saved_tensor_changed_error(node, tensor._data.shape, first, text)
+        if changes and changes[-1].epoch > node.epoch:  # changed since the node was made
+            raise saved_tensor_changed_error(node, tensor)
