@@ -765,3 +765,28 @@ def test_results_written_over_their_inputs_replay_as_eager():
         got = compiled(pg.tensor(x), pg.tensor(w))
         for e, g in zip(expected, got):
             assert np.array_equal(e.numpy(), g.numpy())
+
+
+def test_a_grad_made_through_a_view_is_copied_out_of_the_arena():
+    """A gradient that reaches a leaf as a view of a result the plan keeps (w's, through the
+    reshape's rule) is copied, as eager copies it: the next replay, which writes that result
+    again, leaves the .grad a user kept as it was."""
+    w = pg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        ((x * w.reshape(6)).exp() * 0.5).sum().backward()
+
+    compiled = pg.compile(step)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        compiled(pg.tensor(rng.standard_normal(6)))
+    kept, values = w.grad, w.grad.numpy().copy()
+    compiled(pg.tensor(rng.standard_normal(6)))
+    assert np.array_equal(kept.numpy(), values)
+    assert not np.shares_memory(kept.numpy(), w.grad.numpy())
+    x = pg.tensor(rng.standard_normal(6))
+    compiled(x)
+    got = w.grad.numpy().copy()
+    step(x)
+    assert np.array_equal(got, w.grad.numpy())
