@@ -65,6 +65,8 @@ def backprop(
 
 def _seeded(roots: list, seeds: list) -> dict:
     """Each root's seed gradient, summed where a root is given twice."""
+    if len(roots) == 1:  # every Tensor.backward(): a dict made at once, 150 ns under the loop
+        return {roots[0]: seeds[0]}
     grads: dict = {}
     for root, seed in zip(roots, seeds):
         grads[root] = grads[root] + seed if root in grads else seed
