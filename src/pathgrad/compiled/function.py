@@ -23,6 +23,7 @@ from pathgrad.compiled.tracing import (
     Trace,
     Traced,
     traced_maker,
+    tree_map,
     unwrap,
 )
 from pathgrad.compiled.world import (
@@ -311,15 +312,12 @@ def _leave_plain(world: World, owners: list) -> None:
 
 def plain(value: Any) -> Any:
     """The first call's result with its arrays plain again (no Traced left in user hands)."""
-    kind = type(value)
-    if kind is Tensor:
-        if type(value._data) is Traced:
-            value._data = unwrap(value._data)
-        return value
-    if kind is tuple or kind is list:
-        return kind(plain(v) for v in value)
-    if kind is dict:
-        return {k: plain(v) for k, v in value.items()}
+    return tree_map(_plain_tensor, value)
+
+
+def _plain_tensor(value: Any) -> Any:
+    if type(value) is Tensor and type(value._data) is Traced:
+        value._data = unwrap(value._data)
     return value
 
 

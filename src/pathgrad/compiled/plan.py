@@ -21,6 +21,7 @@ from pathgrad.compiled.tracing import (
     outs_of,
     plain_asarray,
     slots_in,
+    tree_map,
     unwrap,
 )
 from pathgrad.tensor import Tensor, from_array
@@ -532,15 +533,15 @@ def _fresh(w: _Writer, trace: Trace, slot: Slot) -> str:
 
 
 def _out_template(trace: Trace, output: Any) -> Any:
-    kind = type(output)
-    if kind is Out:
-        output.data = trace.template(output.data)
-        return output.data
-    if kind is tuple or kind is list:
-        return kind(_out_template(trace, v) for v in output)
-    if kind is dict:
-        return {k: _out_template(trace, v) for k, v in output.items()}
-    return None
+    """The slots of the step's result tensors (each Out's array templated in place)."""
+
+    def slot(value: Any) -> Any:
+        if type(value) is not Out:
+            return None
+        value.data = trace.template(value.data)
+        return value.data
+
+    return tree_map(slot, output)
 
 
 def _out_expr(w: _Writer, trace: Trace, output: Any) -> str:
@@ -561,15 +562,8 @@ def _out_expr(w: _Writer, trace: Trace, output: Any) -> str:
 
 
 def tensor_arrays(value: Any) -> Any:
-    """The step's result with each tensor marked for the plan (("tensor", its array))."""
-    kind = type(value)
-    if kind is Tensor:
-        return Out(value._data, value._requires_grad)
-    if kind is tuple or kind is list:
-        return kind(tensor_arrays(v) for v in value)
-    if kind is dict:
-        return {k: tensor_arrays(v) for k, v in value.items()}
-    return value
+    """The step's result with each tensor marked for the plan (an Out of its array)."""
+    return tree_map(lambda v: Out(v._data, v._requires_grad) if type(v) is Tensor else v, value)
 
 
 class Out:

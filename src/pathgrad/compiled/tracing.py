@@ -116,29 +116,52 @@ for _name in _RECORDED_METHODS:
     setattr(Traced, _name, _recorded_method(_name))
 
 
-def unwrap(value: Any) -> Any:
-    """`value` with every Traced array as a plain view of it (nested in tuples, lists, dicts)."""
+def tree_map(leaf: Any, value: Any) -> Any:
+    """`value` rebuilt with `leaf(v)` for each v that is not a tuple, list or dict it nests in
+    (the arguments of a NumPy call, a step's result): every walker of pg.compile is one."""
+    kind = type(value)
+    if kind is tuple or kind is list:
+        return kind([tree_map(leaf, v) for v in value])
+    if kind is dict:
+        return {k: tree_map(leaf, v) for k, v in value.items()}
+    return leaf(value)
+
+
+def tree_leaves(value: Any) -> list:
+    """What `tree_map` would call `leaf` on, in order."""
+    found: list = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is tuple or kind is list:
+            stack.extend(reversed(v))
+        elif kind is dict:
+            stack.extend(reversed(v.values()))
+        else:
+            found.append(v)
+    return found
+
+
+def _plain_leaf(value: Any) -> Any:
     kind = type(value)
     if kind is Traced:
         return np.ndarray.view(value, np.ndarray)
     if kind is Live:  # a plain float, as NumPy's weak Python scalar (a subclass is not weak)
         return float(value)
-    if kind is tuple or kind is list:
-        return kind(unwrap(v) for v in value)
-    if kind is dict:
-        return {k: unwrap(v) for k, v in value.items()}
     return value
 
 
-def _contains_traced(value: Any) -> bool:
+def unwrap(value: Any) -> Any:
+    """`value` with every Traced array as a plain view of it (nested in tuples, lists, dicts)."""
     kind = type(value)
-    if kind is Traced:
-        return True
-    if kind is tuple or kind is list:
-        return any(_contains_traced(v) for v in value)
-    if kind is dict:
-        return any(_contains_traced(v) for v in value.values())
-    return False
+    if kind is Traced or kind is Live:
+        return _plain_leaf(value)
+    return tree_map(_plain_leaf, value) if kind is tuple or kind is list or kind is dict else value
+
+
+def _contains_traced(value: Any) -> bool:
+    return any(type(v) is Traced for v in tree_leaves(value))
 
 
 # ---------------------------------------------------------------- recording
@@ -314,6 +337,9 @@ class Trace:
     def template(self, value: Any) -> Any:
         """`value` with arrays as Slot markers: a raw ndarray (made outside the trace's view:
         np.zeros, np.arange, a tensor the step does not own) becomes a constant slot."""
+        return tree_map(self._template_leaf, value)
+
+    def _template_leaf(self, value: Any) -> Any:
         kind = type(value)
         if kind is Traced:
             n = value.slot
@@ -324,7 +350,7 @@ class Trace:
             raw = np.ndarray.view(value, np.ndarray)
             n = self.view_of_slot(raw)
             if n is None:
-                return self.template(raw)
+                return self._template_leaf(raw)
             self.arrays[n] = value
             value.slot = n
             return Slot(value.slot)
@@ -340,10 +366,6 @@ class Trace:
                 self.raw_slots[id(value)] = slot
                 self.raw_kept.append(value)
             return Slot(slot)
-        if kind is tuple or kind is list:
-            return kind(self.template(v) for v in value)
-        if kind is dict:
-            return {k: self.template(v) for k, v in value.items()}
         if kind is Live:
             self.saw_live = True
         return value
@@ -541,18 +563,7 @@ class RecordingStream:
 
 
 def slots_in(template: Any) -> list:
-    found: list = []
-    stack = [template]
-    while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is Slot:
-            found.append(value)
-        elif kind is tuple or kind is list:
-            stack.extend(value)
-        elif kind is dict:
-            stack.extend(value.values())
-    return found
+    return [v for v in tree_leaves(template) if type(v) is Slot]
 
 
 def _own_file(filename: str) -> bool:
