@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pathgrad as pg
 from op_cases import ALL_CASES, inputs_for
@@ -790,3 +792,60 @@ def test_a_grad_made_through_a_view_is_copied_out_of_the_arena():
     got = w.grad.numpy().copy()
     step(x)
     assert np.array_equal(got, w.grad.numpy())
+
+
+_UNARY = [
+    lambda t: t.tanh(),
+    lambda t: (t * 0.5).exp(),
+    lambda t: t * t,
+    lambda t: t - t.mean(dim=0),
+    lambda t: t.T.T * 2.0 + 1.0,
+    lambda t: (t.T * 3.0).T,
+    lambda t: t.reshape(-1).reshape(t.shape) / 2.0,
+    lambda t: t.sigmoid() * t,
+    lambda t: t.relu() + t.abs(),
+    lambda t: t.softmax(dim=-1),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    program=st.lists(
+        st.tuples(st.integers(0, len(_UNARY) - 1), st.integers(0, 3), st.integers(0, 2)),
+        min_size=1,
+        max_size=8,
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_random_programs_replay_as_eager(program, seed):
+    """Random chains of elementwise ops, transposes, reductions, matmuls and broadcast biases,
+    where results overwrite the inputs they read last and share the arena's memory: values and
+    gradients as eager's, bit for bit, at every replay."""
+    rng = np.random.default_rng(seed)
+    w = pg.tensor(rng.standard_normal((4, 4)), requires_grad=True)
+    bias = pg.tensor(rng.standard_normal(4), requires_grad=True)
+
+    def step(x):
+        w.grad = bias.grad = None
+        values = [x]
+        for unary, source, combine in program:
+            t = _UNARY[unary](values[source % len(values)])
+            if combine == 1:
+                t = t @ w
+            elif combine == 2:
+                t = t + bias
+            values.append(t)
+        loss = sum(v.sum() for v in values[1:]) + (w * bias).sum()  # both always get a .grad
+        loss.backward()
+        return values[-1]
+
+    compiled = pg.compile(step)
+    for _ in range(4):
+        x = rng.standard_normal((3, 4))
+        expected = step(pg.tensor(x)).numpy().copy()
+        grads = [w.grad.numpy().copy(), bias.grad.numpy().copy()]
+        got = compiled(pg.tensor(x)).numpy()
+        assert np.array_equal(expected, got)
+        assert np.array_equal(grads[0], w.grad.numpy())
+        assert np.array_equal(grads[1], bias.grad.numpy())
+    assert compiled.cache_info().replays == 3  # eager's call before each leaves the .grads
