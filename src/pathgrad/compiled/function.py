@@ -127,11 +127,16 @@ class CompiledFunction:
         )
 
     def _trace(self, signature: Any, args: tuple, kwargs: dict, reason: str) -> Any:
-        with _TRACING:  # one trace at a time: NumPy's makers are patched process-wide
-            return self._trace_alone(signature, args, kwargs, reason)
-
-    def _trace_alone(self, signature: Any, args: tuple, kwargs: dict, reason: str) -> Any:
         trace = Trace(getattr(self.eager, "__qualname__", "the function"), self.fallback)
+        with _TRACING:  # one trace at a time: NumPy's makers are patched process-wide
+            try:
+                return self._trace_alone(trace, signature, args, kwargs, reason)
+            finally:
+                trace.close()
+
+    def _trace_alone(
+        self, trace: Trace, signature: Any, args: tuple, kwargs: dict, reason: str
+    ) -> Any:
         world = self._world
         restore: list = []
         saved_streams = [(g, g.numpy) for g in world.generators]

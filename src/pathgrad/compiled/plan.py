@@ -17,12 +17,10 @@ from pathgrad.compiled.tracing import (
     Slot,
     Step,
     Trace,
-    memory_root,
     outs_of,
     plain_asarray,
     slots_in,
     tree_map,
-    unwrap,
 )
 from pathgrad.tensor import Tensor, from_array
 
@@ -48,14 +46,14 @@ def _elide_broadcasts(trace: Trace, steps: list) -> None:
                 args[i], changed = source[a.n], True
         if not changed:
             continue
-        shapes = [trace.arrays[a.n].shape if type(a) is Slot else np.shape(a) for a in args]
-        if np.broadcast_shapes(*shapes) == trace.arrays[outs_of(step)[0]].shape:
+        shapes = [trace.info[a.n].shape if type(a) is Slot else np.shape(a) for a in args]
+        if np.broadcast_shapes(*shapes) == trace.info[outs_of(step)[0]].shape:
             step.args = tuple(args)
 
 
 def _prune(trace: Trace, output_slots: list, write_slots: list) -> list:
     """The steps that make the step's result, write-backs and state changes, in order."""
-    roots = [memory_root(a) for a in trace.arrays]
+    roots = [info.root for info in trace.info]
     needed = set(output_slots) | set(write_slots)
     live_roots = {roots[n] for n in needed} | {roots[n] for n in trace.inputs}
     kept = []
@@ -243,7 +241,7 @@ def _reusable_outputs(
             continue
         if "out" in step.kwargs or roots[step.out] in held:
             continue
-        traced = unwrap(trace.arrays[step.out])
+        traced = trace.info[step.out]
         if traced.dtype.hasobject:
             continue  # np.frompyfunc's objects: memory of pointers, never raw bytes
         if min(traced.strides, default=0) < 0:
@@ -302,7 +300,7 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     output_slots = [s.n for s in slots_in(_out_template(trace, output))]
     write_slots = [w[3].n for w in writes if w[3] is not None]
     kept = _prune(trace, output_slots, write_slots)
-    roots = [memory_root(a) for a in trace.arrays]
+    roots = [info.root for info in trace.info]
     last_use = _last_use_of_memory(kept, roots)
     written = {roots[n] for step in kept if step.writes for n in step.writes}
     copied = _elide_copies(trace, kept, roots, last_use, written)
@@ -366,7 +364,7 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
         else:
             w.lines.append(f"{names[0]} = {text}")
         for n in outs:  # a view the step made writable (NumPy hands diagonals out read-only)
-            if n in trace.read_only and trace.arrays[n].flags.writeable:
+            if n in trace.read_only and trace.read_only[n].flags.writeable:
                 w.lines.append(f"{w.slot_names[n]}.flags.writeable = True")
     # a .grad the plan replaces and never reads is let go before the plan changes anything
     # (after its last check that can still send the call elsewhere), as zero_grad lets it go
@@ -413,10 +411,10 @@ def _elide_copies(trace: Trace, kept: list, roots: list, last_use: dict, written
         source = step.args[0]
         if type(source) is not Slot or source.n not in made or last_use[roots[source.n]] != i:
             continue
-        traced = trace.arrays[source.n]
-        if roots[source.n] != id(traced.base) or step.kwargs.get("order", "C") not in "CK":
+        traced = trace.info[source.n]
+        if not traced.owns or step.kwargs.get("order", "C") not in "CK":
             continue  # a view: its copy is new memory, perhaps laid out otherwise
-        copy = trace.arrays[step.out]
+        copy = trace.info[step.out]
         if copy.strides != traced.strides or copy.dtype != traced.dtype:
             continue
         step.kind = "alias"

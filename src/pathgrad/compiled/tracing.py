@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import operator
 import sys
+import weakref
 from threading import get_ident
 from typing import Any, NamedTuple
 
@@ -262,55 +263,98 @@ def _read_value(array: Traced, convert: Any, what: str) -> Any:
     return value
 
 
+class SlotInfo(NamedTuple):
+    """What the plan needs of a slot's trace-time array, kept after the array is gone: its
+    layout, where its memory starts, which memory it is (`root`, a number no other memory of
+    the trace gets) and whether it owns that memory (a result, not a view)."""
+
+    shape: tuple
+    dtype: Any
+    strides: tuple
+    nbytes: int
+    pointer: int
+    root: int
+    owns: bool
+
+
 class Trace:
-    """The plan being recorded: its steps, its slots' trace-time arrays, inputs and constants."""
+    """The plan being recorded: its steps, its slots' trace-time arrays, inputs and constants.
+
+    The trace holds its slots' arrays weakly, so that a step's intermediates are let go as
+    eager lets them go and the first call peaks near eager's; a slot keeps its SlotInfo. Memory
+    is told apart by a number given to each owning array while it lives (ids are used again
+    once an array is gone)."""
 
     def __init__(self, name: str, fallback: str | None) -> None:
         self.name, self.fallback = name, fallback
         self.thread = get_ident()  # NumPy's makers are patched for all threads: this one's
         self.steps: list[Step] = []
-        self.arrays: list[Any] = []  # each slot's array as traced (kept alive: ids stay unique)
+        self.refs: list[Any] = []  # each slot's Traced array, weakly
+        self.info: list[SlotInfo] = []  # each slot's layout and memory
         self.inputs: dict[int, tuple] = {}  # slot -> (how to read it, tensor)
         self.constants: dict[int, Any] = {}  # slot -> its value
         self.raw_slots: dict[int, int] = {}  # id(raw ndarray) -> its constant slot
-        self.by_root: dict[int, list] = {}  # id of the array owning memory -> slots on it
+        self.by_root: dict[int, list] = {}  # memory's number -> slots on it
         self.raw_kept: list = []  # the raw arrays in raw_slots, alive so their ids stay theirs
-        self.read_only: set = set()  # slots NumPy made read-only (a diagonal view)
+        self.read_only: dict = {}  # slot -> its array, which NumPy made read-only (a diagonal)
         self.varying: set[int] = set()  # slots whose value depends on inputs or draws
         self.unreplayable: str | None = None  # why not, where fallback="eager" let it run on
         self.saw_live = False  # whether the call being recorded reads a Live number
+        self._roots: dict[int, int] = {}  # id of a living owning array -> its memory's number
+        self._watched: list = []  # weak references that drop an owner's id when it goes
+
+    def root_of(self, array: Any, known_only: bool = False) -> int | None:
+        """The number of the memory `array` views (None: memory the trace has not met, when
+        `known_only`)."""
+        owner = memory_owner(array)
+        root = self._roots.get(id(owner))
+        if root is None and not known_only:
+            root = self._roots[id(owner)] = len(self._watched)
+            forget = functools.partial(_forget, self._roots, id(owner))
+            self._watched.append(weakref.ref(owner, forget))
+        return root
+
+    def close(self) -> None:
+        """After the trace: owners that outlive it no longer call back into it."""
+        self._watched.clear()
+        self._roots.clear()
 
     def new_slot(self, array: Any) -> Traced:
-        if not array.flags.writeable:
-            self.read_only.add(len(self.arrays))  # NumPy's read-only view: it may be unlocked
+        n = len(self.refs)
         traced = np.ndarray.view(array, Traced)
-        traced.slot = len(self.arrays)
-        self.arrays.append(traced)
-        self.by_root.setdefault(memory_root(traced), []).append(traced.slot)
+        traced.slot = n
+        if not array.flags.writeable:
+            self.read_only[n] = traced  # NumPy's read-only view: the step may unlock it
+        self.refs.append(weakref.ref(traced))
+        root = self.root_of(array)
+        pointer = array.__array_interface__["data"][0]
+        owns = memory_owner(array) is array
+        self.info.append(
+            SlotInfo(array.shape, array.dtype, array.strides, array.nbytes, pointer, root, owns)
+        )
+        self.by_root.setdefault(root, []).append(n)
         return traced
 
-    def view_of_slot(self, array: np.ndarray) -> int | None:
+    def view_of_slot(self, array: np.ndarray) -> Traced | None:
         """A plain array that views a slot's memory, made where no call could be recorded
-        (np.ndarray(buffer=...), as_strided): recorded as the same view of that slot."""
-        slots = self.by_root.get(memory_root(array))
+        (np.ndarray(buffer=...), as_strided): recorded, as a new slot, as the same view of that
+        slot; None if it views no slot's memory."""
+        slots = self.by_root.get(self.root_of(array, known_only=True))
         if not slots:
             return None
         pointer = array.__array_interface__["data"][0]
         for n in reversed(slots):
-            source = unwrap(self.arrays[n])
-            if source.__array_interface__["data"][0] != pointer or source.dtype != array.dtype:
+            source = self.info[n]
+            if source.pointer != pointer or source.dtype != array.dtype:
                 continue
-            try:
-                same = np.broadcast_to(source, array.shape).strides == array.strides
-            except ValueError:
-                same = False
+            same = _broadcast_strides(source.shape, source.strides, array.shape) == array.strides
             call: Any = np.broadcast_to if same else _strided
             args = (Slot(n), array.shape) if same else (Slot(n), array.shape, array.strides)
             traced = self.new_slot(array)
             self.steps.append(Step(call, args, {}, traced.slot))
             if n in self.varying:
                 self.varying.add(traced.slot)
-            return traced.slot
+            return traced
         raise CompileError(
             f"pg.compile: {self.name} made a view of shape {array.shape} of an array it "
             "computed in a way the trace cannot follow; compile with fallback='eager'"
@@ -343,25 +387,25 @@ class Trace:
         kind = type(value)
         if kind is Traced:
             n = value.slot
-            if 0 <= n < len(self.arrays) and self.arrays[n] is value:
+            if 0 <= n < len(self.refs) and self.refs[n]() is value:
                 return Slot(n)
             # a view NumPy made without a call this trace saw (np.ndarray(buffer=...)), or an
             # array left from another trace (a constant here)
             raw = np.ndarray.view(value, np.ndarray)
-            n = self.view_of_slot(raw)
-            if n is None:
+            made = self.view_of_slot(raw)
+            if made is None:
                 return self._template_leaf(raw)
-            self.arrays[n] = value
-            value.slot = n
+            self.refs[made.slot] = weakref.ref(value)
+            value.slot = made.slot
             return Slot(value.slot)
         if kind is np.ndarray:
             slot = self.raw_slots.get(id(value))
             if slot is None:
-                slot = self.view_of_slot(value)
-                if slot is not None:
-                    self.raw_slots[id(value)] = slot
+                made = self.view_of_slot(value)
+                if made is not None:
+                    self.raw_slots[id(value)] = made.slot
                     self.raw_kept.append(value)
-                    return Slot(slot)
+                    return Slot(made.slot)
                 slot = self.constant(value).slot
                 self.raw_slots[id(value)] = slot
                 self.raw_kept.append(value)
@@ -389,18 +433,18 @@ class Trace:
             step = Step(call, arg_t, kwarg_t, None, writes=tuple(targets))
             self.steps.append(step)
             for n in targets:  # every view of the memory written now varies
-                self.varying.update(self.by_root.get(memory_root(self.arrays[n]), (n,)))
+                self.varying.update(self.by_root.get(self.info[n].root, (n,)))
             if out_arg is None:
                 return result
             # NumPy returns the out= array itself (a tuple of them for several outputs)
             return out_arg if type(out_arg) is tuple and len(out_arg) > 1 else outs[0]
         if isinstance(result, np.ndarray):
             traced = self.new_slot(result)
-            out = traced.slot
+            out, items = traced.slot, [traced]
             wrapped: Any = traced
         elif isinstance(result, np.generic):
             traced = self.new_slot(plain_asarray(result))
-            out = traced.slot
+            out, items = traced.slot, [traced]
             wrapped = traced
         elif (
             isinstance(result, tuple)
@@ -423,7 +467,8 @@ class Trace:
         if not varying and isinstance(result, np.ndarray):
             # a view of a constant is made again at every replay: a write through it must
             # reach the constant's copy of that replay
-            varying = any(memory_root(self.arrays[s.n]) == memory_root(result) for s in slots)
+            root = self.root_of(result)
+            varying = any(self.info[s.n].root == root for s in slots)
         if varying:
             self.steps.append(Step(call, arg_t, kwarg_t, out, as_array=as_array))
             self.varying.update(outs)
@@ -431,14 +476,14 @@ class Trace:
                 # a mask's count, the number of nonzeros: the plan holds for this shape only
                 for n in outs:
                     site = site_of(user_frame())
-                    shape = self.arrays[n].shape
+                    shape = self.info[n].shape
                     self.steps.append(
                         Step(_guard, (Slot(n), np.shape, shape, site), {}, None, kind="guard")
                     )
         else:  # only constants went in: the result is a constant too (folded)
-            for n in outs:
-                self.constants[n] = unwrap(self.arrays[n]).copy(order="K")
-                self.steps.append(Step(None, (), {}, n, kind="constant"))
+            for item in items:
+                self.constants[item.slot] = unwrap(item).copy(order="K")
+                self.steps.append(Step(None, (), {}, item.slot, kind="constant"))
         return wrapped
 
     def draw(self, generator: Any, method: str, args: tuple, kwargs: dict) -> Any:
@@ -625,8 +670,8 @@ def traced_maker(name: str, original: Any) -> Any:
             return _record(original, args, kwargs)
         result = original(*args, **kwargs)
         if type(result) is np.ndarray and not (args and result is args[0]):
-            n = trace.view_of_slot(result)  # as_strided makes its view through np.asarray
-            return trace.constant(result) if n is None else trace.arrays[n]
+            made = trace.view_of_slot(result)  # as_strided makes its view through np.asarray
+            return trace.constant(result) if made is None else made
         return result
 
     return make
@@ -637,15 +682,36 @@ class Diverged(Exception):
     changed anything: the call runs by another plan, or is traced anew."""
 
 
-def memory_root(array: Any) -> int:
-    """The identity of the array owning `array`'s memory: writes through one view reach all."""
+def _forget(roots: dict, key: int, _: Any) -> None:
+    roots.pop(key, None)
+
+
+def memory_owner(array: Any) -> Any:
+    """The array owning `array`'s memory: writes through one view reach all."""
     while True:
         base = array.base
         if not isinstance(base, np.ndarray):  # as_strided's holder, a memoryview, or none
             base = getattr(base, "base", None) if base is not None else None
             if not isinstance(base, np.ndarray):
-                return id(array)
+                return array
         array = base
+
+
+def _broadcast_strides(shape: tuple, strides: tuple, target: tuple) -> tuple | None:
+    """The strides np.broadcast_to(an array of `shape` and `strides`, target) has (None: it
+    cannot), worked out without the array."""
+    if len(target) < len(shape):
+        return None
+    lead = len(target) - len(shape)
+    result = [0] * lead
+    for size, stride, want in zip(shape, strides, target[lead:]):
+        if size == 1:  # NumPy gives a length-1 axis stride 0, broadcast or not
+            result.append(0)
+        elif size == want:
+            result.append(stride)
+        else:
+            return None
+    return tuple(result)
 
 
 def outs_of(step: Step) -> tuple:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pathgrad import random as pg_random
 from pathgrad.autodiff import grad_mode
-from pathgrad.compiled.tracing import Trace, Traced, memory_root, unwrap
+from pathgrad.compiled.tracing import Trace, Traced, unwrap
 from pathgrad.nn.module import Module
 from pathgrad.optim.optimizer import Optimizer
 from pathgrad.tensor import Tensor
@@ -216,15 +216,15 @@ def refuse_writes_outside(trace: Trace) -> None:
     parameter the step can be seen to hold, and changed in place by it: a plan would change a
     frozen copy."""
     found = {
-        memory_root(trace.arrays[slot])
+        trace.info[slot].root
         for slot in trace.raw_slots.values()
         if slot in trace.constants  # not a view of the step's memory that NumPy made
     }
     for step in trace.steps:
         for n in step.writes or ():
-            if memory_root(trace.arrays[n]) in found:
+            if trace.info[n].root in found:
                 trace.refuse_feature(
-                    f"changing in place an array of shape {trace.arrays[n].shape}",
+                    f"changing in place an array of shape {trace.info[n].shape}",
                     "the step reaches it neither through its arguments nor through a module, "
                     "an optimiser or a parameter in its arguments, closure, globals or "
                     "defaults (searched four levels deep), so a plan would change a frozen "
