@@ -56,6 +56,20 @@ def test_every_op_case_replays_as_eager(case):
     assert compiled.cache_info().traces == traces, compiled.cache_info()
 
 
+def _squared_output_step(model, optimizer):
+    """A training step on the mean squared output, with the model and optimiser in its
+    closure."""
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def _makemore_model(hidden=64, dropout=0.1):
     nn = pg.nn
     layers = [nn.Embedding(27, 10), nn.Flatten(), nn.Linear(30, hidden), nn.BatchNorm1d(hidden)]
@@ -433,14 +447,7 @@ def test_a_schedule_changing_the_rate_every_step_replays_one_plan(name, settings
         layer = pg.nn.Linear(4, 3)
         optimizer = getattr(pg.optim, name)(layer.parameters(), lr=0.05, **settings)
         schedule = pg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=30)
-
-        def step(x, layer=layer, optimizer=optimizer):
-            optimizer.zero_grad()
-            loss = (layer(x) ** 2).mean()
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = _squared_output_step(layer, optimizer)
         run = pg.compile(step) if compiled else step
         pg.manual_seed(1)
         losses = []
@@ -864,15 +871,7 @@ def test_the_first_call_lets_intermediates_go_as_eager_does():
         for _ in range(12):
             layers += [pg.nn.Linear(256, 256), pg.nn.Tanh()]
         model = pg.nn.Sequential(*layers)
-        optimizer = pg.optim.SGD(model.parameters(), lr=0.01)
-
-        def step(x):
-            optimizer.zero_grad()
-            loss = (model(x) ** 2).mean()
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = _squared_output_step(model, pg.optim.SGD(model.parameters(), lr=0.01))
         run = pg.compile(step) if compiled else step
         x = pg.randn(128, 256)
         gc.collect()
