@@ -306,7 +306,9 @@ class Trace:
     def root_of(self, array: Any, known_only: bool = False) -> int | None:
         """The number of the memory `array` views (None: memory the trace has not met, when
         `known_only`)."""
-        owner = memory_owner(array)
+        return self._number(memory_owner(array), known_only)
+
+    def _number(self, owner: Any, known_only: bool = False) -> int | None:
         root = self._roots.get(id(owner))
         if root is None and not known_only:
             root = self._roots[id(owner)] = len(self._watched)
@@ -326,9 +328,9 @@ class Trace:
         if not array.flags.writeable:
             self.read_only[n] = traced  # NumPy's read-only view: the step may unlock it
         self.refs.append(weakref.ref(traced))
-        root = self.root_of(array)
+        owner = memory_owner(array)
+        root, owns = self._number(owner), owner is array
         pointer = array.__array_interface__["data"][0]
-        owns = memory_owner(array) is array
         self.info.append(
             SlotInfo(array.shape, array.dtype, array.strides, array.nbytes, pointer, root, owns)
         )
@@ -396,6 +398,8 @@ class Trace:
             if made is None:
                 return self._template_leaf(raw)
             self.refs[made.slot] = weakref.ref(value)
+            if made.slot in self.read_only:
+                self.read_only[made.slot] = value
             value.slot = made.slot
             return Slot(value.slot)
         if kind is np.ndarray:
