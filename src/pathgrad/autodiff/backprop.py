@@ -65,7 +65,7 @@ def backprop(
 
 def _seeded(roots: list, seeds: list) -> dict:
     """Each root's seed gradient, summed where a root is given twice."""
-    if len(roots) == 1:  # every Tensor.backward(): a dict made at once, 150 ns under the loop
+    if len(roots) == 1:  # every Tensor.backward(): one dict made at once (the loop: +150 ns)
         return {roots[0]: seeds[0]}
     grads: dict = {}
     for root, seed in zip(roots, seeds):
