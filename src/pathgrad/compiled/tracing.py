@@ -345,10 +345,15 @@ class Trace:
         if not slots:
             return None
         pointer = array.__array_interface__["data"][0]
+        reach = _extent(pointer, array.shape, array.strides, array.itemsize)
         for n in reversed(slots):
             source = self.info[n]
             if source.pointer != pointer or source.dtype != array.dtype:
                 continue
+            if reach is not None:  # the slot must hold every byte the view reads
+                held = _extent(pointer, source.shape, source.strides, source.dtype.itemsize)
+                if held is None or reach[0] < held[0] or reach[1] > held[1]:
+                    continue  # (an empty slice starts where its memory does, holding none)
             same = _broadcast_strides(source.shape, source.strides, array.shape) == array.strides
             call: Any = np.broadcast_to if same else _strided
             args = (Slot(n), array.shape) if same else (Slot(n), array.shape, array.strides)
@@ -357,6 +362,8 @@ class Trace:
             if n in self.varying:
                 self.varying.add(traced.slot)
             return traced
+        if not any(n in self.varying for n in slots):
+            return None  # other views of memory the plan never changes: a constant too
         raise CompileError(
             f"pg.compile: {self.name} made a view of shape {array.shape} of an array it "
             "computed in a way the trace cannot follow; compile with fallback='eager'"
@@ -699,6 +706,15 @@ def memory_owner(array: Any) -> Any:
             if not isinstance(base, np.ndarray):
                 return array
         array = base
+
+
+def _extent(pointer: int, shape: tuple, strides: tuple, itemsize: int) -> tuple | None:
+    """The first and one-past-last byte an array of this layout reads (None: it is empty)."""
+    if 0 in shape:
+        return None
+    low = pointer + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    high = pointer + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + itemsize
+    return low, high
 
 
 def _broadcast_strides(shape: tuple, strides: tuple, target: tuple) -> tuple | None:
