@@ -56,6 +56,69 @@ def test_every_op_case_replays_as_eager(case):
     assert compiled.cache_info().traces == traces, compiled.cache_info()
 
 
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_every_op_case_replays_as_eager_in_float32_with_backward(case):
+    """Each op case in float32, its squared outputs summed and backward() run (the implied
+    seed, .grad on the inputs), eager run before each call: the compiled step gives eager's
+    values, dtypes and gradients. NumPy scalars an op computes stay weak, as eager's: a traced
+    0-d stand-in once made nll_loss's weighted mean float64."""
+
+    def step(*xs):
+        for x in xs:
+            x.grad = None
+        out = case.fn(pg, *xs)
+        outs = out if isinstance(out, (tuple, list)) else [out]
+        tensors = [o for o in outs if isinstance(o, pg.Tensor) and o.requires_grad]
+        if tensors:
+            sum((o * o).sum() for o in tensors).backward()
+        return out
+
+    compiled = pg.compile(step)
+    for seed in (0, 1, 2, 0):
+        arrays = inputs_for(case, seed)
+        if case.values is not None and seed:
+            arrays = [a * (1 + 0.25 * seed) for a in arrays]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xs = [pg.tensor(a, dtype=pg.float32, requires_grad=True) for a in arrays]
+            expected = _arrays(step(*xs)) + [_arrays(x.grad)[0] for x in xs]
+            xs = [pg.tensor(a, dtype=pg.float32, requires_grad=True) for a in arrays]
+            got = _arrays(compiled(*xs)) + [_arrays(x.grad)[0] for x in xs]
+        assert all(_same(a, b) for a, b in zip(expected, got)), f"seed {seed}"
+
+
+def test_a_weighted_nll_loss_replays_one_plan_in_float32():
+    """nll_loss's weighted mean divides by the batch's summed weights: computed from the
+    targets at each replay, in the loss's dtype, as eager, with one plan for every batch."""
+
+    def weighted_step(layer, optimizer, weight):
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = pg.nn.functional.nll_loss(layer(x).log_softmax(1), y, weight=weight)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step
+
+    losses = []
+    for compiled in (False, True):
+        pg.manual_seed(0)
+        layer = pg.nn.Linear(5, 3)
+        optimizer = pg.optim.SGD(layer.parameters(), lr=0.1)
+        step = weighted_step(layer, optimizer, pg.tensor([0.3, 2.0, 1.0]))
+        run = pg.compile(step) if compiled else step
+        batches = np.random.default_rng(1)
+        losses.append([])
+        for _ in range(6):
+            x = pg.tensor(batches.standard_normal((8, 5)).astype(np.float32))
+            loss = run(x, pg.tensor(batches.integers(0, 3, 8)))
+            losses[-1].append((loss.dtype, loss.numpy().copy()))
+    assert all(e[0] == c[0] == pg.float32 for e, c in zip(*losses))
+    assert all(np.array_equal(e[1], c[1]) for e, c in zip(*losses))
+    assert run.cache_info().traces == 2  # no .grad yet, then one: every batch after replays
+
+
 def _squared_output_step(model, optimizer):
     """A training step on the mean squared output, with the model and optimiser in its
     closure."""
@@ -988,3 +1051,31 @@ def test_random_programs_of_views_replay_as_eager(program, seed):
         grad = w.grad.numpy().copy()
         assert np.array_equal(compiled(pg.tensor(x)).numpy(), expected)
         assert np.array_equal(w.grad.numpy(), grad)
+
+
+XTR = pg.tensor(np.arange(100.0).reshape(50, 2))  # a dataset in the globals, as the lectures'
+
+
+def test_a_dataset_the_step_indexes_is_read_at_every_replay():
+    """The lectures' loop indexes a global dataset with a random batch drawn in the step: the
+    dataset is read afresh at each replay (it was frozen, with its first batch, as a plain
+    array indexed by a traced one), and a new shape given to it is traced again."""
+    w = pg.tensor(np.ones(2), requires_grad=True)
+
+    def step():
+        ix = pg.randint(0, XTR.shape[0], (4,))
+        return (XTR[ix] @ w).sum(), ix
+
+    compiled = pg.compile(step)
+    original = XTR.data
+    try:
+        for call in range(6):
+            if call == 3:
+                XTR.data = pg.tensor(np.arange(400.0).reshape(200, 2))
+            loss, ix = compiled()
+            assert float(loss) == XTR.numpy()[ix.numpy()].sum()
+            assert ix.numpy().max() < XTR.shape[0]
+    finally:
+        XTR.data = original
+    info = compiled.cache_info()
+    assert info.traces == 2 and "shape of a tensor the step reads" in info.entries[-1]["reason"]

@@ -26,7 +26,9 @@ def _operand(x: Any, name: str = "") -> Any:
     """Tensors and Python numbers pass; anything else array-like becomes a tensor."""
     if type(x) is Tensor or type(x) in NUMBER_TYPES:
         return x
-    if isinstance(x, _NUMPY_SCALARS):  # a NumPy scalar promotes as a Python number, as PyTorch
+    # a NumPy scalar promotes as a Python number, as PyTorch; so does the 0-d array that stands
+    # for one while pg.compile traces (its value read there is checked at every replay)
+    if isinstance(x, _NUMPY_SCALARS) or getattr(x, "numpy_scalar", False):
         return x.item()
     return _converted(x, name)
 

@@ -159,6 +159,8 @@ class CompiledFunction:
                 if type(t._data) is not Traced:
                     restore.append((t, t._data))
                     trace.add_input(t, owner)
+            for t in world.fixed:  # no signature covers their shapes: each replay checks them
+                trace.shaped.add(t._data.slot)
             for g, stream in saved_streams:
                 g.numpy = RecordingStream(g, stream)
             for name, original in saved_makers:

@@ -17,6 +17,7 @@ from pathgrad.compiled.tracing import (
     Slot,
     Step,
     Trace,
+    _guard,
     outs_of,
     plain_asarray,
     slots_in,
@@ -312,6 +313,10 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     for slot, (owner, _, _) in trace.inputs.items():
         if slot in needed:
             w.lines.append(f"{w.local(slot)} = {w.owner(owner)}._data")
+            if slot in trace.shaped:  # a tensor from the closure: another shape, another plan
+                shape, site = trace.info[slot].shape, "the shape of a tensor the step reads"
+                w.lines.append(f"{w.bind(_guard)}({w.slot_names[slot]}, {w.bind(np.shape)}, ")
+                w.lines[-1] += f"{shape!r}, {site!r}, True)"
     calls = 0
     release_at = None
     state_roots = {roots[n] for n in trace.inputs}

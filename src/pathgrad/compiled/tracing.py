@@ -37,6 +37,7 @@ class Traced(np.ndarray):
     Outside a trace it computes as a plain ndarray would."""
 
     slot: int = -1
+    numpy_scalar = False  # stands for the NumPy scalar eager had (np.float32(...)), as 0-d
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         call = ufunc if method == "__call__" else getattr(ufunc, method)
@@ -297,6 +298,7 @@ class Trace:
         self.by_root: dict[int, list] = {}  # memory's number -> slots on it
         self.raw_kept: list = []  # the raw arrays in raw_slots, alive so their ids stay theirs
         self.read_only: dict = {}  # slot -> its array, which NumPy made read-only (a diagonal)
+        self.shaped: set = set()  # input slots whose shape a replay checks (closure data)
         self.varying: set[int] = set()  # slots whose value depends on inputs or draws
         self.unreplayable: str | None = None  # why not, where fallback="eager" let it run on
         self.saw_live = False  # whether the call being recorded reads a Live number
@@ -455,6 +457,7 @@ class Trace:
             wrapped: Any = traced
         elif isinstance(result, np.generic):
             traced = self.new_slot(plain_asarray(result))
+            traced.numpy_scalar = True  # pathgrad's ops take it as a Python number, as eager
             out, items = traced.slot, [traced]
             wrapped = traced
         elif (
@@ -463,6 +466,8 @@ class Trace:
             and all(isinstance(r, (np.ndarray, np.generic)) for r in result)
         ):
             items = [self.new_slot(plain_asarray(r)) for r in result]
+            for item, r in zip(items, result):
+                item.numpy_scalar = isinstance(r, np.generic)
             out = tuple(t.slot for t in items)
             wrapped = type(result)(*items) if hasattr(result, "_fields") else tuple(items)
         elif result is None or call in _METADATA_FUNCTIONS or not slots:

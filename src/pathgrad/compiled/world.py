@@ -29,6 +29,10 @@ class World:
         self.optimizers: list = []
         self.generators: list = [pg_random.default_generator]
         self.loose: list = []  # parameters (leaves that require grad) outside modules
+        # tensors that need no gradient (a dataset the step indexes, class weights, a mask),
+        # read afresh at each replay as parameters are: left plain, a NumPy index into one
+        # (data[ix]) is a read the trace cannot see, and the plan froze it
+        self.fixed: list = []
         self.known: set = {id(pg_random.default_generator)}  # ids of what is listed above
         self.params: list = []  # the parameters whose .grad the signature watches
         self.live: set = set()  # ids of the groups whose learning rate is read live
@@ -74,15 +78,11 @@ class World:
         if id(value) in seen or depth > 4:
             return
         if isinstance(value, Tensor):
-            # a parameter held outside any module (the lectures' `parameters = [C, W1, ...]`)
-            if (
-                self.collect_tensors
-                and value._requires_grad
-                and value.grad_fn is None
-                and id(value) not in self.known
-            ):
+            # a parameter held outside any module (the lectures' `parameters = [C, W1, ...]`),
+            # or data the step reads (the lectures' `Xtr`, indexed by a random batch)
+            if self.collect_tensors and value.grad_fn is None and id(value) not in self.known:
                 self.known.add(id(value))
-                self.loose.append(value)
+                (self.loose if value._requires_grad else self.fixed).append(value)
             return
         seen.add(id(value))
         if isinstance(value, (Module, Optimizer, pg_random.Generator)):
@@ -119,7 +119,7 @@ class World:
         again: parameters and buffers (themselves), their `.grad` (through the parameter: a
         step may make a new one), optimiser state (through the state dict, which
         load_state_dict refills)."""
-        found: dict = {id(t): (t, ("tensor", t)) for t in self.loose}
+        found: dict = {id(t): (t, ("tensor", t)) for t in self.loose + self.fixed}
         for module in self.modules:
             for t in list(module._parameters.values()) + list(module._buffers.values()):
                 if t is not None:

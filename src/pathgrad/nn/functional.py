@@ -332,7 +332,11 @@ def nll_loss(
     if reduction == "none":
         return per_sample
     total = sum(per_sample)
-    return total if reduction == "sum" else total / denominator
+    if reduction == "sum":
+        return total
+    # the summed weights (float64) divide in the loss's dtype, as a Python number would: an
+    # array, so that a compiled step computes it from the batch's targets rather than reading it
+    return total / from_array(np.asarray(denominator, dtype=total._data.dtype))
 
 
 def _pair(name, input, target):
