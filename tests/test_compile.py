@@ -1079,3 +1079,18 @@ def test_a_dataset_the_step_indexes_is_read_at_every_replay():
         XTR.data = original
     info = compiled.cache_info()
     assert info.traces == 2 and "shape of a tensor the step reads" in info.entries[-1]["reason"]
+
+
+def test_a_draw_from_numpys_global_random_state_is_refused():
+    """np.random's module-level draws cannot be redrawn at replay (pathgrad's generators are):
+    refused with the line, not replayed as the traced call's numbers; NumPy is restored."""
+    original = np.random.randn
+
+    def step(x):
+        return x * pg.tensor(np.random.randn(3))
+
+    with pytest.raises(pg.CompileError, match=r"np\.random\.randn\(\) at test_compile\.py"):
+        pg.compile(step)(pg.ones(3))
+    assert np.random.randn is original
+    with pytest.warns(UserWarning, match="runs eagerly"):
+        pg.compile(step, fallback="eager")(pg.ones(3))

@@ -16,12 +16,14 @@ from pathgrad.compiled import tracing
 from pathgrad.compiled.plan import build_plan, tensor_arrays
 from pathgrad.compiled.tracing import (
     MAKERS,
+    RANDOM_DRAWS,
     CompileError,
     Diverged,
     Live,
     RecordingStream,
     Trace,
     Traced,
+    refused_draw,
     traced_maker,
     tree_map,
     unwrap,
@@ -141,6 +143,7 @@ class CompiledFunction:
         restore: list = []
         saved_streams = [(g, g.numpy) for g in world.generators]
         saved_makers = [(name, getattr(np, name)) for name in MAKERS]
+        saved_draws = [(name, getattr(np.random, name)) for name in RANDOM_DRAWS]
         rates = [r for r in world.live_rates() if id(r[2]) in world.live]
         saved_rates = [group["lr"] for _, _, group in rates]
         lives: list = []  # the Live rates put in their place
@@ -165,6 +168,8 @@ class CompiledFunction:
                 g.numpy = RecordingStream(g, stream)
             for name, original in saved_makers:
                 setattr(np, name, traced_maker(name, original))
+            for name, original in saved_draws:
+                setattr(np.random, name, refused_draw(name, original))
             for optimizer, i, group in rates:
                 group["lr"] = Live(group["lr"], ("group", optimizer, i, "lr"))
                 lives.append(group["lr"])
@@ -187,6 +192,8 @@ class CompiledFunction:
                     rescheduled = True
             for name, original in saved_makers:
                 setattr(np, name, original)
+            for name, original in saved_draws:
+                setattr(np.random, name, original)
             for g, stream in saved_streams:
                 if isinstance(g.numpy, RecordingStream):
                     g.numpy = stream

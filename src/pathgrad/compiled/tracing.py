@@ -693,6 +693,30 @@ def traced_maker(name: str, original: Any) -> Any:
     return make
 
 
+# NumPy's module-level draws (its global random state), refused while tracing: a plan would
+# replay the value of the traced call's draw (pathgrad's generators are redrawn instead)
+RANDOM_DRAWS = (
+    "rand randn random random_sample ranf sample randint random_integers choice permutation "
+    "shuffle normal standard_normal uniform exponential poisson binomial beta gamma laplace "
+    "logistic lognormal multinomial multivariate_normal dirichlet geometric"
+).split()
+
+
+def refused_draw(name: str, original: Any) -> Any:
+    def draw(*args: Any, **kwargs: Any) -> Any:
+        trace = _active
+        if trace is not None and trace.thread == get_ident():
+            trace.refuse_feature(
+                f"np.random.{name}()",
+                "a draw from NumPy's global random state would be replayed as this call's "
+                "numbers (a plan draws afresh from pathgrad's generators only). Draw with "
+                "pg.rand, pg.randn, pg.randint or a pg.Generator, or pass the numbers in",
+            )
+        return original(*args, **kwargs)
+
+    return draw
+
+
 class Diverged(Exception):
     """A check inside pathgrad read otherwise than when the plan was traced, before the plan
     changed anything: the call runs by another plan, or is traced anew."""
