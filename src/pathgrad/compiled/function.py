@@ -15,16 +15,13 @@ from pathgrad.autodiff import grad_mode
 from pathgrad.compiled import tracing
 from pathgrad.compiled.plan import build_plan, tensor_arrays
 from pathgrad.compiled.tracing import (
-    MAKERS,
-    RANDOM_DRAWS,
     CompileError,
     Diverged,
     Live,
     RecordingStream,
     Trace,
     Traced,
-    refused_draw,
-    traced_maker,
+    numpy_patches,
     tree_map,
     unwrap,
 )
@@ -142,8 +139,7 @@ class CompiledFunction:
         world = self._world
         restore: list = []
         saved_streams = [(g, g.numpy) for g in world.generators]
-        saved_makers = [(name, getattr(np, name)) for name in MAKERS]
-        saved_draws = [(name, getattr(np.random, name)) for name in RANDOM_DRAWS]
+        patches = numpy_patches()
         rates = [r for r in world.live_rates() if id(r[2]) in world.live]
         saved_rates = [group["lr"] for _, _, group in rates]
         lives: list = []  # the Live rates put in their place
@@ -166,10 +162,8 @@ class CompiledFunction:
                 trace.shaped.add(t._data.slot)
             for g, stream in saved_streams:
                 g.numpy = RecordingStream(g, stream)
-            for name, original in saved_makers:
-                setattr(np, name, traced_maker(name, original))
-            for name, original in saved_draws:
-                setattr(np.random, name, refused_draw(name, original))
+            for module, name, _, patched in patches:
+                setattr(module, name, patched)
             for optimizer, i, group in rates:
                 group["lr"] = Live(group["lr"], ("group", optimizer, i, "lr"))
                 lives.append(group["lr"])
@@ -190,10 +184,8 @@ class CompiledFunction:
                 else:  # the step set a new rate (a scheduler's step() inside it): kept
                     group["lr"] = float(group["lr"])
                     rescheduled = True
-            for name, original in saved_makers:
-                setattr(np, name, original)
-            for name, original in saved_draws:
-                setattr(np.random, name, original)
+            for module, name, original, _ in patches:
+                setattr(module, name, original)
             for g, stream in saved_streams:
                 if isinstance(g.numpy, RecordingStream):
                     g.numpy = stream

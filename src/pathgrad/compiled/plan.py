@@ -52,9 +52,8 @@ def _elide_broadcasts(trace: Trace, steps: list) -> None:
             step.args = tuple(args)
 
 
-def _prune(trace: Trace, output_slots: list, write_slots: list) -> list:
+def _prune(trace: Trace, output_slots: list, write_slots: list, roots: list) -> list:
     """The steps that make the step's result, write-backs and state changes, in order."""
-    roots = [info.root for info in trace.info]
     needed = set(output_slots) | set(write_slots)
     live_roots = {roots[n] for n in needed} | {roots[n] for n in trace.inputs}
     kept = []
@@ -191,25 +190,35 @@ class _Registered(NamedTuple):
 
 class _Life:
     """Slots that one block of the arena holds in turn: a ufunc's result and the results that
-    overwrite it in place, from the step that makes the first to the last that uses any."""
+    overwrite it in place (`last`, the latest), from the step that makes the first to the last
+    that uses any."""
 
-    __slots__ = ("slots", "layout", "start", "end", "nbytes", "offset")
+    __slots__ = ("last", "layout", "start", "end", "nbytes", "offset")
 
     def __init__(self, slot: int, layout: tuple, start: int, end: int, nbytes: int) -> None:
-        self.slots, self.layout, self.start, self.end = [slot], layout, start, end
+        self.last, self.layout, self.start, self.end = slot, layout, start, end
         self.nbytes, self.offset = nbytes, 0
 
 
 _ALIGN = 64  # bytes between the arena's start and a block's: aligned for any dtype
 
 
-def _last_use_of_memory(kept: list, roots: list) -> dict:
-    """Memory root -> the last step that reads or writes that memory (through any view)."""
-    last_use: dict = {}
+def _last_touches(kept: list) -> dict:
+    """Slot -> the last step that reads, makes or writes it."""
+    last: dict = {}
     for i, step in enumerate(kept):
         for slot in slots_in((step.args, step.kwargs)):
-            last_use[roots[slot.n]] = i
+            last[slot.n] = i
         for n in outs_of(step) + (step.writes or ()):
+            last[n] = i
+    return last
+
+
+def _last_use_of_memory(last: dict, roots: list) -> dict:
+    """Memory root -> the last step that reads or writes that memory (through any view)."""
+    last_use: dict = {}
+    for n, i in last.items():
+        if last_use.get(roots[n], -1) < i:
             last_use[roots[n]] = i
     return last_use
 
@@ -255,7 +264,7 @@ def _reusable_outputs(
         if life is None:
             life = _Life(step.out, layout, i, end, max(traced.nbytes, 1))
         else:
-            life.slots.append(step.out)
+            life.last = step.out
             life.end = end
         lives[step.out] = life
     blocks = list({id(life): life for life in lives.values()}.values())
@@ -286,7 +295,7 @@ def _dying_input(step: Step, lives: dict, i: int, layout: tuple) -> _Life | None
         return None
     for a in step.args:
         life = lives.get(a.n) if type(a) is Slot else None  # a block's own view, not a view of it
-        if life is not None and life.slots[-1] == a.n and life.end == i:
+        if life is not None and life.last == a.n and life.end == i:
             if life.layout == layout:
                 return life
     return None
@@ -300,9 +309,10 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
     _elide_broadcasts(trace, steps)
     output_slots = [s.n for s in slots_in(_out_template(trace, output))]
     write_slots = [w[3].n for w in writes if w[3] is not None]
-    kept = _prune(trace, output_slots, write_slots)
     roots = [info.root for info in trace.info]
-    last_use = _last_use_of_memory(kept, roots)
+    kept = _prune(trace, output_slots, write_slots, roots)
+    last = _last_touches(kept)
+    last_use = _last_use_of_memory(last, roots)
     written = {roots[n] for step in kept if step.writes for n in step.writes}
     copied = _elide_copies(trace, kept, roots, last_use, written)
     escaping = output_slots + write_slots + copied
@@ -314,14 +324,14 @@ def build_plan(trace: Trace, output: Any, writes: list) -> tuple:
         if slot in needed:
             w.lines.append(f"{w.local(slot)} = {w.owner(owner)}._data")
             if slot in trace.shaped:  # a tensor from the closure: another shape, another plan
-                shape, site = trace.info[slot].shape, "the shape of a tensor the step reads"
-                w.lines.append(f"{w.bind(_guard)}({w.slot_names[slot]}, {w.bind(np.shape)}, ")
-                w.lines[-1] += f"{shape!r}, {site!r}, True)"
+                site = "the shape of a tensor the step reads"
+                check = (Slot(slot), np.shape, trace.info[slot].shape, site, True)
+                w.lines.append(w.call(Step(_guard, check, {}, None)))
     calls = 0
     release_at = None
     state_roots = {roots[n] for n in trace.inputs}
     changed = False  # whether the plan has changed state (or drawn) by this step
-    dying = _last_uses(kept, output_slots + write_slots)
+    dying = _dying(last, len(kept), output_slots + write_slots)
     # the memory a del lets go of: not the arena's or an input's, which outlive the replay
     lasting = {roots[n] for n in reusable} | state_roots
     for i, step in enumerate(kept):
@@ -434,17 +444,10 @@ def _all_zero_bytes(array: np.ndarray) -> bool:
     return not np.ndarray.view(array.reshape(-1), np.uint8).any()
 
 
-def _last_uses(kept: list, kept_to_the_end: list) -> dict:
+def _dying(last: dict, end: int, kept_to_the_end: list) -> dict:
     """Step index -> the slots last used there: after it the plan lets their arrays go (del),
     as eager's reference counts do; the result's and the write-backs' slots are kept."""
-    last: dict = {}
-    for i, step in enumerate(kept):
-        for n in [s.n for s in slots_in((step.args, step.kwargs))] + list(outs_of(step)):
-            last[n] = i
-        for n in step.writes or ():
-            last[n] = i
-    for n in kept_to_the_end:
-        last[n] = len(kept)
+    last = {**last, **dict.fromkeys(kept_to_the_end, end)}
     dying: dict = {}
     for n, i in last.items():
         dying.setdefault(i, []).append(n)

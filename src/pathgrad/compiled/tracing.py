@@ -717,6 +717,14 @@ def refused_draw(name: str, original: Any) -> Any:
     return draw
 
 
+def numpy_patches() -> list:
+    """(module, name, NumPy's function, what a trace puts in its place) for NumPy's makers and
+    its global random draws: set while a step is traced, restored after."""
+    patches = [(np, name, getattr(np, name), traced_maker) for name in MAKERS]
+    patches += [(np.random, name, getattr(np.random, name), refused_draw) for name in RANDOM_DRAWS]
+    return [(module, name, f, wrap(name, f)) for module, name, f, wrap in patches]
+
+
 class Diverged(Exception):
     """A check inside pathgrad read otherwise than when the plan was traced, before the plan
     changed anything: the call runs by another plan, or is traced anew."""
