@@ -208,7 +208,10 @@ def einsum_explicit(tensors, equation):
 def _einsum_operand_grad(grad, position, tensors, terms, output, sizes):
     operands = [grad] + [t for i, t in enumerate(tensors) if i != position]
     subscripts = [output] + [s for i, s in enumerate(terms) if i != position]
-    reachable = set("".join(subscripts))
+    reached: dict[str, int] = {}  # each letter's largest size among the others: 1 if broadcast
+    for subscript, t in zip(subscripts, operands):
+        for letter, size in zip(subscript, t._data.shape):
+            reached[letter] = max(size, reached.get(letter, 0))
     spare = iter(letter for letter in _LETTERS if letter not in sizes)
     dtype = grad._data.dtype
     target = []
@@ -222,8 +225,10 @@ def _einsum_operand_grad(grad, position, tensors, terms, output, sizes):
         else:
             target.append(letter)
     for letter in dict.fromkeys(terms[position]):
-        if letter not in reachable:
-            # summed away in the forward and seen nowhere else: the gradient is constant along it
+        if reached.get(letter, 0) < sizes[letter]:
+            # summed away in the forward and seen nowhere else, or only in an operand broadcast
+            # along it (which needs no gradient, so was not expanded): the gradient is constant
+            # along it
             operands.append(as_tensor(np.ones(sizes[letter], dtype=dtype)))
             subscripts.append(letter)
     return einsum_explicit(operands, ",".join(subscripts) + "->" + "".join(target))
