@@ -133,22 +133,27 @@ def test_engine_names_a_rule_that_returns_a_wrong_shape(monkeypatch):
 
 
 @pytest.mark.parametrize("anomaly", [False, True])
-def test_engine_names_a_rule_that_returns_too_few_gradients(monkeypatch, anomaly):
+@pytest.mark.parametrize("op", ["add", "mul"])  # a rule of one function, one of formulas
+def test_engine_names_a_rule_that_returns_too_few_gradients(monkeypatch, anomaly, op):
     from pathgrad.ops import elementwise
 
-    definition = elementwise.mul.definition
+    definition = getattr(elementwise, op).definition
     forward = definition.forward
 
     def broken(x, y):
         out, vjp = forward(x, y)
+        if isinstance(vjp, tuple):
+            return out, vjp[:1]  # a formula for the first input only
         return out, lambda grad: (vjp(grad)[0],)  # dropped the second input's gradient
 
     monkeypatch.setattr(definition, "forward", broken)
     x, y = pg.ones(3, requires_grad=True), pg.ones(3, requires_grad=True)
     pg.autograd.set_detect_anomaly(anomaly)  # anomaly mode runs the rule under its own watch
     try:
-        with pytest.raises(pg.GradientShapeError, match=r"rule of mul returned 1 gradients for 2"):
-            (x * y).sum().backward()
+        with pytest.raises(
+            pg.GradientShapeError, match=rf"rule of {op} returned 1 gradients for 2"
+        ):
+            getattr(pg, op)(x, y).sum().backward()
     finally:
         pg.autograd.set_detect_anomaly(False)
 

@@ -151,11 +151,19 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
         result._data = out
         if record and (out.dtype in _FLOAT_DTYPES or out.dtype.kind == "f"):
             # the user's line, for a version error, so only where one can arise: a rule that
-            # closed over something (the version check looks there) or keeps its output. Two
-            # frames up (the op's call, then the user's) in the common case, searched further from
-            # composites
+            # holds something (its defaults are what the version check reads; formulas, one per
+            # input, nearly always hold one) or keeps its output. Two frames up (the op's call,
+            # then the user's) in the common case, searched further from composites
             code = offset = None
-            if vjp.__closure__ is not None or definition.saves_out:
+            if type(vjp) is tuple:
+                if arity == 2 and len(vjp) == 2:  # every step's binary ops: masked, written out
+                    vjp = (vjp[0] if x_needs else None, vjp[1] if y_needs else None)
+                else:
+                    vjp = masked(vjp, parents)
+                holds = True
+            else:
+                holds = vjp.__closure__ is not None or vjp.__defaults__ is not None
+            if holds or definition.saves_out:
                 frame = _getframe(2)
                 code = frame.f_code
                 if code.co_filename not in USER_FILES:
@@ -174,6 +182,22 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
     except IndexError:
         _refuse_missing_operands(definition, args)
         raise
+
+
+def masked(formulas: tuple, parents: tuple) -> tuple:
+    """PyTorch's grad-input mask: of a rule's formulas, one per input, those of the inputs that
+    need a gradient, None for the rest; what only a dropped formula saved is let go (a later
+    in-place change of it is then no error, as in PyTorch)."""
+    if len(formulas) != len(parents):
+        return formulas  # the sweep names the wrong count
+    if len(parents) == 2:  # binary ops, on every step: written out
+        if parents[0] is None:
+            return (None, formulas[1])
+        return formulas if parents[1] is not None else (formulas[0], None)
+    for parent in parents:
+        if parent is None:
+            return tuple([None if p is None else f for f, p in zip(formulas, parents)])
+    return formulas
 
 
 def _refuse_missing_operands(definition: registry.OpDefinition, args: tuple) -> None:

@@ -167,10 +167,8 @@ def _definition(cls: type) -> OpDefinition:
     definition = _DEFINITIONS.get(cls)
     if definition is None:
         # its saved tensors are what forward gave ctx.save_for_backward (the rule's
-        # saved_inputs; saved outputs are checked as outputs), as PyTorch checks them
-        definition = OpDefinition(
-            f"{cls.__name__}", None, "sequence", False, False, True, saves=("saved_inputs",)
-        )
+        # saved_inputs argument; saved outputs are checked as outputs), as PyTorch checks them
+        definition = OpDefinition(f"{cls.__name__}", None, "sequence", False, False, True)
         _DEFINITIONS[cls] = definition
     return definition
 
@@ -219,14 +217,14 @@ def _rule(cls, ctx, args, parents, position, count, results, saved_inputs, saved
     shapes = [(r._data.shape, r._data.dtype) if type(r) is Tensor else None for r in results]
     name = cls.__name__
 
-    def vjp(grad, out=None):
+    def vjp(grad, out=None, saved_inputs=saved_inputs):  # saved: the version check reads it
         grads: list = [None] * count
         grads[position] = grad
         if ctx.materialize_grads:
             for k, meta in enumerate(shapes):
                 if grads[k] is None and meta is not None and meta[1].kind == "f":
                     grads[k] = as_tensor(np.zeros(meta[0], meta[1]))
-        saved = list(saved_inputs)  # a closure cell: the engine checks their versions
+        saved = list(saved_inputs)
         for slot, k in saved_outputs.items():
             saved[slot] = out if k == position else _saved_output(nodes, k, name)
         ctx._saved_now = tuple(saved)

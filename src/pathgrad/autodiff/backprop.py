@@ -81,8 +81,15 @@ def run_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple
         raise freed_graph_error(node)
     if node.epoch != versions.epoch:  # some in-place change came after the node was made
         versions.check_saved(node)
-    saved = node.saved_out
-    input_grads = vjp(grad) if saved is None else vjp(grad, wrap(saved, node))
+    out = node.saved_out
+    args = (grad,) if out is None else (grad, wrap(out, node))
+    if type(vjp) is not tuple:
+        input_grads = vjp(*args)
+    elif len(vjp) == 2:  # binary ops' formulas, on every step: written out
+        first, second = vjp
+        input_grads = (first and first(*args), second and second(*args))
+    else:  # one formula per input, kept only for inputs that need a gradient (dispatch.masked)
+        input_grads = tuple([f and f(*args) for f in vjp])
     if not retain_graph:
         node.vjp = node.saved_out = None  # dropped what it saved: a second backward says so
         if node.inputs is not None:

@@ -46,17 +46,15 @@ tensor_type: Any = None
 
 
 def saved_tensors(node: Any) -> list:
-    """The tensors a node's rule saved: the closure variables its op names in `saves`, each a
-    tensor or a list of them."""
+    """The tensors a node's rule saved: its default arguments (`def vjp(grad, x=x)`), each a
+    tensor or a list of them; for a rule of one formula per input, those of the formulas kept."""
     vjp = node.vjp
-    cells = dict(zip(vjp.__code__.co_freevars, vjp.__closure__ or ()))
     found = []
-    for name in node.definition.saves:
-        value = cells[name].cell_contents
-        items = value if isinstance(value, (tuple, list)) else (value,)
-        for item in items:
-            if type(item) is tensor_type:
-                found.append(item)
+    for rule in vjp if type(vjp) is tuple else (vjp,):
+        for value in (rule is not None and rule.__defaults__) or ():
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                if type(item) is tensor_type:
+                    found.append(item)
     return found
 
 

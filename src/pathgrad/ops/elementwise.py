@@ -15,7 +15,6 @@ from pathgrad.ops.registry import (
     as_tensor,
     float_result,
     floating,
-    needs_grad,
     op,
     per_element,
     value,
@@ -26,8 +25,7 @@ frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 
 
 # The four arithmetic ops are the engine's hottest path (every rule uses them too), so they
-# write value() and needs_grad() out: x if x is a number, else x._data; not a number and
-# x._requires_grad.
+# write value() out: x if x is a number, else x._data.
 
 
 @op("add", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = dL/dout")
@@ -37,73 +35,60 @@ def add(x, y):
     >>> pg.add(pg.ones(2, 3), pg.tensor([1.0, 2.0, 3.0]))[0]
     tensor([2., 3., 4.])
     """
-
-    def vjp(grad):
-        return grad, grad
-
     out = (x if type(x) in NUMBER_TYPES else x._data) + (y if type(y) in NUMBER_TYPES else y._data)
-    return float_result(out, x, y), vjp
+    return float_result(out, x, y), _both
+
+
+def _both(grad):
+    return grad, grad
 
 
 @op("sub", inputs=2, broadcast=True, rule="dL/dx = dL/dout; dL/dy = -dL/dout")
 def sub(x, y):
     """x - y, broadcast: d/dx = 1, d/dy = -1."""
-    y_number = type(y) in NUMBER_TYPES
-    y_needs = not y_number and y._requires_grad  # a flag, not y: the rule needs no values
+    out = (x if type(x) in NUMBER_TYPES else x._data) - (y if type(y) in NUMBER_TYPES else y._data)
+    return float_result(out, x, y), (_identity, _negated)
 
-    def vjp(grad):
-        return grad, (-grad if y_needs else None)
 
-    out = (x if type(x) in NUMBER_TYPES else x._data) - (y if y_number else y._data)
-    return float_result(out, x, y), vjp
+def _identity(grad):
+    return grad
+
+
+def _negated(grad):
+    return -grad
 
 
 @op(
     "mul",
-    saves=("kept_x", "kept_y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * y; dL/dy = dL/dout * x",
 )
 def mul(x, y):
     """x * y, broadcast: d/dx = y, d/dy = x."""
-    x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
-    x_needs = not x_number and x._requires_grad
-    y_needs = not y_number and y._requires_grad
-    # each input is kept only if the other's gradient needs it, as PyTorch saves them: a later
-    # in-place change of an input no rule reads is then no error
-    kept_x, kept_y = (x if y_needs else None), (y if x_needs else None)
-
-    def vjp(grad):
-        return (grad * kept_y if x_needs else None), (grad * kept_x if y_needs else None)
-
-    return float_result((x if x_number else x._data) * (y if y_number else y._data), x, y), vjp
+    out = (x if type(x) in NUMBER_TYPES else x._data) * (y if type(y) in NUMBER_TYPES else y._data)
+    # x's formula saves y and y's saves x: the engine keeps only the formulas of inputs that
+    # need a gradient, so an input no kept formula reads may change in place later, as PyTorch
+    return float_result(out, x, y), (lambda grad, y=y: grad * y, lambda grad, x=x: grad * x)
 
 
 @op(
     "div",
-    saves=("kept_x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout / y; dL/dy = -dL/dout * x / y^2",
 )
 def div(x, y):
     """x / y, broadcast: d/dx = 1 / y, d/dy = -x / y^2."""
-    x_number, y_number = type(x) in NUMBER_TYPES, type(y) in NUMBER_TYPES
-    x_needs = not x_number and x._requires_grad
-    y_needs = not y_number and y._requires_grad
-    kept_x = x if y_needs else None  # only y's gradient reads x
-
-    def vjp(grad):
-        # d(x/y)/dy = -x / y^2
-        return (grad / y if x_needs else None), (-grad * kept_x / (y * y) if y_needs else None)
-
-    return float_result((x if x_number else x._data) / (y if y_number else y._data), x, y), vjp
+    out = (x if type(x) in NUMBER_TYPES else x._data) / (y if type(y) in NUMBER_TYPES else y._data)
+    return float_result(out, x, y), (
+        lambda grad, y=y: grad / y,
+        lambda grad, x=x, y=y: -grad * x / (y * y),  # d(x/y)/dy = -x / y^2
+    )
 
 
 @op(
     "pow",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     saves_out=True,
@@ -113,12 +98,10 @@ def pow(x, y):
     """x ** y, broadcast: d/dx = y x^(y-1), d/dy = x^y log x (taken as 0 where x = 0 and
     y >= 0, as PyTorch)."""
 
-    def vjp(grad, out):
-        return (_pow_grad_base(grad, x, y) if needs_grad(x) else None), (
-            _pow_grad_exponent(grad, x, y, out) if needs_grad(y) else None
-        )
-
-    return float_result(_power(value(x), value(y)), x, y), vjp
+    return float_result(_power(value(x), value(y)), x, y), (
+        lambda grad, out, x=x, y=y: _pow_grad_base(grad, x, y),
+        lambda grad, out, x=x, y=y: _pow_grad_exponent(grad, x, y, out),
+    )
 
 
 def _power(base, exponent):
@@ -150,54 +133,43 @@ def _pow_grad_exponent(grad, x, y, out):
 
 @op(
     "maximum",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x > y]; dL/dy = dL/dout * [y > x] (ties: half each)",
 )
 def maximum(x, y):
     """Elementwise larger of x and y, broadcast; ties share the gradient, as PyTorch."""
-    xd, yd = value(x), value(y)
-    out = np.maximum(xd, yd)
-
-    def vjp(grad):
-        # ties share the gradient equally; each input loses it only where it is the smaller,
-        # so where a NaN makes every comparison false both get it whole, as PyTorch
-        tie = xd == yd
-        return (
-            grad * _share(tie, xd < yd, out.dtype) if needs_grad(x) else None,
-            grad * _share(tie, xd > yd, out.dtype) if needs_grad(y) else None,
-        )
-
-    return out, vjp
+    # ties share the gradient equally; each input loses it only where it is the smaller, so
+    # where a NaN makes every comparison false both get it whole, as PyTorch
+    out = np.maximum(value(x), value(y))
+    dtype = out.dtype
+    return out, (
+        lambda grad, x=x, y=y: grad * _share(x, y, np.less, dtype),
+        lambda grad, x=x, y=y: grad * _share(x, y, np.greater, dtype),
+    )
 
 
 @op(
     "minimum",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x < y]; dL/dy = dL/dout * [y < x] (ties: half each)",
 )
 def minimum(x, y):
     """Elementwise smaller of x and y, broadcast; ties share the gradient, as PyTorch."""
+    out = np.minimum(value(x), value(y))
+    dtype = out.dtype
+    return out, (
+        lambda grad, x=x, y=y: grad * _share(x, y, np.greater, dtype),
+        lambda grad, x=x, y=y: grad * _share(x, y, np.less, dtype),
+    )
+
+
+def _share(x, y, loses, dtype):
+    """An input's share of maximum's or minimum's gradient: half where x ties y, none where
+    `loses(x, y)`, all of it otherwise."""
     xd, yd = value(x), value(y)
-    out = np.minimum(xd, yd)
-
-    def vjp(grad):
-        tie = xd == yd
-        return (
-            grad * _share(tie, xd > yd, out.dtype) if needs_grad(x) else None,
-            grad * _share(tie, xd < yd, out.dtype) if needs_grad(y) else None,
-        )
-
-    return out, vjp
-
-
-def _share(tie, loses, dtype):
-    """An input's share of maximum's or minimum's gradient: half at a tie, none where it
-    loses, all of it otherwise."""
-    return np.where(tie, 0.5, np.where(loses, 0.0, 1.0)).astype(dtype, copy=False)
+    return np.where(xd == yd, 0.5, np.where(loses(xd, yd), 0.0, 1.0)).astype(dtype, copy=False)
 
 
 @op(
@@ -214,16 +186,11 @@ def where(condition, x, y):
             f"{op_context('where')}: the condition must be boolean (a comparison such as "
             f"x > 0), not {mask.dtype}, as in PyTorch"
         )
-    x_needs, y_needs = needs_grad(x), needs_grad(y)  # flags, not x and y: no values needed
-
-    def vjp(grad):
-        return (
-            None,
-            (where(mask, grad, 0.0) if x_needs else None),
-            (where(mask, 0.0, grad) if y_needs else None),
-        )
-
-    return np.where(mask, value(x), value(y)), vjp
+    return np.where(mask, value(x), value(y)), (
+        None,
+        lambda grad: where(mask, grad, 0.0),
+        lambda grad: where(mask, 0.0, grad),
+    )
 
 
 @op("clone", rule="dL/dx = dL/dout")
@@ -246,11 +213,11 @@ def neg(x):
     return np.negative(x._data), vjp
 
 
-@op("abs", saves=("x",), rule="dL/dx = dL/dout * sign(x)")
+@op("abs", rule="dL/dx = dL/dout * sign(x)")
 def abs(x):
     """|x|: d/dx = sign(x), 0 at 0 and at NaN, as PyTorch."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         # the gradient at 0 (and at NaN) is 0, as PyTorch; through the sign op, so that under
         # create_graph the gradient is itself differentiable (to zeros)
         return grad * sign(x)
@@ -268,21 +235,21 @@ def exp(x):
     return np.exp(floating(x)), vjp
 
 
-@op("log", saves=("x",), rule="dL/dx = dL/dout / x")
+@op("log", rule="dL/dx = dL/dout / x")
 def log(x):
     """Natural log: d/dx = 1 / x."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / x
 
     return np.log(floating(x)), vjp
 
 
-@op("log1p", saves=("x",), rule="dL/dx = dL/dout / (1 + x)")
+@op("log1p", rule="dL/dx = dL/dout / (1 + x)")
 def log1p(x):
     """log(1 + x), accurate for small x: d/dx = 1 / (1 + x)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / (x + 1)
 
     return np.log1p(floating(x)), vjp
@@ -298,21 +265,21 @@ def sqrt(x):
     return np.sqrt(floating(x)), vjp
 
 
-@op("sin", saves=("x",), rule="dL/dx = dL/dout * cos(x)")
+@op("sin", rule="dL/dx = dL/dout * cos(x)")
 def sin(x):
     """Sine: d/dx = cos x."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * cos(x)
 
     return np.sin(floating(x)), vjp
 
 
-@op("cos", saves=("x",), rule="dL/dx = -dL/dout * sin(x)")
+@op("cos", rule="dL/dx = -dL/dout * sin(x)")
 def cos(x):
     """Cosine: d/dx = -sin x."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * -sin(x)
 
     return np.cos(floating(x)), vjp
@@ -338,21 +305,21 @@ def expm1(x):
     return np.expm1(floating(x)), vjp
 
 
-@op("log2", saves=("x",), rule="dL/dx = dL/dout / (x * log(2))")
+@op("log2", rule="dL/dx = dL/dout / (x * log(2))")
 def log2(x):
     """Base-2 logarithm: d/dx = 1 / (x ln 2)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / (x * math.log(2.0))
 
     return np.log2(floating(x)), vjp
 
 
-@op("log10", saves=("x",), rule="dL/dx = dL/dout / (x * log(10))")
+@op("log10", rule="dL/dx = dL/dout / (x * log(10))")
 def log10(x):
     """Base-10 logarithm: d/dx = 1 / (x ln 10)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / (x * math.log(10.0))
 
     return np.log10(floating(x)), vjp
@@ -380,7 +347,6 @@ def tanh(x):
 
 @op(
     "tanh_backward",
-    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = grad * (1 - out^2); dL/dgrad = dL/dr * (1 - out^2); dL/dout = -2 * dL/dr * grad * out"
@@ -389,17 +355,11 @@ def tanh(x):
 def tanh_backward(grad, out):
     """grad * (1 - out^2), tanh's rule (d tanh = 1 - tanh^2). A primitive for speed: one
     dispatch in every backward instead of three; its own rule keeps higher derivatives."""
-    grad_needs, out_needs = needs_grad(grad), needs_grad(out)
-
-    def vjp(grad2):
-        # d/dgrad = 1 - out^2, d/dout = -2 out grad
-        return (
-            tanh_backward(grad2, out) if grad_needs else None,
-            grad2 * grad * out * -2.0 if out_needs else None,
-        )
-
     y = out._data
-    return grad._data * (1 - y * y), vjp
+    return grad._data * (1 - y * y), (
+        lambda grad2, out=out: tanh_backward(grad2, out),  # d/dgrad = 1 - out^2
+        lambda grad2, grad=grad, out=out: grad2 * grad * out * -2.0,  # d/dout = -2 out grad
+    )
 
 
 @op("sigmoid", saves_out=True, rule="dL/dx = dL/dout * out * (1 - out)")
@@ -417,7 +377,6 @@ def sigmoid(x):
 
 @op(
     "sigmoid_backward",
-    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = grad * out * (1 - out); dL/dgrad = dL/dr * out * (1 - out); "
@@ -427,17 +386,11 @@ def sigmoid(x):
 def sigmoid_backward(grad, out):
     """grad * out * (1 - out), sigmoid's rule (d sigmoid = sigmoid (1 - sigmoid)). A primitive
     for speed, as tanh_backward."""
-    grad_needs, out_needs = needs_grad(grad), needs_grad(out)
-
-    def vjp(grad2):
-        # d/dgrad = out (1 - out), d/dout = grad (1 - 2 out)
-        return (
-            sigmoid_backward(grad2, out) if grad_needs else None,
-            grad2 * grad * (1 - out * 2.0) if out_needs else None,
-        )
-
     y = out._data
-    return grad._data * (y * (1 - y)), vjp
+    return grad._data * (y * (1 - y)), (
+        lambda grad2, out=out: sigmoid_backward(grad2, out),  # d/dgrad = out (1 - out)
+        lambda grad2, grad=grad, out=out: grad2 * grad * (1 - out * 2.0),  # grad (1 - 2 out)
+    )
 
 
 @op("relu", saves_out=True, rule="dL/dx = dL/dout * [out > 0]")
@@ -452,7 +405,6 @@ def relu(x):
 
 @op(
     "relu_backward",
-    saves=("out",),
     inputs=2,
     rule="r = grad * [out > 0]; dL/dgrad = dL/dr * [out > 0]; dL/dout = 0",
 )
@@ -461,12 +413,10 @@ def relu_backward(grad, out):
     primitive for speed. Piecewise constant in `out`, so `out` gets no gradient."""
     # a NaN output passes the gradient (out <= 0 is false), as PyTorch's threshold_backward
     blocked = out._data <= 0
-    grad_needs = needs_grad(grad)
-
-    def vjp(grad2):
-        return (relu_backward(grad2, out) if grad_needs else None), None
-
-    return _zero_where(blocked, grad._data), vjp
+    return _zero_where(blocked, grad._data), (
+        lambda grad2, out=out: relu_backward(grad2, out),
+        None,
+    )
 
 
 def _zero_where(blocked, grad):
@@ -477,11 +427,11 @@ def _zero_where(blocked, grad):
     return np.where(blocked, 0, grad).astype(grad.dtype, copy=False)
 
 
-@op("erf", saves=("x",), rule="dL/dx = dL/dout * 2 / sqrt(pi) * exp(-x^2)")
+@op("erf", rule="dL/dx = dL/dout * 2 / sqrt(pi) * exp(-x^2)")
 def erf(x):
     """The error function, exact to double precision (math.erf per element)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         # d erf = 2 / sqrt(pi) exp(-x^2)
         return grad * (exp(-(x * x)) * TWO_OVER_SQRT_PI)
 
@@ -526,7 +476,6 @@ def clamp_by_numbers(x, min=None, max=None):
 
 @op(
     "clamp_tensor",
-    saves=("x", "min", "max"),
     inputs=3,
     broadcast=True,
     rule=(
@@ -536,42 +485,39 @@ def clamp_by_numbers(x, min=None, max=None):
 )
 def clamp_by_tensors(x, min, max):
     """`clamp` with a tensor bound (a missing one is an infinite number)."""
+    out = np.minimum(np.maximum(value(x), value(min)), value(max))
+    dtype = out.dtype
+    return out, tuple(
+        lambda grad, x=x, min=min, max=max, to=to: grad * _clamp_route(x, min, max, to, dtype)
+        for to in range(3)
+    )
+
+
+def _clamp_route(x, min, max, to, dtype):
+    """Where clamp's gradient goes to input `to` (0: x, 1: min, 2: max): x where it lies within
+    both bounds; min where x is below it and min < max; max where x is above it or the bounds
+    cross (the result is then max). Where min == max and x is below, neither bound gets it:
+    PyTorch's clamp_backward_min_max, kept to the letter."""
     xd, low, high = value(x), value(min), value(max)
-    out = np.minimum(np.maximum(xd, low), high)
-
-    def vjp(grad):
-        # x where it lies within both bounds; min where x is below it and min < max; max where
-        # x is above it or the bounds cross (the result is then max). Where min == max and x
-        # is below, neither bound gets it: PyTorch's clamp_backward_min_max, kept to the letter
-        dtype = out.dtype
-        to_x = ((xd >= low) & (xd <= high)).astype(dtype)
-        to_min = ((xd < low) & (low < high)).astype(dtype)
-        to_max = ((xd > high) | (low > high)).astype(dtype)
-        return (
-            grad * to_x if needs_grad(x) else None,
-            grad * to_min if needs_grad(min) else None,
-            grad * to_max if needs_grad(max) else None,
-        )
-
-    return out, vjp
+    if to == 0:
+        return ((xd >= low) & (xd <= high)).astype(dtype)
+    if to == 1:
+        return ((xd < low) & (low < high)).astype(dtype)
+    return ((xd > high) | (low > high)).astype(dtype)
 
 
 @op(
     "remainder",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout; dL/dy = -dL/dout * floor(x / y)",
 )
 def remainder(x, y):
     """x - floor(x / y) * y, with the sign of y: Python's %, PyTorch's remainder."""
-    y_needs = needs_grad(y)
-
-    def vjp(grad):
-        # d/dx = 1, d/dy = -floor(x / y)
-        return grad, (-grad * floor_divide(x, y) if y_needs else None)
-
-    return np.remainder(value(x), _integer_divisor(x, y, "remainder")), vjp
+    return np.remainder(value(x), _integer_divisor(x, y, "remainder")), (
+        _identity,
+        lambda grad, x=x, y=y: -grad * floor_divide(x, y),  # d/dy = -floor(x / y)
+    )
 
 
 def _integer_divisor(x, y, name):
@@ -590,7 +536,7 @@ def floor_divide(x, y):
     return np.floor_divide(value(x), _integer_divisor(x, y, "floor_divide")), None
 
 
-@op("softplus", saves=("x",), rule="dL/dx = dL/dout * sigmoid(beta * x) (dL/dout above threshold)")
+@op("softplus", rule="dL/dx = dL/dout * sigmoid(beta * x) (dL/dout above threshold)")
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta; linear above `threshold`, as PyTorch.
 
@@ -601,7 +547,7 @@ def softplus(x, beta=1.0, threshold=20.0):
     stable = (np.maximum(scaled, 0) + np.log1p(np.exp(-np.abs(scaled)))) / beta
     out = np.where(scaled > threshold, x._data, stable)
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         z = x * beta
         return grad * where(z > threshold, 1.0, sigmoid(z))
 
@@ -652,31 +598,31 @@ def sign_of(data):
 # Inverse trigonometric and hyperbolic functions: each rule is the textbook derivative.
 
 
-@op("asin", saves=("x",), rule="dL/dx = dL/dout / sqrt(1 - x^2)")
+@op("asin", rule="dL/dx = dL/dout / sqrt(1 - x^2)")
 def asin(x):
     """Inverse sine on [-1, 1]: d/dx = 1 / sqrt(1 - x^2)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / sqrt(1 - x * x)
 
     return np.arcsin(floating(x)), vjp
 
 
-@op("acos", saves=("x",), rule="dL/dx = -dL/dout / sqrt(1 - x^2)")
+@op("acos", rule="dL/dx = -dL/dout / sqrt(1 - x^2)")
 def acos(x):
     """Inverse cosine on [-1, 1]: d/dx = -1 / sqrt(1 - x^2)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return -grad / sqrt(1 - x * x)
 
     return np.arccos(floating(x)), vjp
 
 
-@op("atan", saves=("x",), rule="dL/dx = dL/dout / (1 + x^2)")
+@op("atan", rule="dL/dx = dL/dout / (1 + x^2)")
 def atan(x):
     """Inverse tangent: d/dx = 1 / (1 + x^2)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / (x * x + 1)
 
     return np.arctan(floating(x)), vjp
@@ -684,7 +630,6 @@ def atan(x):
 
 @op(
     "atan2",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dy = dL/dout * x / (x^2 + y^2); dL/dx = -dL/dout * y / (x^2 + y^2)",
@@ -692,63 +637,65 @@ def atan(x):
 def atan2(y, x):
     """The angle of the point (x, y), broadcast: d/dy = x / (x^2 + y^2),
     d/dx = -y / (x^2 + y^2)."""
-    y_needs, x_needs = needs_grad(y), needs_grad(x)
-
-    def vjp(grad):
-        # at the origin both are 0/0: taken as 0, as PyTorch
-        squared = x * x + y * y
-        origin = as_tensor(squared)._data == 0
-        scale = where(origin, 0.0, grad / where(origin, 1.0, squared))
-        return (scale * x if y_needs else None), (-(scale * y) if x_needs else None)
-
-    return np.arctan2(value(y), value(x)), vjp
+    return np.arctan2(value(y), value(x)), (
+        lambda grad, x=x, y=y: _over_squared_radius(grad, x, y) * x,
+        lambda grad, x=x, y=y: -(_over_squared_radius(grad, x, y) * y),
+    )
 
 
-@op("sinh", saves=("x",), rule="dL/dx = dL/dout * cosh(x)")
+def _over_squared_radius(grad, x, y):
+    """grad / (x^2 + y^2); at the origin both of atan2's derivatives are 0/0, taken as 0, as
+    PyTorch."""
+    squared = x * x + y * y
+    origin = as_tensor(squared)._data == 0
+    return where(origin, 0.0, grad / where(origin, 1.0, squared))
+
+
+@op("sinh", rule="dL/dx = dL/dout * cosh(x)")
 def sinh(x):
     """Hyperbolic sine: d/dx = cosh x."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * cosh(x)
 
     return np.sinh(floating(x)), vjp
 
 
-@op("cosh", saves=("x",), rule="dL/dx = dL/dout * sinh(x)")
+@op("cosh", rule="dL/dx = dL/dout * sinh(x)")
 def cosh(x):
     """Hyperbolic cosine: d/dx = sinh x."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * sinh(x)
 
     return np.cosh(floating(x)), vjp
 
 
-@op("asinh", saves=("x",), rule="dL/dx = dL/dout / sqrt(x^2 + 1)")
+@op("asinh", rule="dL/dx = dL/dout / sqrt(x^2 + 1)")
 def asinh(x):
     """Inverse hyperbolic sine: d/dx = 1 / sqrt(x^2 + 1)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / sqrt(x * x + 1)
 
     return np.arcsinh(floating(x)), vjp
 
 
-@op("acosh", saves=("x",), rule="dL/dx = dL/dout / sqrt(x^2 - 1)")
+@op("acosh", rule="dL/dx = dL/dout / sqrt(x^2 - 1)")
 def acosh(x):
     """Inverse hyperbolic cosine on [1, inf): d/dx = 1 / sqrt(x^2 - 1)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / sqrt(x * x - 1)
 
     return np.arccosh(floating(x)), vjp
 
 
-@op("atanh", saves=("x",), rule="dL/dx = dL/dout / (1 - x^2)")
+@op("atanh", rule="dL/dx = dL/dout / (1 - x^2)")
 def atanh(x):
     """Inverse hyperbolic tangent on (-1, 1): d/dx = 1 / (1 - x^2)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad / (1 - x * x)
 
     return np.arctanh(floating(x)), vjp
@@ -796,24 +743,20 @@ def frac(x):
 
 @op(
     "fmod",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout; dL/dy = -dL/dout * trunc(x / y)",
 )
 def fmod(x, y):
     """x - trunc(x / y) * y, with the sign of x (C's fmod): d/dx = 1, d/dy = -trunc(x / y)."""
-    y_needs = needs_grad(y)
-
-    def vjp(grad):
-        return grad, (-grad * trunc(x / y) if y_needs else None)
-
-    return np.fmod(value(x), _integer_divisor(x, y, "fmod")), vjp
+    return np.fmod(value(x), _integer_divisor(x, y, "fmod")), (
+        _identity,
+        lambda grad, x=x, y=y: -grad * trunc(x / y),
+    )
 
 
 @op(
     "hypot",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     saves_out=True,
@@ -821,17 +764,14 @@ def fmod(x, y):
 )
 def hypot(x, y):
     """sqrt(x^2 + y^2) without overflow: d/dx = x / out, d/dy = y / out."""
-    x_needs, y_needs = needs_grad(x), needs_grad(y)
-
-    def vjp(grad, out):
-        return (grad * x / out if x_needs else None), (grad * y / out if y_needs else None)
-
-    return np.hypot(value(x), value(y)), vjp
+    return np.hypot(value(x), value(y)), (
+        lambda grad, out, x=x: grad * x / out,
+        lambda grad, out, y=y: grad * y / out,
+    )
 
 
 @op(
     "logaddexp",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * sigmoid(x - y); dL/dy = dL/dout * sigmoid(y - x)",
@@ -839,40 +779,28 @@ def hypot(x, y):
 def logaddexp(x, y):
     """log(e^x + e^y) without overflow: d/dx = e^x / (e^x + e^y) = sigmoid(x - y), which
     stays finite (and warns of no overflow) however far apart x and y are."""
-    x_needs, y_needs = needs_grad(x), needs_grad(y)
-
-    def vjp(grad):
-        return (
-            grad * sigmoid(x - y) if x_needs else None,
-            grad * sigmoid(y - x) if y_needs else None,
-        )
-
-    return np.logaddexp(value(x), value(y)), vjp
+    return np.logaddexp(value(x), value(y)), (
+        lambda grad, x=x, y=y: grad * sigmoid(x - y),
+        lambda grad, x=x, y=y: grad * sigmoid(y - x),
+    )
 
 
 @op(
     "logaddexp2",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * 2^(x - out); dL/dy = dL/dout * 2^(y - out)",
 )
 def logaddexp2(x, y):
     """log2(2^x + 2^y) without overflow: d/dx = 1 / (1 + 2^(y - x))."""
-    x_needs, y_needs = needs_grad(x), needs_grad(y)
-
-    def vjp(grad):
-        return (
-            grad / (pow(2.0, y - x) + 1) if x_needs else None,
-            grad / (pow(2.0, x - y) + 1) if y_needs else None,
-        )
-
-    return np.logaddexp2(value(x), value(y)), vjp
+    return np.logaddexp2(value(x), value(y)), (
+        lambda grad, x=x, y=y: grad / (pow(2.0, y - x) + 1),
+        lambda grad, x=x, y=y: grad / (pow(2.0, x - y) + 1),
+    )
 
 
 @op(
     "xlogy",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * log(y); dL/dy = dL/dout * x / y",
@@ -883,24 +811,18 @@ def xlogy(x, y):
     choice), d/dy = x / y. A primitive: as a `where` the infinite log(0) would poison the
     gradient of y."""
     xd, yd = value(x), value(y)
-    x_needs, y_needs = needs_grad(x), needs_grad(y)
-
-    def vjp(grad):
-        # xlogy(grad, y), not grad * log(y): a zero gradient stays zero where log(y) is -inf
-        return (
-            where((xd == 0) & (yd <= 0), 0.0, xlogy(grad, y)) if x_needs else None,
-            grad * x / y if y_needs else None,
-        )
-
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(xd == 0, 0, xd * np.log(yd))
     out = np.where(np.isnan(yd), yd, out)
-    return out.astype(np.result_type(xd, yd), copy=False), vjp
+    return out.astype(np.result_type(xd, yd), copy=False), (
+        # xlogy(grad, y), not grad * log(y): a zero gradient stays zero where log(y) is -inf
+        lambda grad, x=x, y=y: where((value(x) == 0) & (value(y) <= 0), 0.0, xlogy(grad, y)),
+        lambda grad, x=x, y=y: grad * x / y,
+    )
 
 
 @op(
     "fmax",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x >= y or y is NaN]; dL/dy = dL/dout * [y > x or x is NaN]",
@@ -908,47 +830,38 @@ def xlogy(x, y):
 def fmax(x, y):
     """The larger of x and y, ignoring a NaN (NumPy's and PyTorch's fmax): x gets the gradient
     where x >= y or y is NaN, y where it won alone (ties go to x, as PyTorch)."""
-    xd, yd = value(x), value(y)
-    out = np.fmax(xd, yd)
-
-    def vjp(grad):
-        to_x = (xd >= yd) | np.isnan(yd)
-        return (
-            grad * to_x if needs_grad(x) else None,
-            grad * ~to_x if needs_grad(y) else None,
-        )
-
-    return out, vjp
+    return np.fmax(value(x), value(y)), (
+        lambda grad, x=x, y=y: grad * _to_x(x, y, np.greater_equal),
+        lambda grad, x=x, y=y: grad * ~_to_x(x, y, np.greater_equal),
+    )
 
 
 @op(
     "fmin",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * [x <= y or y is NaN]; dL/dy = dL/dout * [y < x or x is NaN]",
 )
 def fmin(x, y):
     """The smaller of x and y, ignoring a NaN: x gets the gradient where x <= y or y is NaN."""
+    return np.fmin(value(x), value(y)), (
+        lambda grad, x=x, y=y: grad * _to_x(x, y, np.less_equal),
+        lambda grad, x=x, y=y: grad * ~_to_x(x, y, np.less_equal),
+    )
+
+
+def _to_x(x, y, wins):
+    """Where fmax's or fmin's gradient goes to x: where `wins(x, y)` or y is NaN."""
     xd, yd = value(x), value(y)
-    out = np.fmin(xd, yd)
-
-    def vjp(grad):
-        to_x = (xd <= yd) | np.isnan(yd)
-        return (
-            grad * to_x if needs_grad(x) else None,
-            grad * ~to_x if needs_grad(y) else None,
-        )
-
-    return out, vjp
+    return wins(xd, yd) | np.isnan(yd)
 
 
-@op("erfc", saves=("x",), rule="dL/dx = -dL/dout * 2 / sqrt(pi) * exp(-x^2)")
+@op("erfc", rule="dL/dx = -dL/dout * 2 / sqrt(pi) * exp(-x^2)")
 def erfc(x):
     """1 - erf(x), accurate where erf is near 1 (math.erfc per element):
     d/dx = -2 / sqrt(pi) e^(-x^2)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * (exp(-(x * x)) * -TWO_OVER_SQRT_PI)
 
     data = x._data
@@ -981,14 +894,14 @@ def logit(x, eps=None):
     return logit_unclamped(x)
 
 
-@op("logit", saves=("x",), rule="dL/dx = dL/dout / (x * (1 - x))")
+@op("logit", rule="dL/dx = dL/dout / (x * (1 - x))")
 def logit_unclamped(x):
     """log(x / (1 - x)): d/dx = 1 / (x (1 - x)), infinite at 0 and 1 and NaN outside [0, 1],
     as PyTorch's (the composite's chain rule gave NaN at 0 and 1 and numbers outside)."""
     data = x._data
     outside = (data < 0) | (data > 1)
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         rule = grad / (x * (1 - x))
         return where(outside, math.nan, rule) if outside.any() else rule
 
@@ -1089,7 +1002,6 @@ def check_mask(x, mask, name: str) -> None:
 
 @op(
     "copysign",
-    saves=("x", "y"),
     inputs=2,
     broadcast=True,
     rule="dL/dx = dL/dout * sign(x) * sign(out); dL/dy = 0",
@@ -1102,13 +1014,8 @@ def copysign(x, y):
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(xd == 0, 0.0, out / np.where(xd == 0, 1.0, xd)).astype(out.dtype)
 
-    def vjp(grad):
-        return (
-            grad * ratio if needs_grad(x) else None,
-            as_tensor(np.zeros_like(grad._data)) if needs_grad(y) else None,
-        )
-
-    return out, vjp
+    # the ratio is made from the forward's values, so the formula saves no input
+    return out, (lambda grad: grad * ratio, lambda grad: as_tensor(np.zeros_like(grad._data)))
 
 
 def ldexp(x, other):

@@ -18,7 +18,7 @@ from pathgrad.autodiff import grad_mode
 from pathgrad.ops.index import _Normalized, add_at, index_put_zeros
 from pathgrad.ops.linalg import batched_matmul
 from pathgrad.ops.reduce import log_softmax, mean, softmax, sum
-from pathgrad.ops.registry import NUMBER_TYPES, needs_grad, op, value, wrap
+from pathgrad.ops.registry import NUMBER_TYPES, op, value, wrap
 from pathgrad.ops.shape import reshape, unsqueeze
 
 _recording = grad_mode.recording.get
@@ -27,7 +27,6 @@ _add = np.add.reduce  # array.sum() less numpy's Python-level wrapper, on every 
 
 @op(
     "linear",
-    saves=("x", "weight", "bias"),
     inputs=3,
     rule=(
         "dL/dx = dL/dout @ weight; dL/dweight = dL/dout^T @ x; "
@@ -46,22 +45,29 @@ def linear(x, weight, bias):
     out = product if not isinstance(b, np.ndarray) else product + b
     out_shape = data.shape[:-1] + (w.shape[0],)
 
-    def vjp(grad):
-        if _recording():
-            g = reshape(grad, (-1, w.shape[0]))
-            flat = reshape(x, rows.shape)
-            grad_x = reshape(batched_matmul(g, weight), data.shape) if needs_grad(x) else None
-            grad_w = batched_matmul(g, flat, True, False) if needs_grad(weight) else None
-            grad_b = sum(g, 0) if needs_grad(bias) else None
-            return grad_x, grad_w, grad_b
-        g = grad._data.reshape(-1, w.shape[0]) if grad._data.ndim != 2 else grad._data
-        return (
-            wrap((g @ w).reshape(data.shape)) if needs_grad(x) else None,
-            wrap(g.T @ rows) if needs_grad(weight) else None,
-            wrap(_add(g, 0)) if needs_grad(bias) else None,
-        )
+    x_shape, outs = data.shape, w.shape[0]
 
-    return out.reshape(out_shape) if data.ndim != 2 else out, vjp
+    # under create_graph each formula runs in ops, so that it differentiates again
+    def grad_x(grad, weight=weight):
+        if _recording():
+            return reshape(batched_matmul(reshape(grad, (-1, outs)), weight), x_shape)
+        return wrap((_rows(grad._data, outs) @ w).reshape(x_shape))
+
+    def grad_weight(grad, x=x):
+        if _recording():
+            return batched_matmul(reshape(grad, (-1, outs)), reshape(x, rows.shape), True, False)
+        return wrap(_rows(grad._data, outs).T @ rows)
+
+    def grad_bias(grad):
+        if _recording():
+            return sum(reshape(grad, (-1, outs)), 0)
+        return wrap(_add(_rows(grad._data, outs), 0))
+
+    return (out.reshape(out_shape) if data.ndim != 2 else out), (grad_x, grad_weight, grad_bias)
+
+
+def _rows(g, columns):
+    return g if g.ndim == 2 else g.reshape(-1, columns)
 
 
 @op(
@@ -94,7 +100,6 @@ def embedding(weight, indices, padding_idx=None):
 
 @op(
     "cross_entropy_loss",
-    saves=("x", "q"),
     inputs=2,
     rule=(
         "dL/dx = (softmax(x) * sum(q) - q) * dL/dout / denominator; "
@@ -120,23 +125,26 @@ def cross_entropy_loss(x, q, class_dim, denominator, reduction):
         out = out / denominator
     scale = 1.0 / denominator if reduction == "mean" else 1.0  # the rule's factor
 
-    def vjp(grad):
-        if _recording():  # create_graph: the formula in ops, from x, so it differentiates again
-            spread = unsqueeze(grad * scale, class_dim) if reduction == "none" else grad * scale
-            grad_x = (softmax(x, class_dim) * sum(q, class_dim, keepdim=True) - q) * spread
-            grad_q = -log_softmax(x, class_dim) * spread if needs_grad(q) else None
-            return grad_x, grad_q
-        g = grad._data * scale
-        spread = np.expand_dims(g, class_dim) if reduction == "none" else g
-        probabilities = exps / sums
-        grad_x = probabilities * _add(coefficients, class_dim, keepdims=True) - coefficients
-        grad_x = wrap((grad_x * spread).astype(data.dtype, copy=False))
-        grad_q = None
-        if needs_grad(q):
-            grad_q = wrap((-log_probs * spread).astype(coefficients.dtype, copy=False))
-        return grad_x, grad_q
+    q_dtype = coefficients.dtype
 
-    return out.astype(data.dtype, copy=False), vjp
+    def spread(grad):  # the rule's factor, along the class dim where the loss is per sample
+        g = grad * scale
+        if reduction != "none":
+            return g
+        return unsqueeze(g, class_dim) if _recording() else np.expand_dims(g, class_dim)
+
+    def grad_x(grad, x=x, q=q):
+        if _recording():  # create_graph: the formula in ops, from x, so it differentiates again
+            return (softmax(x, class_dim) * sum(q, class_dim, keepdim=True) - q) * spread(grad)
+        grad_x = exps / sums * _add(coefficients, class_dim, keepdims=True) - coefficients
+        return wrap((grad_x * spread(grad._data)).astype(data.dtype, copy=False))
+
+    def grad_q(grad, x=x):
+        if _recording():
+            return -log_softmax(x, class_dim) * spread(grad)
+        return wrap((-log_probs * spread(grad._data)).astype(q_dtype, copy=False))
+
+    return out.astype(data.dtype, copy=False), (grad_x, grad_q)
 
 
 def _normalized(data, dims, eps):
@@ -165,43 +173,60 @@ def _normalize_affine(x, weight, bias, dims, view_shape, shared_axes, eps, stats
     out = x_hat * w_view
     out += b.reshape(view_shape) if isinstance(b, np.ndarray) else b  # in place: one array less
 
-    def vjp(grad):
+    # under create_graph each formula runs in ops, recomputed from x, so it differentiates again
+    def grad_x(grad, x=x, weight=weight):
         if _recording():
-            return _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps)
-        g = grad._data
-        g_hat = g * w_view
+            normalized, inverse = _normalized_in_ops(x, dims, eps)
+            scaled = grad * (
+                weight if type(weight) in NUMBER_TYPES else reshape(weight, view_shape)
+            )
+            return inverse * (
+                scaled
+                - mean(scaled, dims, keepdim=True)
+                - normalized * mean(scaled * normalized, dims, keepdim=True)
+            )
+        g_hat = grad._data * w_view
         grad_x = inverse_std * (
             g_hat
             - _add(g_hat, dims, keepdims=True) * scale
             - x_hat * (_add(g_hat * x_hat, dims, keepdims=True) * scale)
         )
-        grad_w = grad_b = None
-        if needs_grad(weight):
-            grad_w = wrap(_add(g * x_hat, shared_axes).reshape(w.shape).astype(w.dtype))
-        if needs_grad(bias):
-            grad_b = wrap(_add(g, shared_axes).reshape(b.shape).astype(b.dtype))
-        return wrap(grad_x.astype(data.dtype, copy=False)), grad_w, grad_b
+        return wrap(grad_x.astype(x_dtype, copy=False))
 
-    return out.astype(data.dtype, copy=False), vjp
+    def grad_weight(grad, x=x):
+        if _recording():
+            return reshape(sum(grad * _normalized_in_ops(x, dims, eps)[0], shared_axes), w_shape)
+        return wrap(_add(grad._data * x_hat, shared_axes).reshape(w_shape).astype(w_dtype))
+
+    def grad_bias(grad):
+        if _recording():
+            return reshape(sum(grad, shared_axes), b_shape)
+        return wrap(_add(grad._data, shared_axes).reshape(b_shape).astype(b_dtype))
+
+    # shapes and dtypes, not the arrays: a formula keeps no raw memory of an input it does not save
+    x_dtype, w_shape, w_dtype, b_shape, b_dtype = (
+        data.dtype,
+        np.shape(w),
+        _dtype(w),
+        np.shape(b),
+        _dtype(b),
+    )
+    return out.astype(x_dtype, copy=False), (grad_x, grad_weight, grad_bias)
 
 
-def _vjp_in_ops(grad, x, weight, bias, dims, view_shape, shared_axes, eps):
+def _dtype(value):
+    return value.dtype if isinstance(value, np.ndarray) else None
+
+
+def _normalized_in_ops(x, dims, eps):
+    """x_hat and 1 / sqrt(var + eps), in pathgrad's ops."""
     centred = x - mean(x, dims, keepdim=True)
     inverse_std = (mean(centred * centred, dims, keepdim=True) + eps) ** -0.5
-    x_hat = centred * inverse_std
-    w_view = weight if type(weight) in NUMBER_TYPES else reshape(weight, view_shape)
-    g_hat = grad * w_view
-    grad_x = inverse_std * (
-        g_hat - mean(g_hat, dims, keepdim=True) - x_hat * mean(g_hat * x_hat, dims, keepdim=True)
-    )
-    grad_w = reshape(sum(grad * x_hat, shared_axes), weight.shape) if needs_grad(weight) else None
-    grad_b = reshape(sum(grad, shared_axes), bias.shape) if needs_grad(bias) else None
-    return grad_x, grad_w, grad_b
+    return centred * inverse_std, inverse_std
 
 
 @op(
     "batch_norm_train",
-    saves=("x", "weight", "bias"),
     inputs=3,
     rule=(
         "dL/dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, g = dL/dout * weight; "
@@ -222,7 +247,6 @@ def batch_norm_train(x, weight, bias, eps=1e-5, stats=None):
 
 @op(
     "layer_norm",
-    saves=("x", "weight", "bias"),
     inputs=3,
     rule=(
         "dL/dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, g = dL/dout * weight; "

@@ -409,13 +409,11 @@ def index_put(x, values, index):
             f"{op_context('setitem')}: index {_describe(positions)} does not fit a tensor of "
             f"shape {x._data.shape}: {error}"
         ) from None
-    values_need = type(values) not in (int, float, bool) and values._requires_grad
-
-    def vjp(grad):
-        # the overwritten places pass no gradient to x; values get what reached them
-        return index_put(grad, 0.0, normalized), (lookup(grad, normalized) if values_need else None)
-
-    return out, vjp
+    # the overwritten places pass no gradient to x; values get what reached them
+    return out, (
+        lambda grad: index_put(grad, 0.0, normalized),
+        lambda grad: lookup(grad, normalized),
+    )
 
 
 # Compositions PyTorch offers by name: lookups through getitem, gather and scatter, no rules.

@@ -30,7 +30,6 @@ from pathgrad.ops.shape import (
 
 @op(
     "matmul",
-    saves=("kept_a", "kept_b"),
     inputs=2,
     rule="dL/da = dL/dout @ b^T; dL/db = a^T @ dL/dout",
 )
@@ -39,32 +38,21 @@ def batched_matmul(a, b, transpose_a=False, transpose_b=False):
     Every operand that needs a gradient already has the full batch shape, so no rule reduces;
     the transposed forms let the rule be products alone, with no transpose ops."""
 
-    # each operand is kept only if the other's gradient needs it, as mul keeps them; so the
-    # rule reads "a needs a gradient" as "b was kept"
-    kept_a = a if b._requires_grad else None  # matmul's operands are tensors
-    kept_b = b if a._requires_grad else None
+    # for C = A'B' (A' = A or A^T, B' likewise): dL/dA' = dL/dC B'^T and dL/dB' = A'^T dL/dC,
+    # the seed derivation; an operand taken transposed gets the transposed gradient
+    def grad_a(grad, b=b):
+        if transpose_a:
+            return batched_matmul(b, grad, transpose_b, True)  # (G B'^T)^T = B' G^T
+        return batched_matmul(grad, b, False, not transpose_b)
 
-    def vjp(grad):
-        # for C = A'B' (A' = A or A^T, B' likewise): dL/dA' = dL/dC B'^T and dL/dB' = A'^T dL/dC,
-        # the seed derivation; an operand taken transposed gets the transposed gradient
-        grad_a = grad_b = None
-        if kept_b is not None:
-            grad_a = (
-                batched_matmul(kept_b, grad, transpose_b, True)  # (G B'^T)^T = B' G^T
-                if transpose_a
-                else batched_matmul(grad, kept_b, False, not transpose_b)
-            )
-        if kept_a is not None:
-            grad_b = (
-                batched_matmul(grad, kept_a, True, transpose_a)  # (A'^T G)^T = G^T A'
-                if transpose_b
-                else batched_matmul(kept_a, grad, not transpose_a, False)
-            )
-        return grad_a, grad_b
+    def grad_b(grad, a=a):
+        if transpose_b:
+            return batched_matmul(grad, a, True, transpose_a)  # (A'^T G)^T = G^T A'
+        return batched_matmul(a, grad, not transpose_a, False)
 
     a_data = a._data.swapaxes(-2, -1) if transpose_a else a._data
     b_data = b._data.swapaxes(-2, -1) if transpose_b else b._data
-    return np.matmul(a_data, b_data), vjp
+    return np.matmul(a_data, b_data), (grad_a, grad_b)
 
 
 _BATCHED_MATMUL = batched_matmul.definition
@@ -170,7 +158,6 @@ _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 
 @op(
     "einsum",
-    saves=("tensors",),
     inputs="sequence",
     rule="dL/dtensors[i] = einsum of dL/dout with the other operands, into tensors[i]'s indices",
 )
@@ -190,19 +177,14 @@ def einsum_explicit(tensors, equation):
     for term, a in zip(terms, arrays):
         for letter, size in zip(term, a.shape):
             sizes[letter] = max(size, sizes.get(letter, 1))
-    wanted = [t._requires_grad for t in tensors]
-
-    def vjp(grad):
-        # dL/dx_i[term_i] = sum over the other letters of grad[output] * (the other operands):
-        # the same sum with x_i's place taken by grad, product along a path, sum across paths
-        return tuple(
-            _einsum_operand_grad(grad, position, tensors, terms, output, sizes)
-            if wanted[position]
-            else None
-            for position in range(len(tensors))
+    # dL/dx_i[term_i] = sum over the other letters of grad[output] * (the other operands): the
+    # same sum with x_i's place taken by grad, product along a path, sum across paths
+    return out, tuple(
+        lambda grad, tensors=tensors, position=position: _einsum_operand_grad(
+            grad, position, tensors, terms, output, sizes
         )
-
-    return out, vjp
+        for position in range(len(tensors))
+    )
 
 
 def _einsum_operand_grad(grad, position, tensors, terms, output, sizes):

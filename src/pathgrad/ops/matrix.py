@@ -13,7 +13,7 @@ from pathgrad.errors import LinAlgError, ShapeError, op_context
 from pathgrad.ops.broadcast import broadcast_shapes, expand_as_needed
 from pathgrad.ops.elementwise import where
 from pathgrad.ops.linalg import matmul
-from pathgrad.ops.registry import as_tensor, needs_grad, op
+from pathgrad.ops.registry import as_tensor, op
 from pathgrad.ops.shape import cat, narrow, squeeze, transpose, tril, triu, unsqueeze
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -65,13 +65,13 @@ def inv(A):
     return out, vjp
 
 
-@op("det", saves=("A",), saves_out=True, rule="dL/dA = dL/dout * out * inv(A)^T")
+@op("det", saves_out=True, rule="dL/dA = dL/dout * out * inv(A)^T")
 def det(A):
     """det A: d det = det(A) tr(A^-1 dA), so dL/dA = g det(A) A^-T = g adj(A)^T; where A is
     singular, adj(A) comes from the SVD, as PyTorch's gradient there (first order only)."""
     data = _square("det", A)
 
-    def vjp(grad, out):
+    def vjp(grad, out, A=A):
         scale = unsqueeze(unsqueeze(grad, -1), -1)
         if np.all(out._data != 0):
             return scale * unsqueeze(unsqueeze(out, -1), -1) * _mT(inv(A))
@@ -90,14 +90,14 @@ def _adjugate_transposed(data):
     return (sign[..., None, None] * (u * others[..., None, :])) @ vh
 
 
-@op("logabsdet", saves=("A",), rule="dL/dA = dL/dout * inv(A)^T")
+@op("logabsdet", rule="dL/dA = dL/dout * inv(A)^T")
 def logabsdet(A):
     """log |det A|: dL/dA = g A^-T; where A is singular, adj(A)^T / 0, infinite, as PyTorch."""
     data = _square("slogdet", A)
     sign, out = np.linalg.slogdet(data)
     singular = bool(np.any(sign == 0))
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         scale = unsqueeze(unsqueeze(grad, -1), -1)
         if not singular:
             return scale * _mT(inv(A))
@@ -123,7 +123,6 @@ def logdet(A):
 
 @op(
     "solve",
-    saves=("A",),
     inputs=2,
     saves_out=True,
     rule="dL/dA = -solve(A^T, dL/dout) @ out^T; dL/dB = solve(A^T, dL/dout)",
@@ -133,11 +132,11 @@ def solve_matrices(A, B):
     dL/dB = A^-T G, dL/dA = -(A^-T G) X^T."""
     data = _square("solve", A)
     out = _numpy_linalg("solve", lambda: np.linalg.solve(data, B._data), "A is singular")
-    a_needs, b_needs = needs_grad(A), needs_grad(B)
 
-    def vjp(grad, out):
+    def vjp(grad, out, A=A):
+        # one rule for both: A's gradient is made from B's, so two formulas would solve twice
         grad_b = solve_matrices(_mT(A), grad)
-        return (-matmul(grad_b, _mT(out)) if a_needs else None), (grad_b if b_needs else None)
+        return -matmul(grad_b, _mT(out)), grad_b
 
     return out, vjp
 
@@ -220,12 +219,12 @@ def eigvalsh(A, UPLO="L"):
     return eigh(A, UPLO).eigenvalues
 
 
-@op("eigh_values", saves=("A",), rule="dL/dA = V @ diag(dL/dout) @ V^T")
+@op("eigh_values", rule="dL/dA = V @ diag(dL/dout) @ V^T")
 def eigenvalues(A, values, vectors):
     """eigh's eigenvalues (computed once by eigh): d lambda_i = v_i^T dA v_i, so
     dL/dA = V diag(g) V^T."""
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         V = eigenvectors(A, values, vectors)
         return matmul(V * unsqueeze(grad, -2), _mT(V))
 
@@ -234,14 +233,13 @@ def eigenvalues(A, values, vectors):
 
 @op(
     "eigh_vectors",
-    saves=("A",),
     rule="dL/dA = V @ (F * (V^T @ dL/dout)) @ V^T, F_ij = 1 / (lambda_j - lambda_i)",
 )
 def eigenvectors(A, values, vectors):
     """eigh's eigenvectors: dL/dA = V (skew(V^T G) / E) V^T, E_ij = lambda_j - lambda_i, with
     skew(M) = (M - M^T) / 2 (PyTorch's rule for a symmetric A)."""
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         V = eigenvectors(A, values, vectors)
         lam = eigenvalues(A, values, vectors)
         gaps = unsqueeze(lam, -2) - unsqueeze(lam, -1)
@@ -296,11 +294,11 @@ def _inverse_gaps(S):
     return where(same, 0.0, 1.0 / where(same, 1.0, gaps))
 
 
-@op("svd_values", saves=("A",), rule="dL/dA = U @ diag(dL/dout) @ V^T")
+@op("svd_values", rule="dL/dA = U @ diag(dL/dout) @ V^T")
 def singular_values(A, factors):
     """svd's S: d s_i = u_i^T dA v_i, so dL/dA = U diag(g) Vh."""
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         U, _, Vh = _reduced(A, factors)
         return matmul(U * unsqueeze(grad, -2), Vh)
 
@@ -309,14 +307,13 @@ def singular_values(A, factors):
 
 @op(
     "svd_left",
-    saves=("A",),
     rule="dL/dA = (U (F * (U^T dL/dout - dL/dout^T U)) S + (I - U U^T) dL/dout S^-1) V^T",
 )
 def singular_left(A, factors):
     """svd's U: dL/dA = U [(F o (U^T G - G^T U)) S] Vh + (I - U U^T) G S^-1 Vh, with
     F_ij = 1 / (s_j^2 - s_i^2) (the second term is zero for a square A)."""
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         U, S, Vh = _reduced(A, factors)
         k = S._data.shape[-1]
         if grad._data.shape[-1] != k:
@@ -334,14 +331,13 @@ def singular_left(A, factors):
 
 @op(
     "svd_right",
-    saves=("A",),
     rule="dL/dA = U (S (F * (V^T dL/dout - dL/dout^T V)) V^T + S^-1 dL/dout^T (I - V V^T))",
 )
 def singular_right(A, factors):
     """svd's Vh: dL/dA = U [S (F o (V^T Gv - Gv^T V))] Vh + U S^-1 Gv^T (I - V V^T), for
     Gv = G^T the gradient of V (the second term is zero for a square A)."""
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         U, S, Vh = _reduced(A, factors)
         k = S._data.shape[-1]
         if grad._data.shape[-2] != k:
@@ -414,21 +410,21 @@ def _zeros_for_the_rest(A, m, n):
     return as_tensor(np.zeros(shape, A._data.dtype))
 
 
-@op("qr_q", saves=("A",), rule="dL/dA = (dL/dout + Q copyltu(M)) R^-T, M = R dL/dR^T - dL/dout^T Q")
+@op("qr_q", rule="dL/dA = (dL/dout + Q copyltu(M)) R^-T, M = R dL/dR^T - dL/dout^T Q")
 def orthonormal_factor(A, factors):
     """qr's Q; its rule is _qr_grad's part for Q."""
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         return _qr_grad(A, factors, grad, None)
 
     return factors[0].copy(), vjp
 
 
-@op("qr_r", saves=("A",), rule="dL/dA = Q (dL/dout + copyltu(M) R^-T), M = R dL/dout^T")
+@op("qr_r", rule="dL/dA = Q (dL/dout + copyltu(M) R^-T), M = R dL/dout^T")
 def triangular_factor(A, factors):
     """qr's R; its rule is _qr_grad's part for R."""
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         return _qr_grad(A, factors, None, grad)
 
     return factors[1].copy(), vjp
@@ -527,7 +523,6 @@ THETA_13 = 5.371920351148152
 
 @op(
     "matrix_exp",
-    saves=("A",),
     rule="dL/dA = upper right block of matrix_exp([[A^T, dL/dout], [0, A^T]])",
 )
 def matrix_exp(A):
@@ -536,7 +531,7 @@ def matrix_exp(A):
     exp([[A^T, G], [0, A^T]]), itself a matrix_exp, so it differentiates again."""
     data = _square("matrix_exp", A)
 
-    def vjp(grad):
+    def vjp(grad, A=A):
         n = data.shape[-1]
         at = _mT(A)
         zeros = as_tensor(np.zeros(data.shape, grad._data.dtype))

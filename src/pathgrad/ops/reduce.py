@@ -26,7 +26,7 @@ from pathgrad.ops.index import (
     scatter_add_zeros,
     spread_index,
 )
-from pathgrad.ops.registry import as_tensor, needs_grad, normalize_dims, numpy_names, op
+from pathgrad.ops.registry import as_tensor, normalize_dims, numpy_names, op
 from pathgrad.ops.shape import cat, flip, movedim, narrow, reshape, squeeze, unsqueeze
 from pathgrad.ops.shape import diagonal as diagonal_of
 
@@ -99,7 +99,7 @@ def _spread_arguments(op_name: str, dim, unbiased, correction) -> tuple:
     return dim, 1 if correction is None else correction
 
 
-@op("var", saves=("x",), rule="dL/dx = dL/dout * 2 * (x - mean(x)) / (n - correction)")
+@op("var", rule="dL/dx = dL/dout * 2 * (x - mean(x)) / (n - correction)")
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default, as PyTorch; two passes, so a large offset
     (1e8 + small noise) loses no accuracy. A primitive for speed (one node where the composite
@@ -114,7 +114,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dof = count - correction
     scale = 2.0 / dof if dof > 0 else float("inf")  # no spread to divide by: NaN, as PyTorch
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         # d var / dx = 2 (x - mean) / (n - correction)
         spread_grad = unreduce(grad, data.shape, dims, keepdim)
         return spread_grad * ((x - mean(x, dims, keepdim=True)) * scale)
@@ -124,7 +124,6 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @op(
     "std",
-    saves=("x",),
     saves_out=True,
     rule="dL/dx = dL/dout * (x - mean(x)) / ((n - correction) * out)",
 )
@@ -138,7 +137,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     out = np.std(data, axis=dims, ddof=correction, keepdims=keepdim, dtype=_accumulator(data))
     out = out.astype(data.dtype, copy=False)
 
-    def vjp(grad, out):
+    def vjp(grad, out, x=x):
         # d std / dx = (x - mean) / ((n - correction) std), taken as 0 where std is 0
         shape = data.shape
         spread = unreduce(out, shape, dims, keepdim)
@@ -305,7 +304,6 @@ def _reduce_with_indices(x, dim, keepdim, finder, result, name):
 
 @op(
     "prod",
-    saves=("x",),
     saves_out=True,
     casts=True,
     rule="dL/dx = dL/dout * out / x (the product of the others where x is 0)",
@@ -318,7 +316,7 @@ def prod(x, dim=None, keepdim=False):
     dims = normalize_dims(dim, data.ndim, "prod")
     out = data.prod(axis=dims, keepdims=keepdim)
 
-    def vjp(grad, out):
+    def vjp(grad, out, x=x):
         shape = data.shape
         spread_grad = unreduce(grad, shape, dims, keepdim)
         spread_out = unreduce(out, shape, dims, keepdim)
@@ -339,7 +337,7 @@ def prod(x, dim=None, keepdim=False):
     return out, vjp
 
 
-@op("logsumexp", saves=("x",), saves_out=True, rule="dL/dx = dL/dout * exp(x - out)")
+@op("logsumexp", saves_out=True, rule="dL/dx = dL/dout * exp(x - out)")
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) with the max taken out first, so it is finite for inputs up to +-1e4."""
     data = x._data
@@ -349,7 +347,7 @@ def logsumexp(x, dim, keepdim=False):
     if not keepdim:
         out = _squeeze(out, dims)
 
-    def vjp(grad, out):
+    def vjp(grad, out, x=x):
         # d logsumexp / dx = softmax(x)
         shape = data.shape
         return (
@@ -402,7 +400,6 @@ def softmax(x, dim):
 
 @op(
     "softmax_backward",
-    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = out * (grad - sum(grad * out)); dL/dgrad = out * (dL/dr - sum(dL/dr * out)); "
@@ -412,21 +409,16 @@ def softmax(x, dim):
 def softmax_backward(grad, out, dims):
     """out * (grad - sum(grad * out)): softmax's rule, one primitive for speed (four dispatches
     as a composite), as log_softmax_backward is log_softmax's."""
-    grad_needs, out_needs = needs_grad(grad), needs_grad(out)
-
-    def vjp(grad2):
-        # r = y (g - S(g y)), y = out, S = sum over dims: dr/dg = y (grad2 - S(grad2 y)), the
-        # rule itself; dr/dy = grad2 (g - S(g y)) - g S(grad2 y)
-        return (
-            softmax_backward(grad2, out, dims) if grad_needs else None,
+    g, y = grad._data, out._data
+    # r = y (g - S(g y)), y = out, S = sum over dims: dr/dg = y (grad2 - S(grad2 y)), the rule
+    # itself; dr/dy = grad2 (g - S(g y)) - g S(grad2 y)
+    return y * (g - (g * y).sum(axis=dims, keepdims=True)), (
+        lambda grad2, out=out: softmax_backward(grad2, out, dims),
+        lambda grad2, grad=grad, out=out: (
             grad2 * (grad - sum(grad * out, dims, keepdim=True))
             - grad * sum(grad2 * out, dims, keepdim=True)
-            if out_needs
-            else None,
-        )
-
-    g, y = grad._data, out._data
-    return y * (g - (g * y).sum(axis=dims, keepdims=True)), vjp
+        ),
+    )
 
 
 @op(
@@ -447,7 +439,6 @@ def log_softmax(x, dim):
 
 @op(
     "log_softmax_backward",
-    saves=("grad", "out"),
     inputs=2,
     rule=(
         "r = grad - exp(out) * sum(grad); dL/dgrad = dL/dr - sum(dL/dr * exp(out)); "
@@ -457,29 +448,23 @@ def log_softmax(x, dim):
 def log_softmax_backward(grad, out, dims):
     """grad - exp(out) * sum(grad): log_softmax's rule, one primitive for speed (four
     dispatches as a composite, in every step of a classifier), as tanh_backward is tanh's."""
-    grad_needs, out_needs = needs_grad(grad), needs_grad(out)
-
-    def vjp(grad2):
-        # r = g - e S(g), e = exp(out), S = sum over dims: dr/dg = grad2 - S(grad2 e),
-        # dr/dout = -grad2 e S(g)
-        e = out.exp()
-        return (
-            grad2 - sum(grad2 * e, dims, keepdim=True) if grad_needs else None,
-            -(grad2 * e * sum(grad, dims, keepdim=True)) if out_needs else None,
-        )
-
     g = grad._data
-    return g - np.exp(out._data) * g.sum(axis=dims, keepdims=True), vjp
+    # r = g - e S(g), e = exp(out), S = sum over dims: dr/dg = grad2 - S(grad2 e),
+    # dr/dout = -grad2 e S(g)
+    return g - np.exp(out._data) * g.sum(axis=dims, keepdims=True), (
+        lambda grad2, out=out: grad2 - sum(grad2 * out.exp(), dims, keepdim=True),
+        lambda grad2, grad=grad, out=out: -(grad2 * out.exp() * sum(grad, dims, keepdim=True)),
+    )
 
 
-@op("norm_2", saves=("x",), saves_out=True, rule="dL/dx = dL/dout * x / out")
+@op("norm_2", saves_out=True, rule="dL/dx = dL/dout * x / out")
 def norm_2(x, dim=None, keepdim=False):
     """The 2-norm; its gradient at the zero vector is 0, as PyTorch."""
     data = x._data
     dims = normalize_dims(dim, data.ndim, "norm")
     out = np.sqrt((data * data).sum(axis=dims, keepdims=keepdim))
 
-    def vjp(grad, out):
+    def vjp(grad, out, x=x):
         # d |x| / dx = x / |x|
         shape = data.shape
         spread = unreduce(out, shape, dims, keepdim)
@@ -490,7 +475,7 @@ def norm_2(x, dim=None, keepdim=False):
     return out, vjp
 
 
-@op("norm_p", saves=("x",), saves_out=True, rule="dL/dx = dL/dout * x * |x|^(p - 2) / out^(p - 1)")
+@op("norm_p", saves_out=True, rule="dL/dx = dL/dout * x * |x|^(p - 2) / out^(p - 1)")
 def norm_p(x, p, dim=None, keepdim=False):
     """(sum |x|^p)^(1/p) for p other than 1, 2 and inf. Its rule, x |x|^(p-2) / norm^(p-1), is
     taken as 0 where the norm is 0 and where x is 0, as PyTorch's (the composite's chain rule
@@ -499,7 +484,7 @@ def norm_p(x, p, dim=None, keepdim=False):
     dims = normalize_dims(dim, data.ndim, "norm")
     out = (np.abs(data) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
 
-    def vjp(grad, out):
+    def vjp(grad, out, x=x):
         shape = data.shape
         spread = unreduce(out, shape, dims, keepdim)
         skipped = (spread._data == 0) | (data == 0)
@@ -651,7 +636,6 @@ def _mean_for(x, dim, keepdim):
 
 @op(
     "cumprod",
-    saves=("x",),
     saves_out=True,
     casts=True,
     rule="dL/dx_i = sum over j >= i of dL/dout_j * out_j / x_i",
@@ -666,7 +650,7 @@ def cumprod(x, dim):
         return data.copy(), lambda grad, out: grad
     (axis,) = normalize_dims(dim, data.ndim, "cumprod")
 
-    def vjp(grad, out):
+    def vjp(grad, out, x=x):
         if (x._data != 0).all():
             return _reversed_cumsum(grad * out, axis) / x
         return _cumprod_grad_with_zeros(grad, x, axis)
@@ -693,7 +677,6 @@ def _cumprod_grad_with_zeros(grad, x, axis):
 
 @op(
     "logcumsumexp",
-    saves=("x",),
     saves_out=True,
     rule="dL/dx_i = sum over j >= i of dL/dout_j * exp(x_i - out_j)",
 )
@@ -707,7 +690,7 @@ def logcumsumexp(x, dim):
         return data.copy(), lambda grad, out: grad
     (axis,) = normalize_dims(dim, data.ndim, "logcumsumexp")
 
-    def vjp(grad, out):
+    def vjp(grad, out, x=x):
         # sum_{j >= i} g_j exp(x_i - out_j) = exp(x_i + log sum_{j >= i} g_j exp(-out_j)); an
         # absent sign gets the lowest finite log, not -inf, whose differences are NaN in the
         # second derivative (PyTorch's choice too)

@@ -2,7 +2,8 @@
 
 An op's forward takes tensors (and Python numbers, which stay weak under NEP 50) and returns
 `(out, vjp)`: `out` an ndarray, `vjp(grad)` (or `vjp(grad, out)` for ops that save their
-output) returning one gradient per input, written in pathgrad's own tensor ops.
+output) returning one gradient per input, written in pathgrad's own tensor ops; or, for an op
+of several inputs, a tuple of such formulas, one per input, each returning its input's gradient.
 
 The registry sits below `pathgrad.tensor`, so it cannot build tensors itself: `tensor.py`
 binds the engine that runs and records an op (`bind_engine`) when it is imported.
@@ -37,7 +38,6 @@ class OpDefinition:
         "inputs",
         "broadcast",
         "saves_out",
-        "saves",
         "differentiable",
         "view",
         "rule",
@@ -53,11 +53,9 @@ class OpDefinition:
         differentiable: bool,
         view: bool | str = False,
         rule: str = "",
-        saves: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.rule = rule
-        self.saves = saves
         self.forward = forward
         self.inputs = inputs
         self.broadcast = broadcast
@@ -119,7 +117,6 @@ def op(
     inputs: int | str = 1,
     broadcast: bool = False,
     saves_out: bool = False,
-    saves: tuple[str, ...] = (),
     differentiable: bool = True,
     view: bool | str = False,
     casts: bool = False,
@@ -137,10 +134,12 @@ def op(
     `rule` is the VJP as a person writes it, one statement per differentiable input in order
     (`"dL/da = dL/dout @ b^T; dL/db = a^T @ dL/dout"`), named after the forward's parameters;
     `pathgrad.explain` prints it and the registry test requires it of every differentiable op.
-    `saves` names the tensors the rule keeps, as PyTorch's save_for_backward states them: the
-    names of its closure's variables that hold them (a tensor, or a list of tensors). The version
-    check reads those and no others, and a test requires every tensor a rule closes over to be
-    named, and no rule to close over an input's raw memory.
+    A rule states what it saves as its default arguments (`def vjp(grad, x=x)`), as PyTorch's
+    save_for_backward states them: the version check reads those (a tensor, or a list of them)
+    and no others, and a test requires every tensor a rule keeps to be one, and no rule to keep
+    an input's raw memory. An op of several inputs gives one formula per input where it can
+    (`(lambda grad, y=y: grad * y, lambda grad, x=x: grad * x)`, as PyTorch's derivatives.yaml):
+    which inputs need a gradient is the engine's business, which keeps only their formulas.
     """
 
     def register(forward: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,7 +147,7 @@ def op(
             raise ValueError(f"op {name!r} is registered twice")
         stated = rule or ("" if differentiable else NO_GRADIENT)
         definition = OpDefinition(
-            name, forward, inputs, broadcast, saves_out, differentiable, view, stated, saves
+            name, forward, inputs, broadcast, saves_out, differentiable, view, stated
         )
         REGISTRY[name] = definition
 

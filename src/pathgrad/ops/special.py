@@ -30,11 +30,11 @@ def _poles(values):
     return (values <= 0) & (values == np.floor(values))
 
 
-@op("lgamma", saves=("x",), rule="dL/dx = dL/dout * digamma(x)")
+@op("lgamma", rule="dL/dx = dL/dout * digamma(x)")
 def lgamma(x):
     """log |Gamma(x)| (inf at 0 and the negative integers, as PyTorch): d/dx = digamma(x)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * digamma(x)
 
     values = _float64(x)
@@ -47,12 +47,12 @@ def lgamma(x):
     return _like(np.where(np.isnan(values), np.nan, out), x), vjp
 
 
-@op("digamma", saves=("x",), rule="dL/dx = dL/dout * polygamma(1, x)")
+@op("digamma", rule="dL/dx = dL/dout * polygamma(1, x)")
 def digamma(x):
     """d/dx log Gamma(x) (-inf at 0, NaN at the negative integers, as PyTorch):
     d/dx = polygamma(1, x)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * polygamma(1, x)
 
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # poles: infinities
@@ -84,12 +84,12 @@ def digamma_values(values):
     return np.where(np.isnan(values) | (values == -np.inf), np.nan, total)
 
 
-@op("polygamma", saves=("x",), rule="dL/dx = dL/dout * polygamma(n + 1, x)")
+@op("polygamma", rule="dL/dx = dL/dout * polygamma(n + 1, x)")
 def polygamma_of(x, n):
     """The n-th derivative of digamma (n >= 1), x first as the registry reads inputs:
     d/dx = polygamma(n + 1, x)."""
 
-    def vjp(grad):
+    def vjp(grad, x=x):
         return grad * polygamma(n + 1, x)
 
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # poles: infinities
