@@ -50,6 +50,8 @@ FORBIDDEN = {
     "pathgrad.special": TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.autodiff": ("pathgrad.ops",) + TENSOR_LAYER + ABOVE_TENSOR,
     "pathgrad.errors": ("pathgrad.",),
+    # tensor state the engine reads (as PyTorch's version counter lives with the tensor)
+    "pathgrad.versions": ("pathgrad.",),
     "pathgrad.random": ("pathgrad.",),
     "pathgrad.tensor": ABOVE_TENSOR,
     "pathgrad.dispatch": ABOVE_TENSOR,
@@ -105,6 +107,17 @@ def test_imports_point_one_way():
                     if imported.startswith(forbidden):
                         violations.append(f"{module} imports {imported}")
     assert not violations, violations
+
+
+def test_the_engine_proper_reads_in_one_sitting():
+    """The engine (`autodiff/`: nodes, the one graph walk, the sweep, the two switches) stays at
+    most 300 lines, and its sweep a short loop over nodes that calls named helpers."""
+    files = sorted((PACKAGE / "autodiff").glob("*.py"))
+    lines = {path.name: len(path.read_text().splitlines()) for path in files}
+    assert sum(lines.values()) <= 300, lines
+    tree = ast.parse((PACKAGE / "autodiff" / "backprop.py").read_text())
+    sweep = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "backprop")
+    assert sweep.end_lineno - sweep.lineno < 40
 
 
 def _top_level_imports(path: pathlib.Path) -> set[str]:

@@ -311,9 +311,21 @@ def test_in_place_result_must_fit_shape_and_dtype():
 
 
 def test_graphs_without_in_place_changes_skip_version_checks():
-    from pathgrad.autodiff import versions
+    from pathgrad import versions
 
     x = pg.tensor(A, requires_grad=True)
     y = (x * x).sum()
     assert y.grad_fn.epoch == versions.epoch
     y.backward()
+
+
+def test_a_saved_parameter_changed_by_an_optimiser_step_before_backward_is_caught():
+    """A Parameter (a Tensor subclass) a rule saved is checked as any tensor: an optimiser step
+    between forward and backward changes it in place, and PyTorch refuses that backward too."""
+    w = pg.nn.Parameter(pg.ones(3))
+    x = pg.ones(3, requires_grad=True)
+    loss = (x * w).sum()
+    w.grad = pg.ones(3)
+    pg.optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match=r"backward through mul.*changed in place by SGD"):
+        loss.backward()

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad import dispatch
-from pathgrad.autodiff import grad_mode, versions
+from pathgrad import dispatch, versions
+from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import backprop
 from pathgrad.autodiff.node import Node
 from pathgrad.errors import Site, checked_hook_result, user_site

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad.autodiff import grad_mode, versions
+from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.node import Node, make_node
 from pathgrad.errors import OWN_FILES, USER_FILES, user_frame
 from pathgrad.ops import broadcast, registry
@@ -422,7 +422,6 @@ def _raise_if_unbroadcastable(op_name: str, inputs: tuple) -> None:
 
 
 registry.bind_engine(apply, as_tensor, link_view, Tensor, from_array)
-versions.tensor_type = Tensor
 
 __all__ = [
     "apply",

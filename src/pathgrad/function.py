@@ -109,7 +109,7 @@ class Function:
                 cls.setup_context(ctx, args, outputs)
             else:
                 outputs = cls.forward(ctx, *args)
-        if not (grad_mode.is_grad_enabled() and any(needs)):
+        if not (grad_mode.recording.get() and any(needs)):
             return outputs
         return _record(cls, ctx, args, outputs)
 
@@ -233,7 +233,7 @@ def _rule(cls, ctx, args, parents, position, count, results, saved_inputs, saved
         finally:
             ctx._saved_now = None
         grads_in = _input_grads(name, returned, args, parents)
-        if getattr(ctx, "_once_differentiable", False) and grad_mode.is_grad_enabled():
+        if getattr(ctx, "_once_differentiable", False) and grad_mode.recording.get():
             grads_in = tuple(None if g is None else _refusing(name, g) for g in grads_in)
         return grads_in
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad import dispatch
-from pathgrad.autodiff import grad_mode, versions
+from pathgrad import dispatch, versions
+from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.node import Node
 from pathgrad.errors import ShapeError, Site, op_at, op_context, user_site
 from pathgrad.ops import elementwise

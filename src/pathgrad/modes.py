@@ -9,7 +9,12 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from pathgrad.autodiff.grad_mode import is_grad_enabled, recording
+from pathgrad.autodiff.grad_mode import recording
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops in this thread are recorded now (off inside `no_grad`)."""
+    return recording.get()
 
 
 class set_grad_enabled:

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad import dtypes, numpy_protocol
-from pathgrad.autodiff import grad_mode, versions
+from pathgrad import dtypes, numpy_protocol, versions
+from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.backprop import RETAIN_GRAD
 from pathgrad.autodiff.node import Node
 from pathgrad.errors import user_site

@@ -1,26 +1,15 @@
-"""The reverse sweep: multiply along each path, sum across paths.
-
-`backprop` is the functional core: from output nodes (or leaves) and their seed gradients, the
-gradient of every leaf reached and of each node in `capture`. `Tensor.backward` and
-`pathgrad.autograd.grad` are thin shells over it.
-"""
+"""The reverse sweep: multiply along each path, sum across paths. `Tensor.backward` and
+`pathgrad.autograd.grad` are thin shells over `backprop`, its functional core."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from pathgrad.autodiff import grad_mode, versions
-from pathgrad.autodiff.grad_mode import engine
+from pathgrad import errors, versions
+from pathgrad.autodiff import grad_mode
 from pathgrad.autodiff.node import Node
 from pathgrad.autodiff.toposort import reverse_topological_order
-from pathgrad.errors import (
-    checked_hook_result,
-    freed_graph_error,
-    gradient_count_error,
-    gradient_mismatch_error,
-    made_at,
-)
 
 
 def backprop(
@@ -39,7 +28,7 @@ def backprop(
     (autograd.grad, as PyTorch)."""
     grads = _seeded(roots, seeds)
     order, leaves = reverse_topological_order(roots)
-    run_rule = engine.run_rule  # the plain rule call, or anomaly mode's watched one
+    run_rule = grad_mode.engine.run_rule  # the plain rule call, or anomaly mode's watched one
     captured: dict = {}
     token = grad_mode.recording.set(create_graph)  # rules record only for create_graph
     try:
@@ -54,7 +43,7 @@ def backprop(
                     data = input_grad._data  # the engine checks and never fixes:
                     expected = parent if type(parent) is Node else parent._data
                     if data.shape != expected.shape or data.dtype != expected.dtype:
-                        raise gradient_mismatch_error(node, parent, data, expected)
+                        raise errors.gradient_mismatch_error(node, parent, data, expected)
                     previous = grads.get(parent)  # sum across paths
                     grads[parent] = input_grad if previous is None else previous + input_grad
     finally:
@@ -78,9 +67,9 @@ def run_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple
     a backward freed or whose saved tensors changed in place since."""
     vjp = node.vjp
     if vjp is None:
-        raise freed_graph_error(node)
+        raise errors.freed_graph_error(node)
     if node.epoch != versions.epoch:  # some in-place change came after the node was made
-        versions.check_saved(node)
+        check_saved(node)
     out = node.saved_out
     args = (grad,) if out is None else (grad, wrap(out, node))
     if type(vjp) is not tuple:
@@ -97,8 +86,19 @@ def run_rule(node: Node, grad: Any, wrap: Callable, retain_graph: bool) -> tuple
     if type(input_grads) is not tuple:  # a one-input rule returns its gradient alone
         return (input_grads,)
     if len(input_grads) != len(node.parents):
-        raise gradient_count_error(node, len(input_grads))
+        raise errors.gradient_count_error(node, len(input_grads))
     return input_grads
+
+
+def check_saved(node: Node) -> None:
+    """Raise if a tensor the node saved (or its output) changed in place since it was made."""
+    if node.__dict__.get("output_changed") is not None:  # the output it saves, by inplace.py
+        raise errors.saved_tensor_changed_error(node, None)
+    for tensor in node.saved:
+        base = tensor._base if tensor._base is not None else tensor
+        changes = base.__dict__.get("_changes")
+        if changes and changes[-1].epoch > node.epoch:  # changed since the node was made
+            raise errors.saved_tensor_changed_error(node, tensor)
 
 
 def _hooked(node: Node, grad: Any, capture: frozenset, captured: dict, before: bool) -> Any:
@@ -110,8 +110,8 @@ def _hooked(node: Node, grad: Any, capture: frozenset, captured: dict, before: b
     if hooks is not None:
         for key, hook in list(hooks.items()):
             if key != RETAIN_GRAD and (replaced := hook(grad)) is not None:
-                grad = checked_hook_result(
-                    hook, grad, replaced, f" on the output of {made_at(node)}"
+                grad = errors.checked_hook_result(
+                    hook, grad, replaced, f" on the output of {errors.made_at(node)}"
                 )
         if RETAIN_GRAD in hooks:
             hooks[RETAIN_GRAD](grad)
@@ -122,4 +122,4 @@ def _hooked(node: Node, grad: Any, capture: frozenset, captured: dict, before: b
 
 RETAIN_GRAD = "retain_grad"
 
-engine.run_rule = run_rule
+grad_mode.engine.run_rule = run_rule

@@ -1,11 +1,9 @@
 """The engine's two switches: whether ops are recorded (per thread), and which variant runs.
 
-Recording is a ContextVar, so per thread as PyTorch's (and per asyncio task): a read costs about
-5 ns more than a module global, where a threading.local costs 30 ns. The user's context managers
-over it are in `pathgrad.modes`. The variant, `engine`, is process-wide: the plain engine or
-anomaly mode's (its own `apply` and `run_rule`), with or without nodes keeping their inputs
-(`keep_inputs`, for explain and gradcheck's search for a faulty rule); while pg.compile traces
-a step, `tracing` hears of what a plan cannot replay.
+Recording is a ContextVar, per thread as PyTorch's (and per asyncio task; a read costs 5 ns more
+than a module global, a threading.local 30 ns); `pathgrad.modes` holds the user's switches over
+it. The variant, `engine`, is process-wide: the plain engine or anomaly mode's, nodes keeping
+their inputs or not (for explain and gradcheck), and `tracing` while pg.compile traces a step.
 """
 
 from __future__ import annotations
@@ -14,11 +12,6 @@ import contextvars
 from typing import Any
 
 recording = contextvars.ContextVar("pathgrad_recording", default=True)
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops in this thread are recorded now (off inside `no_grad`)."""
-    return recording.get()
 
 
 class EngineVariant:
@@ -30,9 +23,7 @@ class EngineVariant:
     def __init__(self) -> None:
         self.apply = self.run_rule = _unbound
         self.keep_inputs = False
-        # while pg.compile traces a step: called with the name of what a plan cannot replay
-        # (a hook, retain_grad, a switch of variant), where the engine meets it
-        self.tracing: Any = None
+        self.tracing: Any = None  # pg.compile's tracer, told of what a plan cannot replay
 
 
 def _unbound(*args: Any) -> Any:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from pathgrad.autodiff import versions
+from pathgrad import versions
 from pathgrad.autodiff.grad_mode import engine
 from pathgrad.errors import site_location
 
@@ -15,11 +11,11 @@ class Node:
     """One call of an op: its definition, its VJP closure and the ordered edges to its inputs.
 
     `parents[i]` is where input i's gradient goes: the Node that made it, the leaf tensor itself
-    (which accumulates into `.grad`), or None when input i needs no gradient. Nodes never point
-    to their own output, so a graph holds no reference cycle. `shape` and `dtype` are the
-    output's (gradients are checked against them), `saved_out` the output array for rules that
-    use it, `epoch` the in-place epoch it was made in (versions.py), `site_code` and
-    `site_offset` the user's line that made it (no frame, so no locals kept alive).
+    (which accumulates into `.grad`), or None when input i needs no gradient; never the node's
+    own output, so a graph holds no reference cycle. `vjp` is the rule, or one formula per input
+    (None where no gradient is needed). `shape` and `dtype` are the output's (gradients are
+    checked against them), `saved_out` its array where the rule uses it, `epoch` the in-place
+    epoch it was made in, `site_code` and `site_offset` the user's line (no frame kept).
     """
 
     __slots__ = (
@@ -43,6 +39,20 @@ class Node:
         return self.definition.name
 
     @property
+    def saved(self) -> list:
+        """The tensors its rule states it saved (as save_for_backward): its default arguments
+        (`def vjp(grad, x=x)`, a tensor or a list of them), of the formulas kept."""
+        vjp = self.vjp
+        return [
+            item
+            for rule in (vjp if type(vjp) is tuple else (vjp,))
+            if rule is not None
+            for value in rule.__defaults__ or ()
+            for item in (value if isinstance(value, (tuple, list)) else (value,))
+            if hasattr(item, "_version_count")  # a tensor (or Parameter), not an option
+        ]
+
+    @property
     def site(self) -> str:
         """`model.py:42`, the user's line that made this node ('' if none was found)."""
         code = self.site_code
@@ -52,20 +62,9 @@ class Node:
         return f"<{self.name} node, output {self.shape} {self.dtype}>"
 
 
-def make_node(
-    definition: Any,
-    vjp: Any,
-    parents: tuple,
-    out: np.ndarray,
-    saved_out: Any,
-    site_code: Any,
-    site_offset: Any,
-    args: tuple,
-    kwargs: dict,
-) -> Node:
+def make_node(definition, vjp, parents, out, saved_out, site_code, site_offset, args, kwargs):
     """The node of one op call with output array `out`, made at `site_code`'s bytecode offset
-    `site_offset` (None: no line known); the call's `args` and `kwargs` are kept only where the
-    engine variant asks."""
+    `site_offset` (None: none known), keeping `args` and `kwargs` where the variant asks."""
     node = _new(Node)  # the fields without a call to __init__: every op's node is made here
     node.definition = definition
     node.vjp = vjp

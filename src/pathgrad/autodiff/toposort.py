@@ -9,10 +9,9 @@ def reverse_topological_order(roots: list) -> tuple[list[Node], dict]:
     """Nodes reachable from `roots`, each after every node that consumes it, and the leaves
     (a dict used as an ordered set, in the order first reached).
 
-    Kahn's order: count the recorded edges into each node, then a node is ready once all its
-    consumers came, so the sweep sums each gradient completely before using it. An explicit
-    stack (no recursion, so depth is free) and parents in recorded order make it deterministic.
-    Every backward walks here, so it makes as few containers as it can.
+    Kahn's order: count the recorded edges into each node; a node is ready once all its consumers
+    came, so the sweep sums each gradient completely before using it. An explicit stack (depth is
+    free) and parents in recorded order make it deterministic; it makes few containers.
     """
     counts: dict = {}
     leaves: dict = {}

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pathgrad.autodiff import versions
+from pathgrad import versions
 from pathgrad.compiled.tracing import (
     Live,
     Slot,

@@ -13,8 +13,7 @@ import warnings
 
 import numpy as np
 
-from pathgrad import random
-from pathgrad.autodiff import versions
+from pathgrad import random, versions
 from pathgrad.errors import ShapeError
 from pathgrad.ops import fused
 from pathgrad.ops.elementwise import (

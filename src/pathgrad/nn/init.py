@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad import random
-from pathgrad.autodiff import versions
+from pathgrad import random, versions
 from pathgrad.tensor import Tensor
 
 __all__ = [

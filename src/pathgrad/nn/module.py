@@ -13,8 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pathgrad import modes
-from pathgrad.autodiff import versions
+from pathgrad import modes, versions
 from pathgrad.tensor import Tensor, as_tensor, from_array
 
 

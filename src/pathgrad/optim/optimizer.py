@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pathgrad.autodiff import versions
+from pathgrad import versions
 from pathgrad.ops.registry import counted
 from pathgrad.tensor import Tensor, from_array
 

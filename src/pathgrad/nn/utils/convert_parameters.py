@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathgrad.autodiff import versions
+from pathgrad import versions
 from pathgrad.ops.shape import cat, reshape
 from pathgrad.tensor import Tensor, as_tensor
 
