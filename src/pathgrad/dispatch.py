@@ -157,7 +157,8 @@ def apply(definition: registry.OpDefinition, args: tuple, kwargs: dict) -> Any:
             code = offset = None
             if type(vjp) is tuple:
                 if arity == 2 and len(vjp) == 2:  # every step's binary ops: masked, written out
-                    vjp = (vjp[0] if x_needs else None, vjp[1] if y_needs else None)
+                    if not (x_needs and y_needs):
+                        vjp = (vjp[0] if x_needs else None, vjp[1] if y_needs else None)
                 else:
                     vjp = masked(vjp, parents)
                 holds = True

@@ -38,8 +38,14 @@ def batched_matmul(a, b, transpose_a=False, transpose_b=False):
     Every operand that needs a gradient already has the full batch shape, so no rule reduces;
     the transposed forms let the rule be products alone, with no transpose ops."""
 
-    # for C = A'B' (A' = A or A^T, B' likewise): dL/dA' = dL/dC B'^T and dL/dB' = A'^T dL/dC,
-    # the seed derivation; an operand taken transposed gets the transposed gradient
+    if not (transpose_a or transpose_b):  # the seed derivation, closing over nothing: cheaper
+        return np.matmul(a._data, b._data), (
+            lambda grad, b=b: batched_matmul(grad, b, False, True),  # dL/da = dL/dout @ b^T
+            lambda grad, a=a: batched_matmul(a, grad, True, False),  # dL/db = a^T @ dL/dout
+        )
+
+    # for C = A'B' (A' = A or A^T, B' likewise): dL/dA' = dL/dC B'^T and dL/dB' = A'^T dL/dC;
+    # an operand taken transposed gets the transposed gradient
     def grad_a(grad, b=b):
         if transpose_a:
             return batched_matmul(b, grad, transpose_b, True)  # (G B'^T)^T = B' G^T
