@@ -189,16 +189,9 @@ def masked(formulas: tuple, parents: tuple) -> tuple:
     """PyTorch's grad-input mask: of a rule's formulas, one per input, those of the inputs that
     need a gradient, None for the rest; what only a dropped formula saved is let go (a later
     in-place change of it is then no error, as in PyTorch)."""
-    if len(formulas) != len(parents):
-        return formulas  # the sweep names the wrong count
-    if len(parents) == 2:  # binary ops, on every step: written out
-        if parents[0] is None:
-            return (None, formulas[1])
-        return formulas if parents[1] is not None else (formulas[0], None)
-    for parent in parents:
-        if parent is None:
-            return tuple([None if p is None else f for f, p in zip(formulas, parents)])
-    return formulas
+    if len(formulas) != len(parents) or all(p is not None for p in parents):
+        return formulas  # a wrong count is the sweep's to name
+    return tuple([None if p is None else f for f, p in zip(formulas, parents)])
 
 
 def _refuse_missing_operands(definition: registry.OpDefinition, args: tuple) -> None:
